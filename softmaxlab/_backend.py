@@ -1,0 +1,275 @@
+"""The array backend: where new arrays live, and which namespace a call uses.
+
+Two ideas, kept apart:
+
+* The *backend* (``"numpy"`` or ``"cupy"``; ``"array_api_strict"`` for testing)
+  decides where **new** arrays are created: :func:`asarray`, the data sets and
+  parameter initialisation.  It is set with :func:`set_backend`, temporarily with
+  :func:`use_backend`, or by the environment variable ``SOFTMAXLAB_BACKEND``.
+* Every numerical function infers the array namespace from its **inputs**
+  (NumPy in, NumPy out; CuPy in, CuPy out), whatever the backend says.
+
+CuPy is imported only when the CuPy backend is asked for, or when a CuPy array is
+passed in (in which case the caller has imported it already).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import sys
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = [
+    "BACKENDS",
+    "set_backend",
+    "get_backend",
+    "use_backend",
+    "asarray",
+    "to_numpy",
+    "array_namespace",
+    "is_numpy_namespace",
+    "is_cupy_namespace",
+]
+
+#: Valid backend names. ``"array_api_strict"`` is a testing backend: a minimal,
+#: strict implementation of the array API that catches NumPy-only idioms.
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+
+_ENV_VAR = "SOFTMAXLAB_BACKEND"
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "softmaxlab_backend", default=None
+)
+_explicit_default: list[str | None] = [None]
+
+
+def _check_name(name: Any, where: str) -> str:
+    if not isinstance(name, str) or name.lower() not in BACKENDS:
+        raise ValueError(
+            f"{where}: unknown backend {name!r}; expected one of "
+            f"{', '.join(repr(b) for b in BACKENDS)}"
+        )
+    return name.lower()
+
+
+def _import_cupy(where: str):
+    """Import CuPy and check that a CUDA device is there; clear errors if not."""
+    try:
+        import cupy
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise ImportError(
+            f"{where}: the 'cupy' backend needs CuPy, which is not installed. "
+            "Install the wheel matching your CUDA toolkit: "
+            "pip install 'softmaxlab[cuda12]' (cupy-cuda12x) or "
+            "pip install 'softmaxlab[cuda13]' (cupy-cuda13x)."
+        ) from exc
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError, or a missing driver library
+        raise RuntimeError(
+            f"{where}: CuPy {cupy.__version__} is installed but no CUDA device "
+            f"could be used ({type(exc).__name__}: {exc}). Use the 'numpy' backend "
+            "on this machine."
+        ) from exc
+    if n < 1:  # pragma: no cover - depends on the machine
+        raise RuntimeError(
+            f"{where}: CuPy {cupy.__version__} is installed but found no CUDA device. "
+            "Use the 'numpy' backend on this machine."
+        )
+    return cupy
+
+
+def _import_strict(where: str):
+    try:
+        import array_api_strict
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError(
+            f"{where}: the 'array_api_strict' backend needs the package "
+            "array-api-strict (pip install array-api-strict)."
+        ) from exc
+    return array_api_strict
+
+
+def set_backend(name: str) -> None:
+    """Set the backend on which new arrays are created.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy", "array_api_strict"}
+        ``"cupy"`` imports CuPy and checks that a CUDA device is available.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not a known backend (the message lists the valid ones).
+    ImportError
+        If the CuPy backend is asked for but CuPy is not installed.
+    RuntimeError
+        If CuPy is installed but no CUDA device can be used.
+
+    Examples
+    --------
+    >>> import softmaxlab as sml
+    >>> sml.set_backend("numpy")
+    >>> sml.get_backend()
+    'numpy'
+    """
+    name = _check_name(name, "set_backend")
+    _load(name, "set_backend")
+    _explicit_default[0] = name
+    _current.set(None)
+
+
+def get_backend() -> str:
+    """Return the name of the current backend.
+
+    The current backend is, in order: the innermost :func:`use_backend` block,
+    the last :func:`set_backend`, the environment variable
+    ``SOFTMAXLAB_BACKEND``, and otherwise ``"numpy"``.
+    """
+    name = _current.get()
+    if name is not None:
+        return name
+    if _explicit_default[0] is not None:
+        return _explicit_default[0]
+    env = os.environ.get(_ENV_VAR)
+    if env:
+        name = _check_name(env.strip(), f"environment variable {_ENV_VAR}")
+        _load(name, f"environment variable {_ENV_VAR}")
+        return name
+    return "numpy"
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Context manager that switches the backend inside a ``with`` block.
+
+    Examples
+    --------
+    >>> import softmaxlab as sml
+    >>> with sml.use_backend("numpy"):
+    ...     x = sml.asarray([1.0, 2.0])
+    >>> type(x).__module__
+    'numpy'
+    """
+    name = _check_name(name, "use_backend")
+    _load(name, "use_backend")
+    token = _current.set(name)
+    try:
+        yield name
+    finally:
+        _current.reset(token)
+
+
+def _load(name: str, where: str):
+    if name == "numpy":
+        return np
+    if name == "cupy":
+        return _import_cupy(where)
+    return _import_strict(where)
+
+
+def backend_module(name: str | None = None):
+    """The raw module of a backend (``numpy``, ``cupy`` or ``array_api_strict``)."""
+    name = get_backend() if name is None else _check_name(name, "backend_module")
+    return _load(name, "backend_module")
+
+
+def asarray(x: Any, dtype: Any = None):
+    """Create an array on the current backend (a copy only where needed).
+
+    `dtype` may be a NumPy dtype or its name (``"float32"``); it is translated
+    to the backend's own dtype.
+
+    Examples
+    --------
+    >>> import softmaxlab as sml
+    >>> sml.asarray([[1, 2], [3, 4]], dtype="float32").dtype
+    dtype('float32')
+    """
+    mod = backend_module()
+    if dtype is not None:
+        dtype = _backend_dtype(mod, dtype)
+    if mod is np:
+        return np.asarray(to_numpy(x) if _is_foreign(x) else x, dtype=dtype)
+    if _is_foreign(x, mod):
+        x = to_numpy(x)
+    return mod.asarray(x, dtype=dtype)
+
+
+def _backend_dtype(mod, dtype):
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if mod is np:
+        return np.dtype(name)
+    if mod.__name__ == "cupy":
+        return np.dtype(name)
+    return getattr(mod, name)
+
+
+def _is_foreign(x: Any, mod=np) -> bool:
+    """True when `x` is an array of another library than `mod`."""
+    m = type(x).__module__.split(".")[0]
+    return m in ("cupy", "array_api_strict", "numpy") and m != mod.__name__.split(".")[0]
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Bring any array (NumPy, CuPy, array-api-strict) back as a NumPy array.
+
+    Python scalars and lists are converted with :func:`numpy.asarray`.
+
+    Examples
+    --------
+    >>> import softmaxlab as sml
+    >>> sml.to_numpy(sml.asarray([1.5, 2.5]))
+    array([1.5, 2.5])
+    """
+    mod = type(x).__module__.split(".")[0]
+    if mod == "cupy":
+        return x.get()
+    if mod == "array_api_strict":
+        # Move to the CPU device, then let NumPy read the buffer protocol.
+        return np.asarray(x)
+    return np.asarray(x)
+
+
+def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
+    """The array-API namespace shared by `arrays` (``None`` entries are skipped).
+
+    Raises ``TypeError`` naming both array types when NumPy and CuPy (or any two
+    libraries) are mixed in one call.  Inputs that are not arrays (lists,
+    Python scalars) are ignored for the inference; when no argument is an
+    array, the current backend's namespace is returned.
+    """
+    from array_api_compat import array_namespace as _ns
+    from array_api_compat import is_array_api_obj
+
+    arrs = [a for a in arrays if a is not None and is_array_api_obj(a)]
+    if not arrs:
+        return _ns(asarray(0.0))
+    libs: dict[str, str] = {}
+    for a in arrs:
+        t = type(a)
+        libs.setdefault(t.__module__.split(".")[0], f"{t.__module__}.{t.__qualname__}")
+    if len(libs) > 1:
+        raise TypeError(
+            f"{fn}: cannot mix arrays from different libraries in one call; got "
+            + " and ".join(sorted(libs.values()))
+            + ". Move them to one backend first (softmaxlab.asarray or softmaxlab.to_numpy)."
+        )
+    return _ns(*arrs)
+
+
+def is_numpy_namespace(xp) -> bool:
+    return xp.__name__ in ("numpy", "array_api_compat.numpy")
+
+
+def is_cupy_namespace(xp) -> bool:
+    return xp.__name__ in ("cupy", "array_api_compat.cupy")
+
+
+def cupy_is_imported() -> bool:
+    """Whether CuPy has been imported in this process (by anyone)."""
+    return "cupy" in sys.modules
