@@ -9,6 +9,7 @@ from ._backend import (
     to_numpy,
     use_backend,
 )
+from .special import log_softmax, logsumexp, sigmoid, softmax
 
 __version__ = "0.1.0"
 
@@ -17,7 +18,11 @@ __all__ = [
     "array_namespace",
     "asarray",
     "get_backend",
+    "log_softmax",
+    "logsumexp",
     "set_backend",
+    "sigmoid",
+    "softmax",
     "to_numpy",
     "use_backend",
 ]

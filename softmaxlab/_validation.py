@@ -1,0 +1,132 @@
+"""Shared argument checks: every message names the function, the argument, what
+was expected and what was found."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._backend import array_namespace, asarray, to_numpy
+
+
+def as_array(x: Any, xp, fn: str, name: str):
+    """`x` as an array of namespace `xp` (lists and scalars are converted)."""
+    from array_api_compat import is_array_api_obj
+
+    if is_array_api_obj(x):
+        return x
+    try:
+        return xp.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise TypeError(
+            f"{fn}: argument {name!r} must be an array or array_like; found {type(x).__name__}"
+        ) from exc
+
+
+def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any):
+    """The namespace inferred from `x` (and `others`), and `x` as an array of it."""
+    from array_api_compat import is_array_api_obj
+
+    if not is_array_api_obj(x):
+        x = asarray(x)
+    xp = array_namespace(x, *others, fn=fn)
+    return xp, x
+
+
+def check_float(x, xp, fn: str, name: str):
+    """Reject integer, boolean and complex arrays with a TypeError."""
+    dt = x.dtype
+    if not xp.isdtype(dt, "real floating"):
+        kind = "complex" if xp.isdtype(dt, "complex floating") else (
+            "boolean" if dt == xp.bool else "integer")
+        raise TypeError(
+            f"{fn}: argument {name!r} must have a real floating dtype "
+            f"(float16, float32 or float64); found {kind} dtype {dt}. "
+            f"Convert it first, e.g. x.astype('float32')."
+        )
+
+
+def compute_dtype(x, xp):
+    """float16 is computed in float32; other floating dtypes as they are."""
+    f16 = getattr(xp, "float16", None)  # the array API standard has no float16
+    return xp.float32 if f16 is not None and x.dtype == f16 else x.dtype
+
+
+def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis") -> int:
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{fn}: argument {name!r} must be an integer; found {axis!r}")
+    if ndim == 0:
+        raise ValueError(
+            f"{fn}: the input must have at least one dimension (the class axis); found a 0-d array"
+        )
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"{fn}: argument {name!r}={axis} is out of range for an array with {ndim} "
+            f"dimension{'s' if ndim != 1 else ''}; expected an integer in [{-ndim}, {ndim - 1}]"
+        )
+    return int(axis) % ndim
+
+
+def check_real_scalar(value: Any, fn: str, name: str, *, lo=None, hi=None,
+                      lo_open=False, hi_open=False) -> float:
+    """A finite real Python number within [lo, hi] (open ends where asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: argument {name!r} must be a real number; found {value!r}")
+    v = float(value)
+    bad = not math.isfinite(v)
+    if lo is not None:
+        bad |= v <= lo if lo_open else v < lo
+    if hi is not None:
+        bad |= v >= hi if hi_open else v > hi
+    if bad:
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
+        raise ValueError(f"{fn}: argument {name!r} must be a finite number in {rng}; found {value!r}")
+    return v
+
+
+def first_true_index(mask, shape: tuple) -> tuple:
+    """Index (a tuple) of the first True of a boolean array, in `shape`."""
+    m = to_numpy(mask).reshape(-1)
+    flat = int(np.flatnonzero(m)[0])
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def fmt_index(idx: tuple) -> str:
+    return "(" + ", ".join(str(i) for i in idx) + ("," if len(idx) == 1 else "") + ")"
+
+
+def any_true(mask, xp) -> bool:
+    """Host-side bool of xp.any(mask) (one synchronisation on a GPU)."""
+    return bool(xp.any(mask))
+
+
+@contextlib.contextmanager
+def quiet(xp):
+    """Silence NumPy's floating-point warnings where inf/NaN are handled on purpose."""
+    # array-api-strict computes with NumPy underneath; CuPy never warns.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        yield
+
+
+def check_row_max(m, xp, fn: str, name: str, batch_shape: tuple) -> None:
+    """Raise for rows whose maximum is NaN (a NaN somewhere) or +inf.
+
+    `m` holds the maximum along the class axis, shaped like the batch.  Checking
+    the maximum instead of the whole array costs one small reduction.
+    """
+    bad = xp.isnan(m) | (m == math.inf)
+    if any_true(bad, xp):
+        idx = first_true_index(bad, batch_shape)
+        value = to_numpy(m).reshape(batch_shape)[idx] if batch_shape else to_numpy(m)
+        what = "NaN" if math.isnan(float(value)) else "+inf"
+        raise ValueError(
+            f"{fn}: argument {name!r} contains {what} in the slice at index "
+            f"{fmt_index(idx)} of the non-class axes; expected finite values "
+            f"(or -inf for masked classes)"
+        )
