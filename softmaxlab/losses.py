@@ -1,0 +1,693 @@
+r"""Loss functions on class scores: softmax cross-entropy and the multiclass hinge.
+
+Each loss comes as a plain function and as a ``*_with_grad`` twin that returns
+the loss together with its gradient with respect to the scores, computed in the
+same pass from the closed form.  That twin is the fused forward/backward that a
+Caffe-style loss layer needs.
+
+Reductions
+----------
+``reduction`` names follow PyTorch; Caffe's ``LossParameter.normalization``
+modes map onto them as follows.
+
+==================  ===========================  ==========================================
+softmaxlab          Caffe ``normalization``       divides the summed loss by
+==================  ===========================  ==========================================
+``"none"``          --                            nothing: one loss per position
+``"sum"``           ``NONE``                      1
+``"mean"``          ``VALID`` (PyTorch "mean")    sum of the class weights of the
+                                                  non-ignored positions (their count
+                                                  without weights); for probability
+                                                  targets the number of positions
+``"full"``          ``FULL``                      number of positions, ignored included
+``"batch_size"``    ``BATCH_SIZE``                N, the length of the first non-class axis
+==================  ===========================  ==========================================
+
+A *position* is one entry of the label array: one example for ``(N, C)``
+scores, one pixel for ``(N, C, H, W)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from . import _validation as V
+from ._backend import is_cupy_namespace, is_numpy_namespace, to_numpy
+
+__all__ = [
+    "REDUCTIONS",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "multiclass_hinge",
+    "multiclass_hinge_with_grad",
+]
+
+#: Valid values of ``reduction`` for :func:`cross_entropy`.
+REDUCTIONS = ("none", "sum", "mean", "full", "batch_size")
+_HINGE_REDUCTIONS = ("none", "sum", "mean")
+
+
+# --------------------------------------------------------------------------- #
+# Argument checks shared by both losses
+# --------------------------------------------------------------------------- #
+def _check_reduction(reduction: Any, fn: str, valid=REDUCTIONS) -> str:
+    if reduction not in valid:
+        raise ValueError(
+            f"{fn}: argument 'reduction' must be one of "
+            f"{', '.join(repr(r) for r in valid)}; found {reduction!r}"
+        )
+    return reduction
+
+
+def _expected_label_shape_msg(fn: str, logits_shape: tuple, axis: int, found: tuple) -> str:
+    expected = tuple(s for i, s in enumerate(logits_shape) if i != axis)
+    return (
+        f"{fn}: argument 'target' has shape {found}, but class labels for scores of "
+        f"shape {logits_shape} with the class axis {axis} must have shape {expected} "
+        f"(the scores' shape without the class axis; e.g. scores (N, C) = (32, 10) take "
+        f"labels (N,) = (32,), scores (N, C, H, W) = (2, 5, 4, 4) take labels (N, H, W) = "
+        f"(2, 4, 4)); probability targets must have the scores' shape {logits_shape}"
+    )
+
+
+class _Problem:
+    """The checked, reshaped arguments of one loss call.
+
+    Scores are moved to ``(M, C)`` with the class axis last; `labels` is ``(M,)``
+    (hard targets) or `probs` is ``(M, C)`` (soft targets).
+    """
+
+    __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C", "N",
+                 "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
+
+
+def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
+             allow_probs: bool) -> _Problem:
+    xp, logits = V.namespace_and_array(logits, fn, "logits", target, weight)
+    V.check_float(logits, xp, fn, "logits")
+    ax = V.normalize_axis(axis, logits.ndim, fn)
+    target = V.as_array(target, xp, fn, "target")
+    P = _Problem()
+    P.xp, P.axis, P.ndim = xp, ax, logits.ndim
+    P.in_dtype = logits.dtype
+    P.cdtype = V.compute_dtype(logits, xp)
+    shape = tuple(logits.shape)
+    C = shape[ax]
+    if C == 0:
+        raise ValueError(f"{fn}: argument 'logits' has 0 classes along axis {ax} (shape {shape}); "
+                         "expected at least one class")
+    batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
+    P.C, P.batch_shape = C, batch_shape
+    P.M = math.prod(batch_shape)
+    P.N = batch_shape[0] if batch_shape else 1
+    z = logits if ax == logits.ndim - 1 else xp.moveaxis(logits, ax, -1)
+    P.moved_shape = tuple(z.shape)
+    P.zraw = xp.reshape(z, (P.M, C))
+    P.z = P.zraw if P.cdtype == logits.dtype else xp.astype(P.zraw, P.cdtype)
+
+    tdt = target.dtype
+    tshape = tuple(target.shape)
+    P.labels = P.probs = None
+    if xp.isdtype(tdt, "real floating"):
+        if tshape == shape:
+            if not allow_probs:
+                raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
+                                f"{batch_shape}; found floating dtype {tdt} of shape {tshape}")
+            if ignore_index is not None:
+                raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
+                                 f"found ignore_index={ignore_index!r} with probability targets")
+            probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
+            if ax != logits.ndim - 1:
+                probs = xp.moveaxis(probs, ax, -1)
+            P.probs = xp.reshape(probs, (P.M, C))
+            if validate:
+                bad = ~xp.isfinite(P.probs) | (P.probs < 0)
+                if V.any_true(bad, xp):
+                    idx = V.first_true_index(bad, (P.M, C))
+                    val = float(to_numpy(P.probs)[idx])
+                    pos = V.first_true_index(xp.any(bad, axis=1), (P.M,))
+                    raise ValueError(
+                        f"{fn}: argument 'target' (probabilities) must be finite and >= 0; found "
+                        f"{val!r} at position {V.fmt_index(_unflat(pos[0], batch_shape))}, class {idx[1]}")
+        elif tshape == batch_shape:
+            raise TypeError(
+                f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
+                f"dtype {tdt}; class labels must be integers (e.g. target.astype('int64')), and "
+                f"probability targets must have the scores' shape {shape}")
+        else:
+            raise ValueError(
+                f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
+                f"scores' shape {shape} (or integer labels of shape {batch_shape})")
+    elif xp.isdtype(tdt, "integral"):
+        if tshape != batch_shape:
+            msg = _expected_label_shape_msg(fn, shape, ax, tshape)
+            if tshape == shape:
+                msg += "; one-hot rows are probabilities: pass them as floats"
+            raise ValueError(msg)
+        P.labels = xp.reshape(target, (P.M,))
+    else:
+        kind = "boolean" if tdt == xp.bool else str(tdt)
+        raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
+                        f"probabilities of the scores' shape); found {kind} dtype")
+
+    if ignore_index is not None and (isinstance(ignore_index, bool)
+                                     or not isinstance(ignore_index, numbers.Integral)):
+        raise TypeError(f"{fn}: argument 'ignore_index' must be an integer or None; "
+                        f"found {ignore_index!r}")
+    P.ignore_index = None if ignore_index is None else int(ignore_index)
+    P.valid = None
+    if P.labels is not None:
+        if ignore_index is not None:
+            P.valid = P.labels != P.ignore_index
+        if validate and P.M:
+            lab = P.labels
+            bad = (lab < 0) | (lab >= C)
+            if P.valid is not None:
+                bad = bad & P.valid
+            if V.any_true(bad, xp):
+                pos = V.first_true_index(bad, (P.M,))[0]
+                val = int(to_numpy(lab[pos]))
+                extra = (f" or equal to ignore_index={ignore_index}" if ignore_index is not None
+                         else "")
+                raise ValueError(
+                    f"{fn}: argument 'target' holds class label {val} at position "
+                    f"{V.fmt_index(_unflat(pos, batch_shape))}; expected labels in [0, {C - 1}] "
+                    f"for {C} classes{extra}")
+
+    P.weight = None
+    if weight is not None:
+        w = V.as_array(weight, xp, fn, "weight")
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
+                             f"class; found shape {tuple(w.shape)}")
+        if not (xp.isdtype(w.dtype, "real floating") or xp.isdtype(w.dtype, "integral")):
+            raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {w.dtype}")
+        w = xp.astype(w, P.cdtype)
+        bad = ~xp.isfinite(w) | (w < 0)
+        if V.any_true(bad, xp):
+            j = V.first_true_index(bad, (C,))[0]
+            raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
+                             f"{float(to_numpy(w)[j])!r} for class {j}")
+        P.weight = w
+    return P
+
+
+def _unflat(flat: int, shape: tuple) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _reshape_back(P: _Problem, g):
+    """``(M, C)`` gradient back to the caller's layout."""
+    xp = P.xp
+    g = xp.reshape(g, P.moved_shape)
+    if P.axis != P.ndim - 1:
+        g = xp.moveaxis(g, -1, P.axis)
+    return g
+
+
+def _write_out(P: _Problem, g, out, fn: str):
+    xp = P.xp
+    g = _reshape_back(P, g)
+    if g.dtype != P.in_dtype:
+        g = xp.astype(g, P.in_dtype)
+    if out is None:
+        return g
+    _check_out(P, out, fn)
+    out[...] = g
+    return out
+
+
+def _check_out(P: _Problem, out, fn: str) -> None:
+    shape = tuple(P.moved_shape[:-1])
+    shape = shape[:P.axis] + (P.C,) + shape[P.axis:]
+    if tuple(getattr(out, "shape", ())) != shape or getattr(out, "dtype", None) != P.in_dtype:
+        raise ValueError(f"{fn}: argument 'out' must be an array of shape {shape} and dtype "
+                         f"{P.in_dtype}; found {type(out).__name__} of shape "
+                         f"{tuple(getattr(out, 'shape', ()))} and dtype {getattr(out, 'dtype', None)}")
+
+
+def _onehot(labels, C: int, xp, dtype):
+    """(M, C) one-hot of `labels` (entries outside [0, C) give a zero row)."""
+    cls = xp.arange(C, dtype=labels.dtype)
+    return xp.astype(xp.reshape(labels, (-1, 1)) == xp.reshape(cls, (1, C)), dtype)
+
+
+# --------------------------------------------------------------------------- #
+# Cross-entropy
+# --------------------------------------------------------------------------- #
+def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
+    """Per-position losses (M,) and the gradient of their sum (M, C).
+
+    Written against the array API; the reference for the fused kernels.
+    """
+    xp, z, C = P.xp, P.z, P.C
+    with V.quiet(xp):
+        m = xp.max(z, axis=1, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        zs = z - m
+        e = xp.exp(zs)
+        s = xp.sum(e, axis=1, keepdims=True)
+        lse = xp.log(s)                       # logsumexp - m
+        nlp = lse - zs                        # -log p, (M, C); +inf at masked classes
+        p = e / xp.where(s == 0, xp.ones_like(s), s)
+        w = P.weight
+        if P.probs is not None:
+            q = P.probs if eps == 0 else (1 - eps) * P.probs + eps / C
+            wq = q if w is None else q * xp.reshape(w, (1, C))
+            terms = xp.where(wq == 0, xp.zeros_like(nlp), wq * nlp)
+            rows = xp.sum(terms, axis=1)
+            grad = (p * xp.sum(wq, axis=1, keepdims=True) - wq) if want_grad else None
+            # A row with NaN / all -inf logits (s == 0 or NaN): make its loss NaN.
+            rows = xp.where(xp.isfinite(xp.reshape(lse, (-1,))), rows,
+                            xp.full_like(rows, math.nan))
+            return rows, grad
+        onehot = _onehot(P.labels, C, xp, z.dtype)
+        wy = xp.ones_like(m[:, 0]) if w is None else xp.sum(onehot * xp.reshape(w, (1, C)), axis=1)
+        if P.valid is not None:
+            wy = xp.where(P.valid, wy, xp.zeros_like(wy))
+        nlp_y = xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)), axis=1)
+        rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
+        if eps > 0:
+            wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+            smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)
+            if P.valid is not None:
+                smooth = xp.where(P.valid, smooth, xp.zeros_like(smooth))
+            rows = rows + (eps / C) * smooth
+        rows = xp.where(xp.isfinite(xp.reshape(lse, (-1,))), rows, xp.full_like(rows, math.nan))
+        if P.valid is not None:
+            rows = xp.where(P.valid, rows, xp.zeros_like(rows))
+        grad = None
+        if want_grad:
+            if eps == 0:
+                grad = (p - onehot) * xp.reshape(wy, (-1, 1))
+            else:
+                wsum = float(C) if w is None else xp.sum(w)
+                coef = (1 - eps) * wy + (eps * wsum / C)
+                if P.valid is not None:
+                    coef = xp.where(P.valid, coef, xp.zeros_like(coef))
+                wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+                grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
+                smooth_g = (eps / C) * wj
+                if P.valid is not None:
+                    smooth_g = smooth_g * xp.astype(xp.reshape(P.valid, (-1, 1)), z.dtype)
+                grad = grad - smooth_g
+        return rows, grad
+
+
+def _normaliser(P: _Problem, reduction: str):
+    """The divisor of the summed loss: a Python number or a 0-d array."""
+    xp = P.xp
+    if reduction in ("none", "sum"):
+        return 1
+    if P.M == 0:
+        raise ValueError(f"cross_entropy: reduction={reduction!r} needs at least one position; "
+                         f"found an empty batch of shape {P.batch_shape}")
+    if reduction == "full":
+        return P.M
+    if reduction == "batch_size":
+        return P.N
+    # "mean": PyTorch's weighted mean, Caffe's VALID.
+    if P.probs is not None:
+        return P.M
+    if P.weight is None:
+        return P.M if P.valid is None else xp.sum(xp.astype(P.valid, P.cdtype))
+    w = P.weight
+    labels = P.labels if P.valid is None else xp.where(P.valid, P.labels,
+                                                       xp.zeros_like(P.labels))
+    wy = xp.take(w, xp.astype(labels, xp.int64), axis=0)
+    if P.valid is not None:
+        wy = xp.where(P.valid, wy, xp.zeros_like(wy))
+    return xp.sum(wy)
+
+
+def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
+                   reduction, validate, want_grad, out):
+    reduction = _check_reduction(reduction, fn)
+    eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
+    if out is not None and out is logits:
+        raise ValueError(f"{fn}: argument 'out' must not be 'logits' itself (the gradient "
+                         "would overwrite the scores while they are read)")
+    P = _prepare(fn, logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
+                 validate=validate, allow_probs=True)
+    xp = P.xp
+    denom = _normaliser(P, reduction)
+    # scale = 1/denom, and 0 where denom == 0 (every position ignored).
+    if isinstance(denom, int):
+        scale = 1.0 / denom
+    else:
+        scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
+                         xp.zeros_like(denom))
+
+    rows = grad = None
+    if P.labels is not None and P.M:
+        rows, grad = _ce_rows_fast(P, eps, scale, want_grad, out)
+    if rows is None:
+        rows, grad = _ce_rows_plain(P, eps, want_grad)
+        if grad is not None and not (isinstance(scale, float) and scale == 1.0):
+            grad = grad * scale
+        if grad is not None:
+            grad = _write_out(P, grad, out, fn)
+    if validate and P.M:
+        _check_rows(P, rows, fn)
+    if reduction == "none":
+        loss = xp.reshape(rows, P.batch_shape)
+    else:
+        total = xp.sum(rows)
+        loss = total if reduction == "sum" else total * scale
+    return loss, grad
+
+
+def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
+    """Fused kernels for NumPy (CPU) and CuPy (GPU); ``(None, None)`` when none applies."""
+    xp = P.xp
+    try:
+        if is_numpy_namespace(xp):
+            from ._cpu_kernels import ce_rows_numpy as kernel
+            z = P.z
+            scale = float(scale)  # one number on the host
+        elif is_cupy_namespace(xp):
+            from ._cuda_kernels import ce_rows_cupy as kernel
+            z = P.zraw  # the CUDA kernel reads float16 and accumulates in float32
+        else:
+            return None, None
+    except ImportError:  # pragma: no cover - kernels ship with the package
+        return None, None
+    gout = None
+    if want_grad and out is not None and P.axis == P.ndim - 1 and z.dtype == P.in_dtype:
+        _check_out(P, out, "cross_entropy_with_grad")
+        gout = xp.reshape(out, (P.M, P.C))
+    rows, g = kernel(z, P.labels, weight=P.weight, ignore_index=P.ignore_index,
+                     label_smoothing=eps, grad_scale=scale, out=gout, want_grad=want_grad)
+    if rows.dtype != P.cdtype:
+        rows = xp.astype(rows, P.cdtype)
+    if g is not None:
+        g = out if gout is not None else _write_out(P, g, out, "cross_entropy_with_grad")
+    return rows, g
+
+
+def _check_rows(P: _Problem, rows, fn: str) -> None:
+    """A non-ignored position whose loss is NaN had no finite logit (or a NaN / +inf)."""
+    xp = P.xp
+    bad = xp.isnan(rows)
+    if not V.any_true(bad, xp):
+        return
+    pos = V.first_true_index(bad, (P.M,))[0]
+    row = to_numpy(P.z[pos, :])
+    if np.isnan(row).any():
+        what = f"NaN at class {int(np.flatnonzero(np.isnan(row))[0])}"
+    elif np.isposinf(row).any():
+        what = f"+inf at class {int(np.flatnonzero(np.isposinf(row))[0])}"
+    else:
+        what = "only -inf (every class masked)"
+    raise ValueError(
+        f"{fn}: argument 'logits' has {what} at position "
+        f"{V.fmt_index(_unflat(pos, P.batch_shape))}; a position that is not ignored needs at "
+        "least one finite logit and no NaN or +inf (ignore it with ignore_index, or fix the "
+        "scores)")
+
+
+_CE_DOC = r"""
+
+    Parameters
+    ----------
+    logits : array_like
+        Class scores, real floating (float16 is computed in float32), with the
+        classes along `axis`; ``-inf`` masks a class (probability 0).
+    target : array_like
+        Either integer class labels of the scores' shape without the class axis
+        (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
+        probabilities of the scores' shape.
+    axis : int, optional
+        The class axis (default 1, as in PyTorch and Caffe).
+    weight : array_like, optional
+        Non-negative per-class weights of shape ``(C,)``.
+    ignore_index : int, optional
+        A label value whose positions contribute nothing (labels only).
+    label_smoothing : float, optional
+        :math:`\varepsilon \in [0, 1]`: the target becomes
+        :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
+    reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
+        See the table in :mod:`softmaxlab.losses`.
+    validate : bool, optional
+        Check labels, weights and non-finite scores.  ``False`` skips the
+        checks that cost a pass over the data (for benchmarks); bad input then
+        gives undefined results."""
+
+_CE_NOTES = r"""
+    Notes
+    -----
+    For a position with label :math:`y`, scores :math:`z`, class weights
+    :math:`w` (ones when not given) and :math:`p = \operatorname{softmax}(z)`:
+
+    .. math::
+
+        \ell = (1-\varepsilon)\, w_y (-\log p_y)
+               + \frac{\varepsilon}{C} \sum_j w_j (-\log p_j),
+        \qquad
+        \frac{\partial \ell}{\partial z} =
+            p \Big((1-\varepsilon) w_y + \frac{\varepsilon}{C}\sum_j w_j\Big)
+            - (1-\varepsilon) w_y\, e_y - \frac{\varepsilon}{C} w .
+
+    Without weights the gradient is :math:`p - \tilde e_y`, softmax minus the
+    smoothed one-hot.  For probability targets :math:`q`,
+    :math:`\ell = -\sum_j w_j q_j \log p_j`.  The results match
+    ``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
+    with one deliberate difference: when the normaliser of ``"mean"`` is zero
+    (every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
+    and Keras behaviour) instead of PyTorch's NaN.  float16 scores give a
+    float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
+    A masked target class gives an infinite loss, as it should.
+"""
+
+
+def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
+                  ignore_index: int | None = None, label_smoothing: float = 0.0,
+                  reduction: str = "mean", validate: bool = True):
+    r"""Softmax cross-entropy between class scores and targets.
+
+    .. math::
+
+        L = -\log \operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
+    """ + _CE_DOC + r"""
+
+    Returns
+    -------
+    array
+        A 0-d array (the reduced loss) or, for ``reduction="none"``, one loss
+        per position; same library as `logits`.
+
+    Raises
+    ------
+    TypeError
+        Integer, boolean or complex scores; non-integer labels.
+    ValueError
+        Labels out of range (the message names the first offending position
+        and value); a target whose shape fits neither labels nor probabilities;
+        negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
+        unknown `reduction`; a non-ignored position with no finite score or a
+        NaN; an empty batch with a reduction that divides.
+    """ + _CE_NOTES + r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]])
+    >>> labels = np.array([0, 1])
+    >>> float(sml.cross_entropy(logits, labels)).__round__(6)
+    0.332934
+    >>> sml.cross_entropy(logits, labels, reduction="none").round(4)
+    array([0.417 , 0.2489])
+
+    A uniform prediction over 1000 classes costs ln(1000):
+
+    >>> float(sml.cross_entropy(np.zeros((4, 1000)), np.arange(4))).__round__(5)
+    6.90776
+    """
+    loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
+                             ignore_index=ignore_index, label_smoothing=label_smoothing,
+                             reduction=reduction, validate=validate, want_grad=False, out=None)
+    return loss
+
+
+def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
+                            ignore_index: int | None = None, label_smoothing: float = 0.0,
+                            reduction: str = "mean", validate: bool = True, out: Any = None):
+    r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
+
+    The gradient is the closed form (softmax minus the smoothed one-hot, times
+    the class weight, over the normaliser), the backward of Caffe's
+    ``SoftmaxWithLoss``.  For ``reduction="none"`` it is the gradient of the
+    sum of the per-position losses.
+    """ + _CE_DOC + r"""
+    out : array, optional
+        An array of the scores' shape and dtype that receives the gradient (so
+        a training loop need not allocate one each step).  Must not be `logits`.
+
+    Returns
+    -------
+    loss : array
+        As :func:`cross_entropy`.
+    dlogits : array
+        :math:`\partial L / \partial z`, same shape, library and dtype as
+        `logits` (`out` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy`; also for an `out` of the wrong shape or dtype.
+    """ + _CE_NOTES + r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> loss, g = sml.cross_entropy_with_grad(np.array([[2.0, 1.0, 0.1]]), np.array([0]))
+    >>> g.round(4)  # p - onehot
+    array([[-0.341 ,  0.2424,  0.0986]])
+    >>> float(g.sum()).__abs__() < 1e-15
+    True
+    """
+    return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
+                          ignore_index=ignore_index, label_smoothing=label_smoothing,
+                          reduction=reduction, validate=validate, want_grad=True, out=out)
+
+
+# --------------------------------------------------------------------------- #
+# Multiclass hinge (Weston-Watkins SVM)
+# --------------------------------------------------------------------------- #
+def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_grad):
+    reduction = _check_reduction(reduction, fn, _HINGE_REDUCTIONS)
+    delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"{fn}: argument 'p' must be 1 or 2; found {p!r}")
+    P = _prepare(fn, scores, target, axis=axis, weight=None, ignore_index=None,
+                 validate=validate, allow_probs=False)
+    xp, s, C = P.xp, P.z, P.C
+    if validate and P.M:
+        bad = ~xp.isfinite(s)
+        if V.any_true(bad, xp):
+            i, j = V.first_true_index(bad, (P.M, C))
+            raise ValueError(
+                f"{fn}: argument 'scores' must be finite; found {float(to_numpy(s[i, j]))!r} at "
+                f"position {V.fmt_index(_unflat(i, P.batch_shape))}, class {j}")
+    if reduction != "none" and P.M == 0:
+        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; found an "
+                         f"empty batch of shape {P.batch_shape}")
+    onehot = _onehot(P.labels, C, xp, s.dtype)
+    sy = xp.sum(s * onehot, axis=1, keepdims=True)
+    marg = s - sy + delta
+    marg = xp.where((marg > 0) & (onehot == 0), marg, xp.zeros_like(marg))
+    rows = xp.sum(marg if p == 1 else marg * marg, axis=1)
+    if reduction == "none":
+        loss = xp.reshape(rows, P.batch_shape)
+        scale = 1.0
+    elif reduction == "sum":
+        loss, scale = xp.sum(rows), 1.0
+    else:
+        loss, scale = xp.sum(rows) / P.M, 1.0 / P.M
+    grad = None
+    if want_grad:
+        d = xp.astype(marg > 0, s.dtype) if p == 1 else 2 * marg
+        grad = d - onehot * xp.sum(d, axis=1, keepdims=True)
+        if scale != 1.0:
+            grad = grad * scale
+        grad = _write_out(P, grad, None, fn)
+    return loss, grad
+
+
+_HINGE_DOC = r"""
+
+    Parameters
+    ----------
+    scores : array_like
+        Finite class scores, real floating, classes along `axis`.
+    target : array_like
+        Integer class labels of the scores' shape without the class axis.
+    axis : int, optional
+        The class axis (default 1).
+    margin : float, optional
+        :math:`\Delta \ge 0`, the margin by which the correct class must win.
+    p : {1, 2}, optional
+        1 for the hinge, 2 for the squared hinge.
+    reduction : {"none", "sum", "mean"}, optional
+        ``"mean"`` divides by the number of positions.
+    validate : bool, optional
+        Check labels and scores (one pass over the data)."""
+
+
+def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
+                     p: int = 1, reduction: str = "mean", validate: bool = True):
+    r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
+
+    .. math::
+
+        L = \sum_{j \ne y} \max(0,\; s_j - s_y + \Delta)^p
+    """ + _HINGE_DOC + r"""
+
+    Returns
+    -------
+    array
+        0-d array, or one loss per position for ``reduction="none"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy` for labels, shapes and dtypes; also for
+        non-finite scores, a negative margin or `p` not in {1, 2}.
+
+    Notes
+    -----
+    The SVM is satisfied once the correct class wins by the margin: scores
+    that already do contribute exactly 0, however the other classes are
+    arranged, while cross-entropy keeps pushing every probability.  At
+    initialisation (all scores equal) each example costs
+    :math:`(C-1)\Delta^p`.  ``torch.nn.functional.multi_margin_loss`` is this
+    loss divided by :math:`C`.
+
+    Examples
+    --------
+    The CS231n example: scores (3.2, 5.1, -1.7) for the correct class 0:
+
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> float(sml.multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0])))
+    2.9
+    """
+    loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
+                     reduction=reduction, validate=validate, want_grad=False)
+    return loss
+
+
+def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
+                               p: int = 1, reduction: str = "mean", validate: bool = True):
+    r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
+
+    .. math::
+
+        \frac{\partial L}{\partial s_j} = p\,\max(0, s_j - s_y + \Delta)^{p-1}
+            \;(j \ne y), \qquad
+        \frac{\partial L}{\partial s_y} = -\sum_{j \ne y} \frac{\partial L}{\partial s_j}
+
+    At a kink (a margin exactly 0) the subgradient 0 is used.
+    """ + _HINGE_DOC + r"""
+
+    Returns
+    -------
+    loss : array
+        As :func:`multiclass_hinge`.
+    dscores : array
+        Same shape, library and dtype as `scores`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> loss, g = sml.multiclass_hinge_with_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
+    >>> g
+    array([[-1.,  1.,  0.]])
+    """
+    return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
+                  reduction=reduction, validate=validate, want_grad=True)
