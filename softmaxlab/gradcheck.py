@@ -1,0 +1,335 @@
+r"""Gradient checking by central differences in float64.
+
+:func:`gradcheck` compares an analytic gradient with the numerical one,
+
+.. math::
+
+    \frac{\partial f}{\partial x_i} \approx
+    \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2 \varepsilon},
+
+entry by entry, with the relative error of the CS231n notes,
+
+.. math::
+
+    r_i = \frac{\lvert a_i - n_i \rvert}{\max(\lvert a_i \rvert, \lvert n_i \rvert, \text{tiny})}.
+
+It checks a function that returns its value and gradient (like
+:func:`softmaxlab.losses.cross_entropy_with_grad`), any
+:class:`~softmaxlab.layers.Layer` (input gradient and every parameter gradient),
+a loss layer, or a whole :class:`~softmaxlab.net.Net`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._backend import array_namespace, to_numpy
+
+__all__ = ["gradcheck", "GradcheckResult", "rel_error"]
+
+
+def rel_error(a: Any, n: Any, tiny: float = 1e-12) -> np.ndarray:
+    r"""Entrywise relative error :math:`|a-n| / \max(|a|, |n|, \text{tiny})` (NumPy float64).
+
+    Examples
+    --------
+    >>> rel_error([1.0, 0.0], [1.001, 0.0])
+    array([0.000999, 0.      ])
+    """
+    a = np.asarray(to_numpy(a), dtype=np.float64)
+    n = np.asarray(to_numpy(n), dtype=np.float64)
+    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)
+
+
+@dataclass
+class GradcheckResult:
+    """What :func:`gradcheck` found.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every checked entry has relative error <= ``tol`` **or**
+        absolute error <= ``atol`` (the absolute floor absorbs the rounding
+        noise of the numerical derivative, about ``1e-16 |f| / eps``, on
+        entries whose gradient is close to zero).  ``bool(result)`` is ``ok``.
+    max_rel_error : float
+        The worst relative error over every checked entry.
+    max_abs_error : float
+        The worst absolute error.
+    where : tuple (str, tuple of int)
+        The name of the input or parameter (``"x"``, ``"inputs[0]"``,
+        ``"innerproduct0.weight"``) and the index of the worst relative error.
+    errors : dict of str to numpy.ndarray
+        Relative error of every checked entry, per input/parameter (NaN where
+        an entry was not checked).
+    """
+
+    ok: bool
+    max_rel_error: float
+    max_abs_error: float
+    where: tuple
+    tol: float
+    atol: float
+    errors: dict = field(default_factory=dict, repr=False)
+    analytic: dict = field(default_factory=dict, repr=False)
+    numeric: dict = field(default_factory=dict, repr=False)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return (f"GradcheckResult(ok={self.ok}, max_rel_error={self.max_rel_error:.3g}, "
+                f"where={self.where}, max_abs_error={self.max_abs_error:.3g}, tol={self.tol:g})")
+
+
+def _check_float64(name: str, a: Any, what: str) -> None:
+    if str(a.dtype).rsplit(".", 1)[-1] != "float64":
+        raise TypeError(
+            f"gradcheck: {name} must be float64 for central differences to be meaningful, "
+            f"found {a.dtype}; {what}"
+        )
+
+
+def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
+              tol: float = 1e-6, atol: float = 1e-8, tiny: float = 1e-12,
+              check_params: bool = True, max_entries: int | None = None,
+              seed: int = 0) -> GradcheckResult:
+    r"""Compare analytic and central-difference gradients in float64.
+
+    Parameters
+    ----------
+    f : callable, Layer, loss layer or Net
+        * A **function** ``f(*inputs) -> (value, grads)``: `value` is a scalar
+          (a non-scalar value is summed), `grads` its gradient with respect to
+          the inputs: one array when there is one input, else a sequence with
+          one entry per input (``None`` skips that input).  This is the
+          signature of the ``*_with_grad`` functions of :mod:`softmaxlab.losses`.
+        * A **layer**: the scalar is :math:`L = \sum y \odot r` with a fixed
+          random projection :math:`r` (seeded by `seed`), the analytic gradients
+          come from ``layer.backward(r)``: the input gradient and every
+          ``Param.grad``.
+        * A **loss layer** or a :class:`~softmaxlab.net.Net`: the scalar is the
+          loss ``f.forward(x, labels)``; gradients from ``f.backward()``.
+    inputs : array or sequence of arrays
+        float64 arrays (NumPy, CuPy or array-api-strict).  For a layer, loss
+        layer or net, the single input ``x``.
+    labels : array, optional
+        The labels, for a loss layer or a net.
+    eps : float, default 1e-6
+        Step of the central difference.
+    tol : float, default 1e-6
+        Largest relative error accepted.
+    atol : float, default 1e-8
+        Entries whose absolute error is below `atol` pass whatever their
+        relative error (see :class:`GradcheckResult`).
+    tiny : float, default 1e-12
+        Floor of the denominator of the relative error.
+    check_params : bool, default True
+        For layers and nets, also check every parameter gradient.
+    max_entries : int, optional
+        Check at most this many randomly chosen entries per array (all by default).
+    seed : int, default 0
+        Seeds the projection and the entry sampling.
+
+    Returns
+    -------
+    GradcheckResult
+        ``.ok``, ``.max_rel_error``, ``.where`` and the per-entry errors.
+
+    Raises
+    ------
+    TypeError
+        If an input or parameter is not float64, or `f` returns no gradient.
+    ValueError
+        If a gradient's shape differs from its input's.
+
+    Notes
+    -----
+    The perturbation loop works on NumPy copies and moves each perturbed array
+    back to the input's library, so the caller's arrays are never written.
+    Parameters are perturbed by replacing ``Param.data`` and restored afterwards.
+    With ``eps = 1e-6`` the truncation error is :math:`O(\varepsilon^2)
+    \approx 10^{-12}` and the rounding error about :math:`10^{-16} |f| /
+    \varepsilon \approx 10^{-10} |f|`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([1.0, -2.0, 0.5])
+    >>> res = gradcheck(lambda x: ((x ** 3).sum(), 3 * x ** 2), x)
+    >>> res.ok, res.max_rel_error < 1e-8
+    (True, True)
+    >>> wrong = lambda x: ((x ** 3).sum(), 3 * x ** 2 + (x > 0))   # wrong where x > 0
+    >>> bad = gradcheck(wrong, x)
+    >>> bad.ok, bad.where
+    (False, ('inputs[0]', (2,)))
+    """
+    from .layers import Layer, LossLayer
+    from .net import Net
+
+    rng = np.random.default_rng(seed)
+    if isinstance(f, (LossLayer, Net)):
+        if labels is None:
+            raise TypeError(f"gradcheck: checking {type(f).__name__} needs labels=...")
+        x = _single(inputs)
+        _check_float64("x", x, "pass float64 scores" if isinstance(f, LossLayer) else "pass a float64 input")
+        params = _params(f, check_params)
+        loss_layer = f if isinstance(f, LossLayer) else f.loss_layer
+        if loss_layer is None:
+            raise TypeError("gradcheck: the net has no loss layer; build it with loss=...")
+        if isinstance(f, Net):
+            f.zero_grad()
+        f.forward(x, labels)
+        dx = f.backward()
+
+        def evaluate(over):
+            xv = over.get("x", x)
+            scores = xv if isinstance(f, LossLayer) else f.predict(xv)
+            return _scalar(loss_layer.predict(scores, labels))
+
+        return _compare({"x": x}, {"x": dx}, params, evaluate, eps, tol, atol, tiny,
+                        max_entries, rng)
+    if isinstance(f, Layer):
+        x = _single(inputs)
+        _check_float64("x", x, "pass a float64 input")
+        params = _params(f, check_params)
+        xp = array_namespace(x, fn="gradcheck")
+        y = f.predict(x)
+        r = xp.asarray(rng.standard_normal(tuple(y.shape)))
+        for p in f.params:
+            p.zero_grad()
+        f.forward(x)
+        dx = f.backward(r)
+
+        def evaluate(over):
+            return _scalar(xp.sum(f.predict(over.get("x", x)) * r))
+
+        return _compare({"x": x}, {"x": dx}, params, evaluate, eps, tol, atol, tiny,
+                        max_entries, rng)
+    if not callable(f):
+        raise TypeError(f"gradcheck: f must be a function, a Layer or a Net, found {type(f).__name__}")
+    xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    for i, a in enumerate(xs):
+        _check_float64(f"inputs[{i}]", a, "pass float64 arrays")
+    out = f(*xs)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            "gradcheck: f must return a pair (value, grads), e.g. cross_entropy_with_grad; "
+            f"found {type(out).__name__}"
+        )
+    grads = out[1]
+    if len(xs) == 1 and not isinstance(grads, (list, tuple)):
+        grads = [grads]
+    grads = list(grads)
+    if len(grads) != len(xs):
+        raise ValueError(f"gradcheck: f returned {len(grads)} gradients for {len(xs)} inputs")
+    names = [f"inputs[{i}]" for i in range(len(xs))]
+    arrays = {n: a for n, a, g in zip(names, xs, grads) if g is not None}
+    analytic = {n: g for n, g in zip(names, grads) if g is not None}
+
+    def evaluate(over):
+        return _scalar(f(*[over.get(n, a) for n, a in zip(names, xs)])[0])
+
+    return _compare(arrays, analytic, [], evaluate, eps, tol, atol, tiny, max_entries, rng)
+
+
+def _single(inputs):
+    if isinstance(inputs, (list, tuple)):
+        if len(inputs) != 1:
+            raise ValueError(f"gradcheck: a layer or net takes one input x, found {len(inputs)}")
+        return inputs[0]
+    return inputs
+
+
+def _params(f, check_params):
+    if not check_params:
+        return []
+    params = list(f.params)
+    for i, p in enumerate(params):
+        _check_float64(p.name or f"params[{i}]", p.data, "build the layer with dtype='float64'")
+    return params
+
+
+def _scalar(v) -> float:
+    if getattr(v, "ndim", 0) != 0:
+        v = array_namespace(v, fn="gradcheck").sum(v)
+    return float(v)
+
+
+def _compare(arrays, analytic, params, evaluate, eps, tol, atol, tiny, max_entries, rng):
+    """Numerical gradients of `evaluate` for `arrays` (by name) and `params`; compare."""
+    numeric: dict[str, np.ndarray] = {}
+    ana_np: dict[str, np.ndarray] = {}
+    for name, a in arrays.items():
+        g = analytic[name]
+        if tuple(g.shape) != tuple(a.shape):
+            raise ValueError(
+                f"gradcheck: the gradient of {name} has shape {tuple(g.shape)}, expected {tuple(a.shape)}"
+            )
+        xp = array_namespace(a, fn="gradcheck")
+
+        def at(arr_np, _name=name, _xp=xp):
+            return evaluate({_name: _xp.asarray(arr_np)})
+
+        numeric[name] = _numdiff(to_numpy(a).astype(np.float64, copy=True), at, eps, max_entries, rng)
+        ana_np[name] = to_numpy(g).astype(np.float64)
+    for k, p in enumerate(params):
+        original = p.data
+        xp = array_namespace(original, fn="gradcheck")
+
+        def at(arr_np, _p=p, _xp=xp, _orig=original):
+            _p.data = _xp.asarray(arr_np)
+            try:
+                return evaluate({})
+            finally:
+                _p.data = _orig
+
+        key = p.name or f"params[{k}]"
+        while key in numeric:
+            key += "'"
+        numeric[key] = _numdiff(to_numpy(original).astype(np.float64, copy=True), at, eps,
+                                max_entries, rng)
+        ana_np[key] = to_numpy(p.grad).astype(np.float64)
+    errors, worst, worst_abs, where, ok = {}, -1.0, 0.0, ("", ()), True
+    for name, n in numeric.items():
+        a = ana_np[name]
+        mask = ~np.isnan(n)
+        rel = np.full(n.shape, np.nan)
+        rel[mask] = rel_error(a[mask], n[mask], tiny)
+        absd = np.where(mask, np.abs(a - np.nan_to_num(n)), 0.0)
+        errors[name] = rel
+        if mask.any():
+            flat = np.where(mask, rel, -1.0)
+            i = int(np.argmax(flat))
+            if flat.flat[i] > worst:
+                worst = float(flat.flat[i])
+                where = (name, tuple(int(k) for k in np.unravel_index(i, n.shape)))
+            worst_abs = max(worst_abs, float(absd.max()))
+            bad = (rel[mask] > tol) & (absd[mask] > atol)
+            ok = ok and not bool(bad.any())
+    if not np.isfinite(worst) or not all(np.isfinite(v[~np.isnan(v)]).all() for v in ana_np.values()):
+        ok = False
+    return GradcheckResult(ok=ok, max_rel_error=max(worst, 0.0), max_abs_error=worst_abs,
+                           where=where, tol=tol, atol=atol, errors=errors,
+                           analytic=ana_np, numeric=numeric)
+
+
+def _numdiff(base: np.ndarray, at: Callable[[np.ndarray], float], eps: float,
+             max_entries: int | None, rng) -> np.ndarray:
+    out = np.full(base.shape, np.nan)
+    idx = np.arange(base.size)
+    if max_entries is not None and base.size > max_entries:
+        idx = np.sort(rng.choice(base.size, size=int(max_entries), replace=False))
+    for i in idx:
+        j = np.unravel_index(int(i), base.shape)
+        old = base[j]
+        base[j] = old + eps
+        fp = at(base.copy())
+        base[j] = old - eps
+        fm = at(base.copy())
+        base[j] = old
+        out[j] = (fp - fm) / (2.0 * eps)
+    return out

@@ -1,0 +1,776 @@
+r"""Caffe-style layers: parameters that carry their gradient, and an explicit lifecycle.
+
+Every layer follows Caffe's lifecycle:
+
+1. **set up** from the input shape (:meth:`Layer.setup`): check the shape and
+   return the output shape;
+2. **forward** (bottom -> top, :meth:`Layer.forward`): compute the output and
+   keep what the backward pass needs;
+3. **backward** (top gradient -> bottom gradient, :meth:`Layer.backward`):
+   return the gradient with respect to the input and *add* the gradients with
+   respect to the parameters into ``Param.grad``.
+
+A :class:`Param` holds a value and its gradient together, like the ``data`` and
+``diff`` of a Caffe blob.  As in Caffe (and PyTorch), parameter gradients
+**accumulate** across backward passes; clear them with ``zero_grad()`` before
+each iteration (:meth:`softmaxlab.net.Net.zero_grad` or
+:meth:`softmaxlab.optim.SGD.zero_grad`).
+
+Layers are written once against the array API: the namespace is inferred from
+the input (``xp = array_namespace(x)``), so the same code runs on NumPy, CuPy
+and array-api-strict.  Parameters are created at construction on the current
+backend (:func:`softmaxlab.set_backend`); move a layer with :meth:`Layer.to_backend`.
+
+Loss layers (:class:`SoftmaxWithLoss`, :class:`HingeLoss`) take the scores and
+the labels: ``loss = layer.forward(scores, labels)`` returns the loss
+(already multiplied by ``loss_weight``, like Caffe's ``Layer::Forward``) and
+``layer.backward()`` returns its gradient with respect to the scores (the top
+diff is ``loss_weight``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._backend import array_namespace, asarray, to_numpy
+
+__all__ = [
+    "FILLERS",
+    "Param",
+    "Layer",
+    "LossLayer",
+    "InnerProduct",
+    "ReLU",
+    "Softmax",
+    "SoftmaxWithLoss",
+    "HingeLoss",
+    "fill",
+]
+
+#: Names of the weight fillers (Caffe's ``filler { type: ... }``).
+FILLERS = ("constant", "gaussian", "uniform", "xavier", "msra")
+_VARIANCE_NORMS = ("fan_in", "fan_out", "average")
+
+
+# --------------------------------------------------------------------------- Param
+class Param:
+    """A learnable parameter: its value and its gradient (Caffe's blob data/diff).
+
+    Parameters
+    ----------
+    data : array
+        The value.  It is kept as given (not copied); updates replace
+        ``self.data`` with a new array and never write into the old one.
+    name : str, optional
+        A name used in messages and summaries (``"ip0.weight"``).
+    lr_mult, decay_mult : float, default 1.0
+        Per-parameter multipliers of the learning rate and of the weight decay
+        (Caffe's ``param { lr_mult decay_mult }``).
+
+    Attributes
+    ----------
+    data, grad : array
+        The value and the gradient (same shape, dtype and library).
+        ``grad`` starts at zero and accumulates over backward passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = Param(np.ones((2, 3)), name="w")
+    >>> p
+    Param('w', shape=(2, 3), dtype=float64)
+    >>> float(p.grad.sum())
+    0.0
+    """
+
+    def __init__(self, data: Any, *, name: str | None = None, lr_mult: float = 1.0,
+                 decay_mult: float = 1.0):
+        self.data = data
+        self.name = name
+        self.lr_mult = float(lr_mult)
+        self.decay_mult = float(decay_mult)
+        self.grad = array_namespace(data, fn="Param").zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zero (a new array; the old one is not written)."""
+        self.grad = array_namespace(self.data, fn="Param.zero_grad").zeros_like(self.data)
+
+    def to_backend(self) -> "Param":
+        """Move value and gradient to the current backend (in place on this object)."""
+        self.data = asarray(to_numpy(self.data))
+        self.grad = asarray(to_numpy(self.grad))
+        return self
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.lr_mult != 1.0:
+            extra += f", lr_mult={self.lr_mult:g}"
+        if self.decay_mult != 1.0:
+            extra += f", decay_mult={self.decay_mult:g}"
+        return f"Param({self.name!r}, shape={self.shape}, dtype={_dtype_name(self.dtype)}{extra})"
+
+
+def _dtype_name(dtype) -> str:
+    s = str(dtype)
+    return s.rsplit(".", 1)[-1]
+
+
+# --------------------------------------------------------------------------- fillers
+def fill(shape: Sequence[int], filler: str = "xavier", *, std: float = 0.01,
+         value: float = 0.0, low: float = 0.0, high: float = 1.0,
+         variance_norm: str = "fan_in", rng: Any = None) -> np.ndarray:
+    r"""Draw an initial parameter with one of Caffe's fillers (NumPy, float64).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the blob; for a weight Caffe's layout ``(num_output, num_input)``.
+    filler : {"constant", "gaussian", "uniform", "xavier", "msra"}
+        ``constant``: every entry is `value`;
+        ``gaussian``: normal with mean 0 and standard deviation `std`;
+        ``uniform``: uniform on ``[low, high)``;
+        ``xavier``: uniform on :math:`[-a, a]`, :math:`a = \sqrt{3 / n}`;
+        ``msra``: normal with mean 0 and standard deviation :math:`\sqrt{2 / n}`.
+    variance_norm : {"fan_in", "fan_out", "average"}
+        Caffe's ``variance_norm``: :math:`n` is ``fan_in = size / shape[0]``,
+        ``fan_out = size / shape[1]`` or their average.  Default ``fan_in``.
+    rng : numpy.random.Generator or int or None
+        The random generator (or a seed for :func:`numpy.random.default_rng`).
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 NumPy array; move it with :func:`softmaxlab.asarray`.  Drawing
+        in NumPy makes NumPy and CuPy runs start from identical weights.
+
+    Raises
+    ------
+    ValueError
+        If `filler` or `variance_norm` is unknown (the message lists the valid names).
+
+    Notes
+    -----
+    Xavier (Glorot & Bengio, 2010) and MSRA (He et al., 2015) keep the variance
+    of the activations constant from layer to layer:
+
+    .. math::
+
+        \operatorname{Var}[W_{ij}] = \frac{1}{n} \ \text{(xavier)}, \qquad
+        \operatorname{Var}[W_{ij}] = \frac{2}{n} \ \text{(msra)}.
+
+    Examples
+    --------
+    >>> w = fill((2, 3), "xavier", rng=0)
+    >>> bool(abs(w).max() <= (3 / 3) ** 0.5)
+    True
+    >>> fill((2,), "constant", value=0.5)
+    array([0.5, 0.5])
+    """
+    if filler not in FILLERS:
+        raise ValueError(
+            f"fill: unknown filler {filler!r}; expected one of "
+            + ", ".join(repr(f) for f in FILLERS)
+        )
+    if variance_norm not in _VARIANCE_NORMS:
+        raise ValueError(
+            f"fill: unknown variance_norm {variance_norm!r}; expected one of "
+            + ", ".join(repr(v) for v in _VARIANCE_NORMS)
+        )
+    shape = tuple(int(s) for s in shape)
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    size = math.prod(shape)
+    fan_in = size / shape[0] if shape and shape[0] else 1.0
+    fan_out = size / shape[1] if len(shape) > 1 and shape[1] else 1.0
+    n = {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
+    if filler == "constant":
+        return np.full(shape, float(value), dtype=np.float64)
+    if filler == "gaussian":
+        if std < 0:
+            raise ValueError(f"fill: std must be >= 0, found {std}")
+        return rng.normal(0.0, float(std), size=shape)
+    if filler == "uniform":
+        if not high >= low:
+            raise ValueError(f"fill: uniform filler needs low <= high, found low={low}, high={high}")
+        return rng.uniform(float(low), float(high), size=shape)
+    if filler == "xavier":
+        a = math.sqrt(3.0 / n)
+        return rng.uniform(-a, a, size=shape)
+    return rng.normal(0.0, math.sqrt(2.0 / n), size=shape)  # msra
+
+
+# --------------------------------------------------------------------------- Layer
+class Layer:
+    """Base class of every layer: Caffe's setup / forward / backward lifecycle.
+
+    A subclass implements :meth:`_setup` (shape check, returns the output
+    shape), :meth:`_forward` ``(x) -> (y, cache)`` and :meth:`_backward`
+    ``(dy, cache) -> dx``; the base class keeps the cache between the two
+    passes, so :meth:`predict` (inference, no cache) never disturbs a pending
+    backward pass.
+
+    Parameters
+    ----------
+    name : str, optional
+        Used in messages and summaries; :class:`~softmaxlab.net.Net` names
+        unnamed layers ``"innerproduct0"``, ``"relu1"``, ...
+    """
+
+    def __init__(self, *, name: str | None = None):
+        self.name = name
+        self._cache: Any = None
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def setup(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        """Check `input_shape` and return the output shape (Caffe's LayerSetUp + Reshape)."""
+        input_shape = tuple(int(s) for s in input_shape)
+        out = tuple(self._setup(input_shape))
+        self.input_shape, self.output_shape = input_shape, out
+        return out
+
+    def forward(self, x: Any) -> Any:
+        """Compute the output and keep what :meth:`backward` needs."""
+        self.setup(tuple(x.shape))
+        y, self._cache = self._forward(x)
+        return y
+
+    def predict(self, x: Any) -> Any:
+        """The output of :meth:`forward` without caching anything (inference)."""
+        self.setup(tuple(x.shape))
+        return self._forward(x)[0]
+
+    __call__ = forward
+
+    def backward(self, dy: Any) -> Any:
+        """Return the gradient w.r.t. the input; add parameter gradients into ``Param.grad``."""
+        if self._cache is None:
+            raise RuntimeError(
+                f"{self._label()}.backward: called before forward; run forward(x) first "
+                "(predict() keeps nothing for the backward pass)"
+            )
+        if tuple(dy.shape) != self.output_shape:
+            raise ValueError(
+                f"{self._label()}.backward: the top gradient must have the output's shape "
+                f"{self.output_shape}, found {tuple(dy.shape)}"
+            )
+        return self._backward(dy, self._cache)
+
+    # -- hooks -------------------------------------------------------------
+    def _setup(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+    def _forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _backward(self, dy, cache):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- parameters --------------------------------------------------------
+    @property
+    def params(self) -> list[Param]:
+        """The learnable parameters (empty for layers without any)."""
+        return []
+
+    @property
+    def num_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    def to_backend(self) -> "Layer":
+        """Move every parameter to the current backend; returns the layer."""
+        for p in self.params:
+            p.to_backend()
+        return self
+
+    def _label(self) -> str:
+        return type(self).__name__ + (f" {self.name!r}" if self.name else "")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _as_float(x, xp, dtype=None):
+    """Integer/boolean input -> floating (a new array); floating input unchanged."""
+    if xp.isdtype(x.dtype, "real floating"):
+        return x
+    return xp.astype(x, dtype if dtype is not None else xp.float64)
+
+
+# --------------------------------------------------------------------------- InnerProduct
+class InnerProduct(Layer):
+    r"""Fully connected layer (Caffe's ``InnerProduct``): :math:`y = x W^\top + b`.
+
+    Parameters
+    ----------
+    num_input, num_output : int
+        Input features and outputs.  The input is ``(N, num_input)``, or
+        ``(N, d1, d2, ...)`` with ``d1 * d2 * ... == num_input`` (flattened from
+        axis 1, as Caffe does).
+    bias : bool, default True
+        Whether there is a bias term.
+    filler : {"xavier", "msra", "gaussian", "constant", "uniform"}, default "xavier"
+        Weight filler (see :func:`fill`); `std` for ``gaussian``, `value` for
+        ``constant``, `variance_norm` for ``xavier``/``msra``.
+    bias_filler : str, default "constant"
+        Bias filler, with `bias_value` (default 0) or `bias_std`.
+    seed : int or numpy.random.Generator, optional
+        Seeds :func:`numpy.random.default_rng`; weights are drawn first, then the
+        bias.  The same seed gives identical weights on every backend.
+    dtype : {"float64", "float32"}, default "float64"
+        Parameter dtype.  float64 is the default because the library is for
+        teaching and gradient checking; use float32 for speed on a GPU.
+    lr_mult, decay_mult : float, default 1.0
+        Multipliers of the weight's learning rate and weight decay.
+    bias_lr_mult : float, default 1.0
+    bias_decay_mult : float, default 0.0
+        **The bias is not decayed by default** (Caffe decays every blob unless
+        the prototxt says ``decay_mult: 0``, which most Caffe models do for the
+        bias).  This makes ``weight_decay = 1 / (n C)`` reproduce scikit-learn's
+        ``LogisticRegression`` objective, whose penalty leaves the intercept out.
+        Pass ``bias_decay_mult=1.0`` for plain Caffe behaviour.
+
+    Attributes
+    ----------
+    weight : Param
+        Shape ``(num_output, num_input)`` (Caffe's layout).
+    bias : Param or None
+        Shape ``(num_output,)``.
+
+    Notes
+    -----
+    The backward pass, with :math:`\delta = \partial L / \partial y`:
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = \delta W, \qquad
+        \frac{\partial L}{\partial W} = \delta^\top x, \qquad
+        \frac{\partial L}{\partial b} = \sum_n \delta_n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ip = InnerProduct(3, 2, filler="constant", value=1.0)
+    >>> ip
+    InnerProduct(3 -> 2, filler='constant')
+    >>> ip.forward(np.array([[1.0, 2.0, 3.0]]))
+    array([[6., 6.]])
+    >>> ip.backward(np.array([[1.0, 0.0]]))
+    array([[1., 1., 1.]])
+    >>> ip.weight.grad
+    array([[1., 2., 3.],
+           [0., 0., 0.]])
+    """
+
+    def __init__(self, num_input: int, num_output: int, *, bias: bool = True,
+                 filler: str = "xavier", std: float = 0.01, value: float = 0.0,
+                 variance_norm: str = "fan_in", bias_filler: str = "constant",
+                 bias_value: float = 0.0, bias_std: float = 0.01, seed: Any = None,
+                 dtype: str = "float64", lr_mult: float = 1.0, decay_mult: float = 1.0,
+                 bias_lr_mult: float = 1.0, bias_decay_mult: float = 0.0,
+                 name: str | None = None):
+        super().__init__(name=name)
+        for arg, v in (("num_input", num_input), ("num_output", num_output)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"InnerProduct: {arg} must be a positive integer, found {v!r}")
+        if str(dtype) not in ("float32", "float64"):
+            raise ValueError(f"InnerProduct: dtype must be 'float32' or 'float64', found {dtype!r}")
+        for f, what in ((filler, "filler"), (bias_filler, "bias_filler")):
+            if f not in FILLERS:
+                raise ValueError(
+                    f"InnerProduct: unknown {what} {f!r}; expected one of "
+                    + ", ".join(repr(x) for x in FILLERS)
+                )
+        self.num_input, self.num_output = int(num_input), int(num_output)
+        self.filler, self.bias_filler = filler, bias_filler
+        self.dtype = str(dtype)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        w = fill((self.num_output, self.num_input), filler, std=std, value=value,
+                 variance_norm=variance_norm, rng=rng)
+        self.weight = Param(asarray(w, dtype=self.dtype), name="weight",
+                            lr_mult=lr_mult, decay_mult=decay_mult)
+        self.bias: Param | None = None
+        if bias:
+            b = fill((self.num_output,), bias_filler, std=bias_std, value=bias_value, rng=rng)
+            self.bias = Param(asarray(b, dtype=self.dtype), name="bias",
+                              lr_mult=bias_lr_mult, decay_mult=bias_decay_mult)
+
+    @property
+    def params(self) -> list[Param]:
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+    def _setup(self, input_shape):
+        if len(input_shape) < 2 or math.prod(input_shape[1:]) != self.num_input:
+            raise ValueError(
+                f"{self._label()}: expected input of shape (N, {self.num_input}) "
+                f"(num_input={self.num_input}, e.g. (32, {self.num_input})), "
+                f"found {input_shape}"
+            )
+        return (input_shape[0], self.num_output)
+
+    def _forward(self, x):
+        xp = array_namespace(x, self.weight.data, fn=f"{self._label()}.forward")
+        x2 = _as_float(xp.reshape(x, (x.shape[0], self.num_input)), xp, self.weight.data.dtype)
+        y = xp.matmul(x2, self.weight.data.T)
+        if self.bias is not None:
+            y = y + self.bias.data
+        return y, (x2, tuple(x.shape))
+
+    def _backward(self, dy, cache):
+        x2, xshape = cache
+        xp = array_namespace(dy, x2, fn=f"{self._label()}.backward")
+        self.weight.grad = self.weight.grad + xp.matmul(dy.T, x2)
+        if self.bias is not None:
+            self.bias.grad = self.bias.grad + xp.sum(dy, axis=0)
+        dx = xp.matmul(dy, self.weight.data)
+        return xp.reshape(dx, xshape)
+
+    def __repr__(self) -> str:
+        extra = "" if self.bias is not None else ", bias=False"
+        if self.dtype != "float64":
+            extra += f", dtype={self.dtype!r}"
+        return f"InnerProduct({self.num_input} -> {self.num_output}, filler={self.filler!r}{extra})"
+
+
+# --------------------------------------------------------------------------- ReLU
+class ReLU(Layer):
+    r"""Rectified linear unit (Caffe's ``ReLU``, with its optional leak).
+
+    .. math::
+
+        y = \max(x, 0) + \nu \min(x, 0), \qquad
+        \frac{\partial L}{\partial x} = \delta \cdot (\mathbb{1}[x > 0] + \nu\, \mathbb{1}[x \le 0]).
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.0
+        :math:`\nu` (Caffe's ``negative_slope``); 0 is the plain ReLU.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = ReLU()
+    >>> r.forward(np.array([[-1.0, 2.0]]))
+    array([[0., 2.]])
+    >>> r.backward(np.array([[5.0, 5.0]]))
+    array([[0., 5.]])
+    """
+
+    def __init__(self, negative_slope: float = 0.0, *, name: str | None = None):
+        super().__init__(name=name)
+        self.negative_slope = float(negative_slope)
+
+    def _forward(self, x):
+        xp = array_namespace(x, fn=f"{self._label()}.forward")
+        x = _as_float(x, xp)
+        pos = x > 0
+        y = xp.where(pos, x, x * self.negative_slope)
+        return y, pos
+
+    def _backward(self, dy, pos):
+        xp = array_namespace(dy, pos, fn=f"{self._label()}.backward")
+        return xp.where(pos, dy, dy * self.negative_slope)
+
+    def __repr__(self) -> str:
+        if self.negative_slope:
+            return f"ReLU(negative_slope={self.negative_slope:g})"
+        return "ReLU()"
+
+
+# --------------------------------------------------------------------------- Softmax
+def _softmax(x, axis):
+    from .special import softmax
+
+    return softmax(x, axis=axis)
+
+
+class Softmax(Layer):
+    r"""Softmax over one axis (Caffe's ``Softmax``, for inference), with its backward.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The class axis.
+
+    Notes
+    -----
+    The backward pass is the Jacobian-vector product of
+    :math:`p = \operatorname{softmax}(x)`:
+
+    .. math::
+
+        \frac{\partial L}{\partial x} = p \odot \Bigl(\delta - \sum_k \delta_k p_k\Bigr).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Softmax()
+    >>> s.forward(np.array([[0.0, 0.0]]))
+    array([[0.5, 0.5]])
+    >>> s.backward(np.array([[1.0, 0.0]]))
+    array([[ 0.25, -0.25]])
+    """
+
+    def __init__(self, axis: int = -1, *, name: str | None = None):
+        super().__init__(name=name)
+        self.axis = int(axis)
+
+    def _setup(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(
+                f"{self._label()}: axis {self.axis} is out of range for an input "
+                f"with {len(input_shape)} dimensions {input_shape}"
+            )
+        return input_shape
+
+    def _forward(self, x):
+        xp = array_namespace(x, fn=f"{self._label()}.forward")
+        p = _softmax(_as_float(x, xp), self.axis)
+        return p, p
+
+    def _backward(self, dy, p):
+        xp = array_namespace(dy, p, fn=f"{self._label()}.backward")
+        return p * (dy - xp.sum(dy * p, axis=self.axis, keepdims=True))
+
+    def __repr__(self) -> str:
+        return f"Softmax(axis={self.axis})"
+
+
+# --------------------------------------------------------------------------- losses
+class LossLayer(Layer):
+    """Base of the loss layers: ``forward(scores, labels) -> loss``, ``backward() -> dscores``.
+
+    The loss returned by :meth:`forward` is multiplied by ``loss_weight`` (as
+    Caffe's ``Layer::Forward`` returns it), and :meth:`backward` returns the
+    gradient of that weighted loss.  For ``reduction="none"`` the loss is one
+    value per position and the gradient is that of their sum.
+    """
+
+    _REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+
+    def __init__(self, *, reduction: str = "mean", loss_weight: float = 1.0, axis: int = 1,
+                 name: str | None = None):
+        super().__init__(name=name)
+        if reduction not in self._REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: unknown reduction {reduction!r}; expected one of "
+                + ", ".join(repr(r) for r in self._REDUCTIONS)
+            )
+        lw = float(loss_weight)
+        if not math.isfinite(lw):
+            raise ValueError(f"{type(self).__name__}: loss_weight must be finite, found {loss_weight!r}")
+        self.reduction, self.loss_weight, self.axis = reduction, lw, int(axis)
+
+    def forward(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
+        """Return the loss (times ``loss_weight``) and keep its gradient for :meth:`backward`."""
+        self.input_shape = self.output_shape = tuple(scores.shape)
+        loss, grad = self._loss_and_grad(scores, labels)
+        self._cache = (grad, scores)
+        return loss * self.loss_weight if self.loss_weight != 1.0 else loss
+
+    __call__ = forward
+
+    def predict(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
+        """The loss without caching anything."""
+        loss, _ = self._loss_and_grad(scores, labels)
+        return loss * self.loss_weight if self.loss_weight != 1.0 else loss
+
+    def backward(self, dloss: Any = 1.0) -> Any:  # type: ignore[override]
+        """Gradient of the weighted loss w.r.t. the scores, times `dloss` (default 1)."""
+        if self._cache is None:
+            raise RuntimeError(
+                f"{self._label()}.backward: called before forward; run forward(scores, labels) first"
+            )
+        grad = self._cache[0]
+        scale = self.loss_weight
+        if isinstance(dloss, (int, float)):
+            scale *= float(dloss)
+            return grad * scale if scale != 1.0 else grad
+        return grad * (dloss * scale)
+
+    def _loss_and_grad(self, scores, labels):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_NORMALIZATION = {"VALID": "mean", "FULL": "full", "BATCH_SIZE": "batch_size", "NONE": "sum"}
+
+
+class SoftmaxWithLoss(LossLayer):
+    r"""Softmax followed by the cross-entropy loss (Caffe's ``SoftmaxWithLoss``).
+
+    Uses :func:`softmaxlab.losses.cross_entropy_with_grad`, which fuses the
+    softmax and the logarithm (stable for any logits) and returns the closed
+    form gradient :math:`(p - t) \cdot w / \text{normaliser}`.
+
+    Parameters
+    ----------
+    ignore_index : int, optional
+        Label whose positions contribute neither loss nor gradient (Caffe's
+        ``ignore_label``).
+    reduction : {"mean", "sum", "full", "batch_size", "none"}, default "mean"
+        ``mean`` divides by the (weighted) number of non-ignored positions
+        (Caffe ``VALID``), ``full`` by all positions, ``batch_size`` by N,
+        ``sum`` by nothing.
+    normalization : {"VALID", "FULL", "BATCH_SIZE", "NONE"}, optional
+        Caffe's name for the same choice; maps to mean / full / batch_size / sum.
+        Give either this or `reduction`, not two different ones.
+    loss_weight : float, default 1.0
+        Multiplies the loss and its gradient (Caffe's ``loss_weight``).
+    label_smoothing : float, default 0.0
+        Mixes the one-hot target with the uniform distribution.
+    weight : array, optional
+        Per-class weights (as in PyTorch's ``CrossEntropyLoss``).
+    axis : int, default 1
+        The class axis of the scores.
+
+    Attributes
+    ----------
+    probabilities : array
+        After :meth:`forward`, the softmax of the scores (Caffe's second top);
+        computed on first access.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = SoftmaxWithLoss()
+    >>> float(loss.forward(np.zeros((2, 4)), np.array([0, 3])))  # log 4
+    1.3862943611198906
+    >>> loss.backward()
+    array([[-0.375,  0.125,  0.125,  0.125],
+           [ 0.125,  0.125,  0.125, -0.375]])
+    >>> loss.probabilities[0]
+    array([0.25, 0.25, 0.25, 0.25])
+    """
+
+    _REDUCTIONS = ("mean", "sum", "full", "batch_size", "none")
+
+    def __init__(self, *, ignore_index: int | None = None, reduction: str = "mean",
+                 normalization: str | None = None, loss_weight: float = 1.0,
+                 label_smoothing: float = 0.0, weight: Any = None, axis: int = 1,
+                 name: str | None = None):
+        if normalization is not None:
+            key = str(normalization).upper()
+            if key not in _NORMALIZATION:
+                raise ValueError(
+                    f"SoftmaxWithLoss: unknown normalization {normalization!r}; expected one of "
+                    + ", ".join(repr(k) for k in _NORMALIZATION)
+                )
+            if reduction != "mean" and reduction != _NORMALIZATION[key]:
+                raise ValueError(
+                    f"SoftmaxWithLoss: normalization={normalization!r} means "
+                    f"reduction={_NORMALIZATION[key]!r}, but reduction={reduction!r} was also given; "
+                    "pass only one of them"
+                )
+            reduction = _NORMALIZATION[key]
+        super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
+        ls = float(label_smoothing)
+        if not 0.0 <= ls <= 1.0:
+            raise ValueError(f"SoftmaxWithLoss: label_smoothing must be in [0, 1], found {label_smoothing!r}")
+        self.ignore_index, self.label_smoothing, self.weight = ignore_index, ls, weight
+        self._probabilities = None
+
+    def _loss_and_grad(self, scores, labels):
+        from .losses import cross_entropy_with_grad
+
+        self._probabilities = None
+        return cross_entropy_with_grad(
+            scores, labels, axis=self.axis, weight=self.weight, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, reduction=self.reduction,
+        )
+
+    def forward(self, scores: Any, labels: Any, *, return_probabilities: bool = False) -> Any:  # type: ignore[override]
+        """Loss (times ``loss_weight``); with ``return_probabilities=True`` also the softmax."""
+        loss = super().forward(scores, labels)
+        if return_probabilities:
+            return loss, self.probabilities
+        return loss
+
+    __call__ = forward
+
+    @property
+    def probabilities(self):
+        if self._cache is None:
+            raise RuntimeError("SoftmaxWithLoss.probabilities: run forward(scores, labels) first")
+        if self._probabilities is None:
+            self._probabilities = _softmax(self._cache[1], self.axis)
+        return self._probabilities
+
+    def __repr__(self) -> str:
+        parts = [f"reduction={self.reduction!r}"]
+        if self.ignore_index is not None:
+            parts.append(f"ignore_index={self.ignore_index}")
+        if self.label_smoothing:
+            parts.append(f"label_smoothing={self.label_smoothing:g}")
+        if self.weight is not None:
+            parts.append("weight=<array>")
+        if self.loss_weight != 1.0:
+            parts.append(f"loss_weight={self.loss_weight:g}")
+        return f"SoftmaxWithLoss({', '.join(parts)})"
+
+
+class HingeLoss(LossLayer):
+    r"""Multiclass SVM (Weston-Watkins) hinge loss, as in CS231n.
+
+    .. math::
+
+        L_n = \sum_{j \ne y_n} \max(0,\ s_{nj} - s_{n y_n} + \Delta)^p
+
+    Uses :func:`softmaxlab.losses.multiclass_hinge_with_grad`.  (Caffe's own
+    ``HingeLoss`` layer is the one-vs-all variant; this is the multiclass one.)
+
+    Parameters
+    ----------
+    margin : float, default 1.0
+        :math:`\Delta`.
+    p : {1, 2}, default 1
+        1 is the hinge, 2 the squared hinge.
+    reduction : {"mean", "sum", "none"}, default "mean"
+    loss_weight : float, default 1.0
+    axis : int, default 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = HingeLoss()
+    >>> float(h.forward(np.array([[3.2, 5.1, -1.7]]), np.array([0])))  # CS231n's cat
+    2.9
+    """
+
+    def __init__(self, *, margin: float = 1.0, p: int = 1, reduction: str = "mean",
+                 loss_weight: float = 1.0, axis: int = 1, name: str | None = None):
+        super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
+        if p not in (1, 2):
+            raise ValueError(f"HingeLoss: p must be 1 or 2, found {p!r}")
+        self.margin, self.p = float(margin), int(p)
+
+    def _loss_and_grad(self, scores, labels):
+        from .losses import multiclass_hinge_with_grad
+
+        return multiclass_hinge_with_grad(
+            scores, labels, axis=self.axis, margin=self.margin, p=self.p, reduction=self.reduction
+        )
+
+    def __repr__(self) -> str:
+        s = f"HingeLoss(margin={self.margin:g}, p={self.p}, reduction={self.reduction!r}"
+        if self.loss_weight != 1.0:
+            s += f", loss_weight={self.loss_weight:g}"
+        return s + ")"
