@@ -94,12 +94,12 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
 
 
 class _Plan:
-    """Everything a worker needs besides its row range (read-only once built)."""
+    """Everything a worker needs besides its row range."""
 
     __slots__ = (
-        "logits", "safe_labels", "valid", "any_ignored", "weight", "w_rows",
-        "eps", "C", "W", "grad_scale", "grad", "loss", "block", "dtype",
-        "smooth_vec",
+        "logits", "grad", "flat_idx", "gy", "coefnum", "eps", "weight",
+        "smooth_vec", "block", "dtype", "C", "m", "s", "shifted", "sz",
+        "m_lo", "m_hi",
     )
 
 
@@ -116,57 +116,37 @@ def _process_rows(plan: _Plan, r0: int, r1: int) -> None:
 
 
 def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray) -> None:
+    """One cache-sized block of rows: fills ``m``, ``s`` (``sz``) and ``g``."""
     z = plan.logits[b0:b1]
-    nb = b1 - b0
-    y = plan.safe_labels[b0:b1]
-    eps = plan.eps
-    rows = np.arange(nb)
-
-    m = np.maximum.reduce(z, axis=1)
-    np.subtract(z, m[:, None], out=g)
-    if eps != 0.0:
-        # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed below.
-        if plan.weight is None:
-            sz = np.add.reduce(g, axis=1).astype(np.float64)
-        else:
-            sz = (g @ plan.weight).astype(np.float64)
-    zy = g[rows, y].astype(np.float64)  # z_y - m
-    np.exp(g, out=g)
-    s = np.add.reduce(g, axis=1).astype(np.float64)
-    log_s = np.log(s)
-
-    # (1 - eps) * w_y * (lse - z_y), with 0 where the coefficient is 0
-    # (a masked label with zero weight must not give 0 * inf = NaN).
-    a = plan.w_rows[b0:b1]  # (1 - eps) * w_y, float64; 0 for ignored rows
-    loss = a * (log_s - zy)
-    zero_a = a == 0.0
-    if zero_a.any():
-        loss[zero_a] = 0.0 * log_s[zero_a]  # keeps NaN for NaN rows
-    if eps != 0.0:
-        bad = np.isnan(sz) & np.isfinite(m) & np.isfinite(s)
-        if bad.any():
-            # A class with weight 0 and logit -inf: its term is 0, not NaN.
-            pos = plan.weight > 0
-            for i in np.flatnonzero(bad):
-                zi = z[i, pos].astype(np.float64) - float(m[i])
-                sz[i] = np.dot(plan.weight[pos].astype(np.float64), zi)
-        loss += (eps / plan.C) * (plan.W * log_s - sz)
-
-    if plan.any_ignored:
-        ign = ~plan.valid[b0:b1]
-        loss[ign] = 0.0
-    plan.loss[b0:b1] = loss
-
+    m = plan.m[b0:b1]
+    s = plan.s[b0:b1]
+    np.maximum.reduce(z, axis=1, out=m)
+    # Fast path: when every row maximum is moderate, exp(z) neither overflows
+    # nor loses precision to underflow, so the shift by m can be skipped
+    # (lse = log sum exp z).  NaN or inf maxima fail the test.
+    if plan.eps == 0.0 and plan.m_lo <= m.min() and m.max() <= plan.m_hi:
+        np.exp(z, out=g)
+    else:
+        plan.shifted[b0:b1] = True
+        np.subtract(z, m[:, None], out=g)
+        if plan.eps != 0.0:
+            # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.
+            if plan.weight is None:
+                np.add.reduce(g, axis=1, out=plan.sz[b0:b1])
+            else:
+                np.matmul(g, plan.weight, out=plan.sz[b0:b1])
+        np.exp(g, out=g)
+    np.add.reduce(g, axis=1, out=s)
     if plan.grad is None:
         return
     # grad = scale * (p * (a + eps W / C) - a * onehot - (eps / C) * w)
-    coef = (plan.grad_scale * (a + eps * plan.W / plan.C)) / s
-    np.multiply(g, coef.astype(plan.dtype)[:, None], out=g)
-    g[rows, y] -= (plan.grad_scale * a).astype(plan.dtype)
-    if eps != 0.0:
+    coef = np.divide(plan.coefnum[b0:b1], s)
+    np.multiply(g, coef[:, None], out=g)
+    flat = plan.grad.reshape(-1)
+    idx = plan.flat_idx[b0:b1]
+    flat[idx] -= plan.gy[b0:b1]
+    if plan.eps != 0.0:
         np.subtract(g, plan.smooth_vec, out=g)
-    if plan.any_ignored:
-        g[ign] = 0.0
 
 
 def ce_rows_numpy(
@@ -334,47 +314,56 @@ def ce_rows_numpy(
     if C == 0:
         raise ValueError(f"{where}: logits must have at least one class, found shape {logits.shape}")
 
-    # Per-row coefficient (1 - eps) * w_y, 0 for ignored rows; safe labels for gathers.
+    # Per-row coefficient a_i = (1 - eps) * w_{y_i}, 0 for ignored rows.
     if ignore_index is not None:
-        valid = labels != ignore_index
-        any_ignored = not bool(valid.all())
+        ignored = np.flatnonzero(labels == ignore_index)
     else:
-        valid = None
-        any_ignored = False
-    safe = np.where(valid, labels, 0) if any_ignored else labels
-    safe = safe.astype(np.intp, copy=False)
+        ignored = np.empty(0, dtype=np.intp)
+    safe = labels.astype(np.intp, copy=True)
+    if ignored.size:
+        safe[ignored] = 0
     if weight is None:
-        w_rows = np.full(N, 1.0 - eps)
+        a = np.full(N, 1.0 - eps)
         W = float(C)
     else:
         w64 = weight.astype(np.float64)
-        w_rows = (1.0 - eps) * w64[safe]
+        a = (1.0 - eps) * w64[safe]
         W = float(w64.sum())
-    if any_ignored:
-        w_rows[~valid] = 0.0
+    if ignored.size:
+        a[ignored] = 0.0
+    flat_idx = np.arange(N, dtype=np.intp) * C + safe
+    zy = logits.reshape(-1)[flat_idx].astype(np.float64)
 
     plan = _Plan()
     plan.logits = logits
-    plan.safe_labels = safe
-    plan.valid = valid
-    plan.any_ignored = any_ignored
-    plan.weight = weight
-    plan.w_rows = w_rows
-    plan.eps = eps
-    plan.C = C
-    plan.W = W
-    plan.grad_scale = grad_scale
     plan.grad = grad
-    plan.loss = row_loss
+    plan.flat_idx = flat_idx
+    plan.eps = eps
+    plan.weight = weight
     plan.dtype = dtype
+    plan.C = C
     plan.block = max(1, _BLOCK_BYTES // (C * dtype.itemsize))
-    if eps != 0.0:
-        if weight is None:
-            plan.smooth_vec = dtype.type(grad_scale * eps / C)
-        else:
-            plan.smooth_vec = ((grad_scale * eps / C) * weight.astype(np.float64)).astype(dtype)
-    else:
-        plan.smooth_vec = None
+    plan.m = np.empty(N, dtype=dtype)
+    plan.s = np.empty(N, dtype=dtype)
+    plan.shifted = np.zeros(N, dtype=bool)
+    plan.sz = np.empty(N, dtype=dtype) if eps != 0.0 else None
+    # exp(m) must stay normal, with C denormal terms negligible (lower bound),
+    # and C * exp(m) must not overflow (upper bound).
+    finfo = np.finfo(dtype)
+    log_c = float(np.log(C))
+    plan.m_lo = log_c + float(np.log(finfo.smallest_normal)) + 20.0
+    plan.m_hi = float(np.log(finfo.max)) - log_c - 2.0
+    if grad is not None:
+        coefnum = grad_scale * (a + eps * W / C)
+        if ignored.size:
+            coefnum[ignored] = 0.0
+        plan.coefnum = coefnum.astype(dtype)
+        plan.gy = (grad_scale * a).astype(dtype)
+        if eps != 0.0:
+            if weight is None:
+                plan.smooth_vec = dtype.type(grad_scale * eps / C)
+            else:
+                plan.smooth_vec = ((grad_scale * eps / C) * w64).astype(dtype)
 
     if num_threads is None:
         nt = default_num_threads() if N * C >= _THREAD_MIN_ELEMENTS else 1
@@ -383,15 +372,41 @@ def ce_rows_numpy(
     nt = min(nt, N)
     if nt == 1:
         _process_rows(plan, 0, N)
-        return row_loss, grad
+    else:
+        # Contiguous row chunks, one per thread; the calling thread runs the first.
+        bounds = [N * k // nt for k in range(nt + 1)]
+        pool = _get_pool(nt - 1)
+        futures = [
+            pool.submit(_process_rows, plan, bounds[k], bounds[k + 1])
+            for k in range(1, nt)
+        ]
+        _process_rows(plan, bounds[0], bounds[1])
+        for f in futures:
+            f.result()
 
-    # Contiguous row chunks, one per thread; the calling thread runs the first.
-    bounds = [N * k // nt for k in range(nt + 1)]
-    pool = _get_pool(nt - 1)
-    futures = [
-        pool.submit(_process_rows, plan, bounds[k], bounds[k + 1]) for k in range(1, nt)
-    ]
-    _process_rows(plan, bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        # lse - z_y = log s + (m - z_y) on shifted rows, log s - z_y otherwise;
+        # both terms of each sum are >= 0 on the shifted rows.
+        log_s = np.log(plan.s.astype(np.float64))
+        m64 = np.where(plan.shifted, plan.m.astype(np.float64), 0.0)
+        d = log_s + (m64 - zy)
+        np.multiply(a, d, out=row_loss)
+        zero_a = a == 0.0
+        if zero_a.any():
+            # 0 * inf must give 0 (masked label with weight 0); NaN rows stay NaN.
+            row_loss[zero_a] = 0.0 * log_s[zero_a]
+        if eps != 0.0:
+            sz = plan.sz.astype(np.float64)
+            bad = np.flatnonzero(np.isnan(sz) & np.isfinite(plan.m) & np.isfinite(log_s))
+            if bad.size:
+                # A class with weight 0 and logit -inf: its term is 0, not NaN.
+                pos = weight > 0
+                wpos = w64[pos]
+                for i in bad:
+                    sz[i] = float(np.dot(wpos, logits[i, pos].astype(np.float64) - float(plan.m[i])))
+            row_loss += (eps / C) * (W * log_s - sz)
+        if ignored.size:
+            row_loss[ignored] = 0.0
+            if grad is not None:
+                grad[ignored] = 0.0
     return row_loss, grad
