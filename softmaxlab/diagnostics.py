@@ -174,6 +174,15 @@ class Diagnosis:
         return self.verdict in ("learning", "plateau")
 
 
+def _change(improvement: float) -> str:
+    pct = 100.0 * improvement
+    if pct >= 0.05:
+        return f"fell by only {pct:.1f} %"
+    if pct <= -0.05:
+        return f"rose by {-pct:.1f} %"
+    return "did not change"
+
+
 def _as_history(loss_history: Any) -> np.ndarray:
     if hasattr(loss_history, "loss") and not hasattr(loss_history, "shape"):
         loss_history = loss_history.loss  # a TrainingHistory
@@ -237,8 +246,9 @@ def diagnose(
         above 3.45; for :math:`K=1000`, above 10.36).
     rise_tolerance : float, optional
         The run is diverging when the smoothed loss at the end is more than
-        ``rise_tolerance * scale`` above its lowest smoothed value (default 0.25:
-        0.58 nats for :math:`K=10`).
+        ``rise_tolerance * max(scale, r)`` above ``r``, the lower of the first
+        loss and the lowest smoothed value (default 0.25: 0.58 nats for a run
+        that starts at :math:`\ln 10`).
     min_improvement : float, optional
         A run whose smoothed loss fell by less than this fraction of its start
         (default 5 %) is not learning.
@@ -273,8 +283,12 @@ def diagnose(
     2. a NaN/inf value at step 0, before any update: ``bad_init`` (the learning
        rate cannot be the cause: look at the data and the initialisation);
     3. a NaN/inf value later: ``diverging``;
-    4. :math:`\bar L_{\text{end}} - \min_t \bar L_t > \text{rise\_tolerance}\cdot
-       \text{scale}` (the loss climbed back up from its best): ``diverging``;
+    4. the smoothed loss at the end is far above the lower of the first loss
+       and its lowest smoothed value, :math:`r = \min(L_0, \min_t \bar L_t)`:
+       :math:`\bar L_{\text{end}} - r > \text{rise\_tolerance} \cdot \max(\text{scale}, r)`
+       (the loss climbed up from where it started or from its best; the
+       tolerance grows with the loss level, so the noise of a high, slowly
+       falling curve is not mistaken for a rise): ``diverging``;
     5. the first loss is far above the baseline and the smoothed loss has not
        yet come down to the baseline: ``bad_init``;
     6. :math:`(\bar L_{\text{start}} - \bar L_{\text{end}}) / \bar L_{\text{start}}
@@ -393,13 +407,14 @@ def diagnose(
             f"{float(good[-1]):.4g} just before; baseline {bname}): training diverged. "
             "Lower the learning rate (try 10x smaller).",
         )
-    # 4: climbing back up.
-    if end - best > rise_tolerance * scale:
+    # 4: climbing up from the start or from the best point so far.
+    ref = min(first, best)
+    if end - ref > rise_tolerance * max(scale, ref):
         return result(
             "diverging",
-            f"The loss rose from {best:.4g} to {end:.4g} (smoothed over {w_eff} steps; "
-            f"baseline {bname}): training is diverging. Lower the learning rate "
-            "(try 10x smaller).",
+            f"The loss rose from {ref:.4g} to {end:.4g} (smoothed over {w_eff} steps; "
+            f"peak {float(np.max(good)):.4g}; baseline {bname}): training is diverging. "
+            "Lower the learning rate (try 10x smaller).",
         )
     # 5: a bad start that has not recovered.
     if far_above and end > B:
@@ -415,7 +430,7 @@ def diagnose(
             return result(
                 "stalled",
                 f"The loss stays at {end:.4g}, near the uniform-guess baseline {bname}, "
-                f"and fell by only {100 * improvement:.1f} % over {n} steps: the network "
+                f"and {_change(improvement)} over {n} steps: the network "
                 "is not learning. Raise the learning rate or change the initialisation "
                 "(the weights may be too small).",
             )
