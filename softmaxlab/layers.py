@@ -234,6 +234,7 @@ class Layer:
     def __init__(self, *, name: str | None = None):
         self.name = name
         self._cache: Any = None
+        self._top_shape: tuple[int, ...] | None = None
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
 
@@ -249,11 +250,12 @@ class Layer:
         """Compute the output and keep what :meth:`backward` needs."""
         self.setup(tuple(x.shape))
         y, self._cache = self._forward(x)
+        self._top_shape = tuple(y.shape)
         return y
 
     def predict(self, x: Any) -> Any:
         """The output of :meth:`forward` without caching anything (inference)."""
-        self.setup(tuple(x.shape))
+        self._setup(tuple(int(s) for s in x.shape))
         return self._forward(x)[0]
 
     __call__ = forward
@@ -265,10 +267,10 @@ class Layer:
                 f"{self._label()}.backward: called before forward; run forward(x) first "
                 "(predict() keeps nothing for the backward pass)"
             )
-        if tuple(dy.shape) != self.output_shape:
+        if tuple(dy.shape) != self._top_shape:
             raise ValueError(
                 f"{self._label()}.backward: the top gradient must have the output's shape "
-                f"{self.output_shape}, found {tuple(dy.shape)}"
+                f"{self._top_shape}, found {tuple(dy.shape)}"
             )
         return self._backward(dy, self._cache)
 

@@ -1,0 +1,364 @@
+"""Tests of softmaxlab.layers: gradient checks of every backward, fillers, seeding, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from softmaxlab._backend import to_numpy, use_backend
+from softmaxlab.gradcheck import gradcheck
+from softmaxlab.layers import (
+    FILLERS,
+    HingeLoss,
+    InnerProduct,
+    Param,
+    ReLU,
+    Softmax,
+    SoftmaxWithLoss,
+    fill,
+)
+from softmaxlab.losses import cross_entropy, multiclass_hinge
+from softmaxlab.special import softmax
+
+
+class Backend:
+    def __init__(self, name):
+        self.name = name
+        if name == "numpy":
+            self.mod = np
+        else:
+            import array_api_strict
+
+            self.mod = array_api_strict
+
+    def asarray(self, a):
+        return self.mod.asarray(np.asarray(a))
+
+    def __repr__(self):
+        return self.name
+
+
+@pytest.fixture(params=["numpy", "array_api_strict"])
+def be(request):
+    b = Backend(request.param)
+    with use_backend(request.param):
+        yield b
+
+
+def _x(shape, seed=0, away_from_zero=False):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    if away_from_zero:  # keep ReLU's kink out of reach of the central difference
+        x = np.where(np.abs(x) < 0.05, 0.5, x)
+    return x
+
+
+# --------------------------------------------------------------------------- gradchecks
+@pytest.mark.parametrize("shape", [(5, 6), (4, 2, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_innerproduct_gradcheck_dx_dw_db(be, shape, bias):
+    ip = InnerProduct(6, 4, bias=bias, filler="gaussian", std=1.0, seed=1)
+    res = gradcheck(ip, be.asarray(_x(shape)))
+    assert res.ok, res
+    names = set(res.errors)
+    assert names == ({"x", "weight", "bias"} if bias else {"x", "weight"})
+    assert res.max_rel_error < 1e-6
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.1])
+def test_relu_gradcheck(be, slope):
+    res = gradcheck(ReLU(negative_slope=slope), be.asarray(_x((6, 5), away_from_zero=True)))
+    assert res.ok, res
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_gradcheck(be, axis):
+    res = gradcheck(Softmax(axis=axis), be.asarray(_x((3, 4, 5))))
+    assert res.ok, res
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "full", "batch_size", "none"])
+@pytest.mark.parametrize("ignore_index", [None, 2])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_softmax_with_loss_gradcheck(be, reduction, ignore_index, label_smoothing):
+    labels = be.asarray(np.array([0, 2, 1, 3, 2, 4]))
+    layer = SoftmaxWithLoss(reduction=reduction, ignore_index=ignore_index,
+                            label_smoothing=label_smoothing, loss_weight=0.7)
+    res = gradcheck(layer, be.asarray(_x((6, 5), seed=3)), labels=labels)
+    assert res.ok, res
+
+
+def test_softmax_with_loss_class_weights_and_spatial(be):
+    w = be.asarray(np.array([1.0, 2.0, 0.5]))
+    labels = be.asarray(np.array([[0, 1], [2, 2]]))
+    layer = SoftmaxWithLoss(weight=w)
+    res = gradcheck(layer, be.asarray(_x((2, 3, 2), seed=4)), labels=labels)
+    assert res.ok, res
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_hinge_gradcheck(be, p, reduction):
+    labels = be.asarray(np.array([0, 2, 1, 3, 2]))
+    layer = HingeLoss(p=p, reduction=reduction, loss_weight=2.0, margin=0.5)
+    res = gradcheck(layer, be.asarray(3 * _x((5, 4), seed=5)), labels=labels)
+    assert res.ok, res
+
+
+# --------------------------------------------------------------------------- values
+def test_innerproduct_forward_matches_caffe_layout(be):
+    ip = InnerProduct(3, 2, filler="gaussian", std=1.0, bias_filler="gaussian", bias_std=1.0, seed=0)
+    W, b = to_numpy(ip.weight.data), to_numpy(ip.bias.data)
+    assert W.shape == (2, 3) and b.shape == (2,)
+    x = _x((4, 3))
+    np.testing.assert_allclose(to_numpy(ip.forward(be.asarray(x))), x @ W.T + b, rtol=1e-14)
+
+
+def test_innerproduct_accepts_integer_input():
+    ip = InnerProduct(2, 1, filler="constant", value=1.0)
+    np.testing.assert_array_equal(ip.forward(np.array([[1, 2]])), [[3.0]])
+
+
+def test_softmax_with_loss_matches_cross_entropy(be):
+    x, y = _x((6, 5)), np.array([0, 1, 2, 3, 4, 0])
+    layer = SoftmaxWithLoss(label_smoothing=0.1, loss_weight=3.0)
+    loss = layer.forward(be.asarray(x), be.asarray(y))
+    ref = cross_entropy(x, y, label_smoothing=0.1)
+    assert float(loss) == pytest.approx(3.0 * float(ref), rel=1e-12)
+    np.testing.assert_allclose(to_numpy(layer.probabilities), softmax(x, axis=1), rtol=1e-12)
+    loss2, prob = layer.forward(be.asarray(x), be.asarray(y), return_probabilities=True)
+    assert float(loss2) == pytest.approx(float(loss))
+    np.testing.assert_allclose(to_numpy(prob), softmax(x, axis=1), rtol=1e-12)
+
+
+def test_softmax_with_loss_backward_is_closed_form():
+    x, y = _x((4, 3)), np.array([0, 1, 2, 1])
+    layer = SoftmaxWithLoss(loss_weight=0.5)
+    layer.forward(x, y)
+    p = softmax(x, axis=1)
+    onehot = np.eye(3)[y]
+    np.testing.assert_allclose(layer.backward(), 0.5 * (p - onehot) / 4, rtol=1e-12)
+    np.testing.assert_allclose(layer.backward(2.0), 1.0 * (p - onehot) / 4, rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm,red", [("VALID", "mean"), ("FULL", "full"),
+                                      ("BATCH_SIZE", "batch_size"), ("NONE", "sum"),
+                                      ("valid", "mean")])
+def test_caffe_normalization_names(norm, red):
+    x, y = _x((5, 3)), np.array([0, 1, -1, 2, -1])
+    a = SoftmaxWithLoss(normalization=norm, ignore_index=-1)
+    b = SoftmaxWithLoss(reduction=red, ignore_index=-1)
+    assert a.reduction == red
+    assert float(a.forward(x, y)) == float(b.forward(x, y))
+
+
+def test_full_vs_valid_normalisers_differ_by_ignored_count():
+    x, y = _x((4, 3)), np.array([0, -1, 2, -1])
+    valid = float(SoftmaxWithLoss(normalization="VALID", ignore_index=-1).forward(x, y))
+    full = float(SoftmaxWithLoss(normalization="FULL", ignore_index=-1).forward(x, y))
+    assert valid == pytest.approx(2 * full)
+
+
+def test_hinge_matches_cs231n_and_function():
+    s = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    y = np.array([0, 1, 2])
+    # CS231n's example: losses 2.9, 0 and 12.9, mean 5.27
+    assert float(HingeLoss().forward(s, y)) == pytest.approx((2.9 + 0 + 12.9) / 3)
+    assert float(HingeLoss(p=2, reduction="sum").forward(s, y)) == pytest.approx(
+        float(multiclass_hinge(s, y, p=2, reduction="sum")))
+
+
+def test_softmax_layer_rows_sum_to_one_and_jvp():
+    x = _x((3, 4))
+    s = Softmax()
+    p = s.forward(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    dy = _x((3, 4), seed=9)
+    J = [np.diag(pi) - np.outer(pi, pi) for pi in p]
+    np.testing.assert_allclose(s.backward(dy), np.stack([Ji @ di for Ji, di in zip(J, dy)]),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_param_grads_accumulate_and_zero():
+    ip = InnerProduct(3, 2, seed=0)
+    x, dy = _x((4, 3)), _x((4, 2), seed=1)
+    ip.forward(x)
+    ip.backward(dy)
+    g1 = ip.weight.grad.copy()
+    ip.forward(x)
+    ip.backward(dy)
+    np.testing.assert_allclose(ip.weight.grad, 2 * g1)
+    ip.zero_grad()
+    assert not ip.weight.grad.any() and not ip.bias.grad.any()
+
+
+def test_no_writes_into_callers_arrays():
+    x, dy = _x((4, 3)), _x((4, 2), seed=1)
+    x0, dy0 = x.copy(), dy.copy()
+    ip = InnerProduct(3, 2, seed=0)
+    ip.forward(x)
+    ip.backward(dy)
+    r = ReLU()
+    r.forward(x)
+    r.backward(x)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(dy, dy0)
+    w = np.ones((2, 2))
+    p = Param(w)
+    p.zero_grad()
+    np.testing.assert_array_equal(w, 1.0)
+
+
+def test_predict_does_not_disturb_pending_backward():
+    ip = InnerProduct(3, 2, seed=0)
+    x, dy = _x((4, 3)), _x((4, 2), seed=1)
+    ip.forward(x)
+    ip.predict(_x((7, 3), seed=2))
+    ip.backward(dy)
+    np.testing.assert_allclose(ip.weight.grad, dy.T @ x)
+
+
+# --------------------------------------------------------------------------- fillers
+def test_xavier_filler_statistics():
+    w = to_numpy(InnerProduct(400, 500, filler="xavier", seed=0).weight.data)
+    a = math.sqrt(3 / 400)
+    assert w.min() >= -a and w.max() <= a
+    assert w.max() > 0.99 * a and w.min() < -0.99 * a
+    assert abs(w.mean()) < 3 * a / math.sqrt(3) / math.sqrt(w.size) * 1.5
+    assert w.std() == pytest.approx(math.sqrt(1 / 400), rel=0.01)
+
+
+@pytest.mark.parametrize("norm,n", [("fan_in", 400), ("fan_out", 500), ("average", 450)])
+def test_msra_filler_statistics(norm, n):
+    w = to_numpy(InnerProduct(400, 500, filler="msra", variance_norm=norm, seed=0).weight.data)
+    assert w.std() == pytest.approx(math.sqrt(2 / n), rel=0.01)
+    assert abs(w.mean()) < 4 * math.sqrt(2 / n) / math.sqrt(w.size)
+
+
+def test_gaussian_and_constant_fillers():
+    w = to_numpy(InnerProduct(300, 300, filler="gaussian", std=0.05, seed=0).weight.data)
+    assert w.std() == pytest.approx(0.05, rel=0.01)
+    ip = InnerProduct(3, 2, filler="constant", value=0.25, bias_filler="constant", bias_value=-1.0)
+    np.testing.assert_array_equal(to_numpy(ip.weight.data), 0.25)
+    np.testing.assert_array_equal(to_numpy(ip.bias.data), -1.0)
+    u = fill((200, 200), "uniform", low=-2.0, high=1.0, rng=0)
+    assert u.min() >= -2.0 and u.max() < 1.0 and u.mean() == pytest.approx(-0.5, abs=0.02)
+
+
+def test_default_bias_is_zero_and_undecayed():
+    ip = InnerProduct(3, 2, seed=0)
+    assert not to_numpy(ip.bias.data).any()
+    assert ip.bias.decay_mult == 0.0 and ip.weight.decay_mult == 1.0
+    assert InnerProduct(3, 2, bias_decay_mult=1.0).bias.decay_mult == 1.0
+
+
+# --------------------------------------------------------------------------- seeding
+@pytest.mark.parametrize("filler", ["xavier", "msra", "gaussian"])
+def test_seeded_reproducibility(filler):
+    a = InnerProduct(20, 10, filler=filler, bias_filler=filler, seed=42)
+    b = InnerProduct(20, 10, filler=filler, bias_filler=filler, seed=42)
+    c = InnerProduct(20, 10, filler=filler, bias_filler=filler, seed=43)
+    np.testing.assert_array_equal(to_numpy(a.weight.data), to_numpy(b.weight.data))
+    np.testing.assert_array_equal(to_numpy(a.bias.data), to_numpy(b.bias.data))
+    assert not np.array_equal(to_numpy(a.weight.data), to_numpy(c.weight.data))
+
+
+def test_same_seed_same_weights_on_every_backend():
+    ref = InnerProduct(20, 10, seed=7)
+    with use_backend("array_api_strict"):
+        strict = InnerProduct(20, 10, seed=7)
+    assert type(strict.weight.data).__module__.startswith("array_api_strict")
+    np.testing.assert_array_equal(to_numpy(strict.weight.data), to_numpy(ref.weight.data))
+    f32 = InnerProduct(20, 10, seed=7, dtype="float32")
+    assert f32.weight.data.dtype == np.float32
+    np.testing.assert_array_equal(f32.weight.data, ref.weight.data.astype(np.float32))
+
+
+def test_to_backend_moves_params():
+    ip = InnerProduct(3, 2, seed=0)
+    w = to_numpy(ip.weight.data)
+    with use_backend("array_api_strict"):
+        ip.to_backend()
+    assert type(ip.weight.data).__module__.startswith("array_api_strict")
+    np.testing.assert_array_equal(to_numpy(ip.weight.data), w)
+
+
+# --------------------------------------------------------------------------- errors
+def test_shape_mismatch_names_layer_expected_and_found():
+    ip = InnerProduct(64, 10, name="ip1")
+    with pytest.raises(ValueError, match=r"InnerProduct 'ip1'.*\(N, 64\).*found \(5, 63\)"):
+        ip.forward(np.zeros((5, 63)))
+    with pytest.raises(ValueError, match=r"found \(64,\)"):
+        ip.forward(np.zeros(64))
+
+
+def test_backward_before_forward():
+    for layer in (InnerProduct(3, 2), ReLU(), Softmax()):
+        with pytest.raises(RuntimeError, match="before forward"):
+            layer.backward(np.zeros((1, 2)))
+    for loss in (SoftmaxWithLoss(), HingeLoss()):
+        with pytest.raises(RuntimeError, match="before forward"):
+            loss.backward()
+
+
+def test_backward_checks_top_shape():
+    ip = InnerProduct(3, 2)
+    ip.forward(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"output's shape \(4, 2\), found \(4, 3\)"):
+        ip.backward(np.zeros((4, 3)))
+
+
+def test_unknown_filler_lists_valid_ones():
+    with pytest.raises(ValueError, match="unknown filler 'glorot'.*'xavier'.*'msra'"):
+        InnerProduct(3, 2, filler="glorot")
+    with pytest.raises(ValueError, match="unknown bias_filler"):
+        InnerProduct(3, 2, bias_filler="zeros")
+    with pytest.raises(ValueError, match="unknown variance_norm"):
+        fill((2, 2), "xavier", variance_norm="FAN_IN")
+    assert set(FILLERS) >= {"constant", "gaussian", "xavier", "msra"}
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(num_input=0, num_output=2), "num_input must be a positive integer"),
+    (dict(num_input=3, num_output=2.5), "num_output must be a positive integer"),
+    (dict(num_input=3, num_output=2, dtype="float16"), "dtype must be"),
+])
+def test_innerproduct_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        InnerProduct(**kwargs)
+
+
+def test_loss_layer_bad_arguments():
+    with pytest.raises(ValueError, match="unknown reduction 'avg'"):
+        SoftmaxWithLoss(reduction="avg")
+    with pytest.raises(ValueError, match="unknown normalization 'BATCH'"):
+        SoftmaxWithLoss(normalization="BATCH")
+    with pytest.raises(ValueError, match="pass only one of them"):
+        SoftmaxWithLoss(normalization="FULL", reduction="sum")
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        SoftmaxWithLoss(label_smoothing=1.5)
+    with pytest.raises(ValueError, match="p must be 1 or 2"):
+        HingeLoss(p=3)
+    with pytest.raises(ValueError, match="unknown reduction 'full'"):
+        HingeLoss(reduction="full")
+    with pytest.raises(ValueError, match="loss_weight must be finite"):
+        HingeLoss(loss_weight=float("nan"))
+
+
+def test_softmax_axis_out_of_range():
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        Softmax(axis=2).forward(np.zeros((2, 3)))
+
+
+def test_reprs():
+    assert repr(InnerProduct(64, 10)) == "InnerProduct(64 -> 10, filler='xavier')"
+    assert repr(InnerProduct(4, 3, bias=False, filler="msra", dtype="float32")) == (
+        "InnerProduct(4 -> 3, filler='msra', bias=False, dtype='float32')")
+    assert repr(ReLU()) == "ReLU()" and repr(ReLU(0.1)) == "ReLU(negative_slope=0.1)"
+    assert repr(Softmax()) == "Softmax(axis=-1)"
+    assert repr(SoftmaxWithLoss(ignore_index=-1, loss_weight=2)) == (
+        "SoftmaxWithLoss(reduction='mean', ignore_index=-1, loss_weight=2)")
+    assert repr(HingeLoss(p=2)) == "HingeLoss(margin=1, p=2, reduction='mean')"
+    assert repr(Param(np.zeros(3), name="b", decay_mult=0)) == (
+        "Param('b', shape=(3,), dtype=float64, decay_mult=0)")
