@@ -1,0 +1,755 @@
+"""Tests for softmaxlab.exercises: the checkers must pass right answers and catch wrong ones."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from softmaxlab import exercises as ex
+from softmaxlab.exercises import (
+    CheckResult,
+    FailedCase,
+    check_baseline_loss,
+    check_cross_entropy,
+    check_cross_entropy_grad,
+    check_hinge_loss,
+    check_log_softmax,
+    check_sigmoid,
+    check_softmax,
+)
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+# --------------------------------------------------------------------------- right answers
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    s = x - x.max(axis=-1, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+
+
+def make_cross_entropy(ignore=-100):
+    def cross_entropy(logits, labels):
+        keep = labels != ignore
+        lp = log_softmax(logits)
+        picked = lp[np.arange(len(labels)), np.where(keep, labels, 0)]
+        return -(picked * keep).sum() / keep.sum()
+
+    return cross_entropy
+
+
+cross_entropy = make_cross_entropy()
+
+
+def ce_grad(logits, labels, ignore=-100):
+    keep = labels != ignore
+    p = softmax(logits)
+    p[np.arange(len(labels)), np.where(keep, labels, 0)] -= 1.0
+    return p * keep[:, None] / keep.sum()
+
+
+def hinge(scores, labels):
+    n = len(labels)
+    m = np.maximum(0.0, scores - scores[np.arange(n), labels][:, None] + 1.0)
+    m[np.arange(n), labels] = 0.0
+    return m.sum(axis=1).mean()
+
+
+def sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def names(result):
+    return [f.name for f in result.failed]
+
+
+def hints(result):
+    return " ".join(f.hint for f in result.failed)
+
+
+def failed(result, name):
+    for f in result.failed:
+        if f.name == name:
+            return f
+    raise AssertionError(f"case {name!r} did not fail; failed: {names(result)}")
+
+
+# --------------------------------------------------------------------------- success paths
+
+
+@pytest.mark.parametrize(
+    "checker, fn, n",
+    [
+        (check_softmax, softmax, 11),
+        (check_log_softmax, log_softmax, 12),
+        (check_cross_entropy, cross_entropy, 10),
+        (check_cross_entropy_grad, ce_grad, 10),
+        (check_hinge_loss, hinge, 9),
+        (check_sigmoid, sigmoid, 6),
+        (check_baseline_loss, math.log, 4),
+    ],
+)
+def test_correct_solution_passes_and_congratulates(checker, fn, n, capsys):
+    result = checker(fn)
+    out = capsys.readouterr().out
+    assert isinstance(result, CheckResult)
+    assert bool(result) is True
+    assert result.failed == []
+    assert len(result.passed) == n == result.n_cases
+    assert f"all {n} cases passed. Well done!" in out
+    assert repr(result).endswith(f"passed={n}/{n}, failed=[])")
+
+
+@pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
+def test_ignore_index_adds_two_cases_and_right_answer_passes(checker, capsys):
+    fn = cross_entropy if checker is check_cross_entropy else ce_grad
+    result = checker(fn, ignore_index=True)
+    assert result and result.n_cases == 12
+    assert any("-100" in name for name in result.passed)
+    assert "all 12 cases passed" in capsys.readouterr().out
+
+
+def test_ignore_index_custom_value():
+    result = check_cross_entropy(make_cross_entropy(-1), ignore_index=-1, verbose=False)
+    assert result
+    assert "some labels are -1 (ignored)" in result.passed
+    # a function ignoring -100 does not ignore -1
+    assert not check_cross_entropy(cross_entropy, ignore_index=-1, verbose=False)
+
+
+def test_verbose_false_prints_nothing(capsys):
+    check_softmax(softmax, verbose=False)
+    check_softmax(lambda x: np.exp(x), verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_results_may_be_lists_or_python_floats():
+    assert check_softmax(lambda x: softmax(x).tolist(), verbose=False)
+    assert check_cross_entropy(lambda z, y: float(cross_entropy(z, y)), verbose=False)
+    # a scalar returned as an array of one element is accepted
+    assert check_cross_entropy(lambda z, y: np.array([cross_entropy(z, y)]), verbose=False)
+
+
+def test_feedback_is_deterministic(capsys):
+    def naive(x):
+        e = np.exp(x)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    check_softmax(naive)
+    first = capsys.readouterr().out
+    check_softmax(naive)
+    second = capsys.readouterr().out
+    assert first == second
+    assert "0x" not in first  # no addresses
+    assert check_softmax(naive, verbose=False).feedback == first.rstrip("\n")
+
+
+def test_float32_case_gets_float32_input_and_looser_tolerance():
+    seen = []
+
+    def spy(x):
+        seen.append(x.dtype)
+        return softmax(x.astype(np.float64)).astype(np.float32)
+
+    assert check_softmax(spy, verbose=False)
+    assert np.dtype(np.float32) in seen and np.dtype(np.float64) in seen
+
+
+def test_float32_case_passes_with_float32_arithmetic():
+    # computing entirely in float32 must pass the float32 cases (rtol 1e-4)
+    result = check_cross_entropy(cross_entropy, verbose=False)
+    assert "float32 logits up to 100" in result.passed
+
+
+# --------------------------------------------------------------------------- softmax mistakes
+
+
+def test_softmax_naive_exp_overflows(capsys):
+    def naive(x):
+        e = np.exp(x)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    result = check_softmax(naive)
+    out = capsys.readouterr().out
+    assert not result
+    assert {
+        "large logits around 1000",
+        "very large logits around 10000",
+        "large negative logits around -1000",
+        "float32 input with logits up to 100",
+    } <= set(names(result))
+    assert "2-D batch of 3 rows x 4 classes" in result.passed
+    f = failed(result, "large logits around 1000")
+    assert np.isnan(f.got).all()
+    assert "overflows" in f.hint and "maximum" in f.hint
+    assert "softmax: 6 of 11 cases passed, 5 failed." in out
+    assert "x Case 'large logits around 1000' failed." in out
+    assert "expected: [[0.1839" in out
+    assert "got:      [[nan, nan" in out
+    assert "the same mistake as in case 'large logits around 1000'" in out
+
+
+def test_softmax_global_max_caught_only_by_rows_on_different_scales():
+    def global_max(x):
+        e = np.exp(x - x.max())
+        return e / e.sum(axis=-1, keepdims=True)
+
+    result = check_softmax(global_max, verbose=False)
+    assert names(result) == ["rows on very different scales"]
+    assert "whole array" in result.failed[0].hint
+
+
+@pytest.mark.parametrize("norm_axis_only", [False, True])
+def test_softmax_wrong_axis(norm_axis_only, capsys):
+    def axis0(x):
+        if norm_axis_only:
+            e = np.exp(x - x.max(axis=-1, keepdims=True))
+        else:
+            e = np.exp(x - x.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    result = check_softmax(axis0)
+    out = capsys.readouterr().out
+    assert not result
+    sq = failed(result, "square input (4 x 4): the shape cannot reveal the axis")
+    assert "axis 0" in sq.hint and "rows of your result sum to" in sq.hint
+    assert "tall input (6 rows x 3 classes)" in names(result)
+    # on a 1-D input, axis 0 is the last axis
+    assert "1-D input: one example with 5 logits" in result.passed
+    assert "axis 0" in out
+
+
+def test_softmax_missing_keepdims():
+    def no_keepdims(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1)
+
+    result = check_softmax(no_keepdims, verbose=False)
+    assert not result
+    # the square input broadcasts silently to the wrong answer...
+    sq = failed(result, "square input (4 x 4): the shape cannot reveal the axis")
+    assert "keepdims=True" in sq.hint
+    # ...the others raise, and the hint explains the broadcast
+    tall = failed(result, "tall input (6 rows x 3 classes)")
+    assert tall.got.startswith("ValueError: operands could not be broadcast")
+    assert "keepdims=True" in tall.hint
+    assert "1-D input: one example with 5 logits" in result.passed
+
+
+def test_softmax_in_place_mutation(capsys):
+    def in_place(x):
+        x -= x.max(axis=-1, keepdims=True)
+        np.exp(x, out=x)
+        x /= x.sum(axis=-1, keepdims=True)
+        return x
+
+    result = check_softmax(in_place)
+    out = capsys.readouterr().out
+    assert not result and result.passed == []
+    f = result.failed[0]
+    np.testing.assert_allclose(f.got, f.expected)  # right values, but the input changed
+    assert "in place" in f.hint
+    assert "in place" in out
+
+
+def test_softmax_wrong_shape_for_1d_input():
+    result = check_softmax(lambda x: softmax(np.atleast_2d(x)), verbose=False)
+    assert names(result) == ["1-D input: one example with 5 logits"]
+    f = result.failed[0]
+    assert "(5,)" in f.hint and "(1, 5)" in f.hint
+
+
+def test_softmax_axis1_fails_on_1d_input_with_hint():
+    def axis1(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    result = check_softmax(axis1, verbose=False)
+    assert names(result) == ["1-D input: one example with 5 logits"]
+    assert "AxisError" in result.failed[0].got
+    assert "axis=-1" in result.failed[0].hint
+
+
+def test_softmax_raising_function_is_reported_not_propagated(capsys):
+    def broken(x):
+        raise RuntimeError("not written yet")
+
+    result = check_softmax(broken)
+    out = capsys.readouterr().out
+    assert not result and len(result.failed) == 11
+    assert result.failed[0].got == "RuntimeError: not written yet"
+    assert "raised an exception" in result.failed[0].hint
+    assert "got:      RuntimeError: not written yet" in out
+
+
+def test_returning_none_or_tuple_or_forgetting_to_normalise():
+    r = check_softmax(lambda x: None, verbose=False)
+    assert not r and r.failed[0].got == "None" and "return" in r.failed[0].hint
+    r = check_softmax(lambda x: np.exp(x - x.max(axis=-1, keepdims=True)), verbose=False)
+    assert "without dividing" in hints(r)
+
+
+def test_softmax_wrong_signature_hint():
+    r = check_softmax(lambda x, axis: softmax(x), verbose=False)
+    assert "fn(x)" in r.failed[0].hint
+
+
+def test_softmax_result_with_nan_never_passes():
+    def sometimes_nan(x):
+        out = softmax(x)
+        if x.shape == (2, 5):
+            out = out.copy()
+            out[0, 0] = np.nan
+        return out
+
+    result = check_softmax(sometimes_nan, verbose=False)
+    assert names(result) == ["very large logits around 10000", "equal logits give equal outputs"]
+
+
+# --------------------------------------------------------------------------- log-softmax mistakes
+
+
+def test_log_softmax_log_of_softmax_underflows():
+    result = check_log_softmax(lambda x: np.log(softmax(x)), verbose=False)
+    f = failed(result, "one logit far below the others (log p near -1000)")
+    assert np.isneginf(f.got).any()
+    assert "log(0)" in f.hint
+    assert "2-D batch of 3 rows x 4 classes" in result.passed
+
+
+def test_log_softmax_naive_and_other_mistakes():
+    naive = check_log_softmax(lambda x: x - np.log(np.exp(x).sum(axis=-1, keepdims=True)), verbose=False)
+    assert "large logits around 1000" in names(naive)
+    assert "overflow" in failed(naive, "large logits around 1000").hint
+    shift = check_log_softmax(lambda x: x - x.max(axis=-1, keepdims=True), verbose=False)
+    assert "log(sum(exp(x - max)))" in hints(shift)
+    negated = check_log_softmax(lambda x: -log_softmax(x), verbose=False)
+    assert not negated and "wrong sign" in negated.failed[0].hint
+    sm = check_log_softmax(softmax, verbose=False)
+    assert "returned the softmax" in sm.failed[0].hint
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def test_cross_entropy_sum_instead_of_mean(capsys):
+    def summed(z, y):
+        return -log_softmax(z)[np.arange(len(y)), y].sum()
+
+    result = check_cross_entropy(summed)
+    out = capsys.readouterr().out
+    assert not result
+    # N = 1 cannot reveal it
+    assert "a single example (1 x 5)" in result.passed
+    f = failed(result, "8 examples x 5 classes")
+    assert "8 times too large" in f.hint
+    assert "4 times too large" in failed(result, "4 examples x 3 classes").hint
+    assert "your loss is 8 times too large" in out
+
+
+def test_cross_entropy_per_example_losses_wrong_shape():
+    result = check_cross_entropy(
+        lambda z, y: -log_softmax(z)[np.arange(len(y)), y], verbose=False
+    )
+    f = failed(result, "4 examples x 3 classes")
+    assert "one loss per example" in f.hint and f.got.shape == (4,)
+
+
+def test_cross_entropy_naive_and_log_of_softmax():
+    def naive(z, y):
+        e = np.exp(z)
+        return -np.log(e / e.sum(axis=1, keepdims=True))[np.arange(len(y)), y].mean()
+
+    r = check_cross_entropy(naive, verbose=False)
+    assert {"large logits around 1000", "correct class 1000 below the others"} <= set(names(r))
+
+    def log_of_stable_softmax(z, y):
+        return -np.log(softmax(z)[np.arange(len(y)), y]).mean()
+
+    r = check_cross_entropy(log_of_stable_softmax, verbose=False)
+    # p_y rounds to 0 when the correct logit is far below (in float32 already at a gap of ~100)
+    assert names(r) == ["correct class 1000 below the others", "float32 logits up to 100"]
+    assert all("log(0)" in f.hint and np.isinf(f.got) for f in r.failed)
+
+
+def test_cross_entropy_sign_axis_and_indexing_mistakes():
+    neg = check_cross_entropy(lambda z, y: -cross_entropy(z, y), verbose=False)
+    assert "wrong sign" in failed(neg, "4 examples x 3 classes").hint
+
+    def axis0(z, y):
+        s = z - z.max(axis=0, keepdims=True)
+        lp = s - np.log(np.exp(s).sum(axis=0, keepdims=True))
+        return -lp[np.arange(len(y)), y].mean()
+
+    r = check_cross_entropy(axis0, verbose=False)
+    assert "axis 0" in failed(r, "square batch (4 x 4): the shape cannot reveal the axis").hint
+
+    cols = check_cross_entropy(lambda z, y: -log_softmax(z)[:, y].mean(), verbose=False)
+    assert "np.arange(N), labels" in failed(cols, "4 examples x 3 classes").hint
+
+    probs = check_cross_entropy(
+        lambda z, y: -softmax(z)[np.arange(len(y)), y].mean(), verbose=False
+    )
+    assert "-log p_y, not -p_y" in probs.failed[0].hint
+
+
+def test_cross_entropy_not_handling_ignore_index(capsys):
+    def plain(z, y):
+        return -log_softmax(z)[np.arange(len(y)), y].mean()
+
+    result = check_cross_entropy(plain, ignore_index=True)
+    out = capsys.readouterr().out
+    assert names(result) == [
+        "some labels are -100 (ignored)",
+        "all labels but one are -100 (ignored)",
+    ]
+    f = result.failed[0]
+    assert f.got.startswith("IndexError")
+    assert "-100" in f.hint and "mask" in f.hint
+    assert "10 of 12 cases passed" in out
+
+
+def test_cross_entropy_ignore_index_divides_by_n():
+    def over_n(z, y):
+        keep = y != -100
+        lp = log_softmax(z)[np.arange(len(y)), np.where(keep, y, 0)]
+        return -(lp * keep).sum() / len(y)
+
+    result = check_cross_entropy(over_n, ignore_index=True, verbose=False)
+    assert len(result.failed) == 2
+    assert "kept examples" in result.failed[0].hint and "N = 6" in result.failed[0].hint
+
+
+def test_cross_entropy_ignore_as_class_zero():
+    def clipped(z, y):
+        return -log_softmax(z)[np.arange(len(y)), np.clip(y, 0, None)].mean()
+
+    result = check_cross_entropy(clipped, ignore_index=True, verbose=False)
+    assert len(result.failed) == 2
+    assert "left out of the loss" in result.failed[0].hint
+
+
+def test_cross_entropy_mutating_logits():
+    def mutating(z, y):
+        z -= z.max(axis=1, keepdims=True)
+        return cross_entropy(z, y)
+
+    r = check_cross_entropy(mutating, verbose=False)
+    assert not r and "in place" in r.failed[0].hint
+
+
+# --------------------------------------------------------------------------- gradient
+
+
+def test_grad_wrong_sign(capsys):
+    result = check_cross_entropy_grad(lambda z, y: -ce_grad(z, y))
+    out = capsys.readouterr().out
+    assert not result
+    assert "wrong sign" in failed(result, "4 examples x 3 classes").hint
+    assert "p - onehot" in out
+
+
+def test_grad_not_divided_by_n():
+    def not_divided(z, y):
+        return ce_grad(z, y) * len(y)
+
+    result = check_cross_entropy_grad(not_divided, verbose=False)
+    assert "a single example (1 x 5)" in result.passed
+    assert "8 times too large" in failed(result, "8 examples x 5 classes").hint
+
+
+def test_grad_probabilities_instead_of_p_minus_onehot():
+    result = check_cross_entropy_grad(lambda z, y: softmax(z) / len(y), verbose=False)
+    assert "p - onehot" in failed(result, "4 examples x 3 classes").hint
+
+
+def test_grad_returning_tuple_and_wrong_shape():
+    r = check_cross_entropy_grad(lambda z, y: (cross_entropy(z, y), ce_grad(z, y)), verbose=False)
+    assert r.failed[0].got == "a tuple of 2 items"
+    assert "not a tuple" in r.failed[0].hint
+    r = check_cross_entropy_grad(lambda z, y: ce_grad(z, y).T, verbose=False)
+    assert "transposed" in failed(r, "4 examples x 3 classes").hint
+
+
+def test_grad_ignore_index_mistakes():
+    def rows_kept(z, y):
+        keep = y != -100
+        p = softmax(z)
+        p[np.arange(len(y)), np.where(keep, y, 0)] -= 1
+        return p / keep.sum()
+
+    r = check_cross_entropy_grad(rows_kept, ignore_index=True, verbose=False)
+    assert len(r.failed) == 2 and "must be 0" in r.failed[0].hint
+
+    def over_n(z, y):
+        keep = y != -100
+        p = softmax(z)
+        p[np.arange(len(y)), np.where(keep, y, 0)] -= 1
+        return p * keep[:, None] / len(y)
+
+    r = check_cross_entropy_grad(over_n, ignore_index=True, verbose=False)
+    assert len(r.failed) == 2 and "divided by N" in r.failed[0].hint
+
+
+def test_grad_mutating_logits():
+    def mutating(z, y):
+        np.exp(z - z.max(axis=1, keepdims=True), out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        z[np.arange(len(y)), y] -= 1
+        return z / len(y)
+
+    r = check_cross_entropy_grad(mutating, verbose=False)
+    assert not r and "in place" in r.failed[0].hint
+
+
+# --------------------------------------------------------------------------- hinge
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda s, y: hinge(s, y) + 1.0, "exactly 1 too large"),
+        (lambda s, y: hinge(s, y) * len(y), "times too large"),
+        (
+            lambda s, y: np.where(
+                np.arange(s.shape[1]) == y[:, None], 0.0, s - s[np.arange(len(y)), y][:, None] + 1
+            ).sum(1).mean(),
+            "max(0, .)",
+        ),
+        (
+            lambda s, y: np.where(
+                np.arange(s.shape[1]) == y[:, None],
+                0.0,
+                np.maximum(0, s - s[np.arange(len(y)), y][:, None] + 1),
+            ).max(1).mean(),
+            "Crammer-Singer",
+        ),
+        (
+            lambda s, y: np.where(
+                np.arange(s.shape[1]) == y[:, None],
+                0.0,
+                np.maximum(0, s - s[np.arange(len(y)), y][:, None] + 1) ** 2,
+            ).sum(1).mean(),
+            "squared",
+        ),
+    ],
+    ids=["includes-j-eq-y", "sum", "no-clamp", "crammer-singer", "squared"],
+)
+def test_hinge_mistakes(wrong, words):
+    result = check_hinge_loss(wrong, verbose=False)
+    assert not result
+    assert words in hints(result)
+
+
+def test_hinge_reference_matches_loop():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(7, 5))
+    y = rng.integers(0, 5, size=7)
+    total = 0.0
+    for i in range(7):
+        for j in range(5):
+            if j != y[i]:
+                total += max(0.0, s[i, j] - s[i, y[i]] + 1.0)
+    assert float(ex._ref_hinge(s, y)) == pytest.approx(total / 7, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- sigmoid, baseline
+
+
+def test_sigmoid_mistakes():
+    r = check_sigmoid(lambda x: np.exp(x) / (1 + np.exp(x)), verbose=False)
+    assert "large positive values up to 10000" in names(r)
+    assert "overflows" in failed(r, "large positive values up to 10000").hint
+    r = check_sigmoid(lambda x: 1 / (1 + np.exp(x)), verbose=False)
+    assert "sigmoid(-x)" in r.failed[0].hint
+    r = check_sigmoid(lambda x: sigmoid(x).ravel(), verbose=False)
+    assert names(r) == ["a 2-D input keeps its shape (3 x 4)", "mixed extremes"]
+    assert "elementwise" in r.failed[0].hint
+
+
+def test_sigmoid_naive_form_gives_right_values():
+    # 1 / (1 + exp(-x)) overflows to 1/inf = 0 for very negative x: a warning, not an error
+    assert check_sigmoid(lambda x: 1 / (1 + np.exp(-x)), verbose=False)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (math.log10, "log10"),
+        (math.log2, "log2"),
+        (lambda k: 1 / k, "probability 1/K"),
+        (lambda k: -math.log(k), "wrong sign"),
+    ],
+)
+def test_baseline_mistakes(wrong, words, capsys):
+    result = check_baseline_loss(wrong)
+    out = capsys.readouterr().out
+    assert not result
+    assert words in result.failed[0].hint
+    assert words in out
+
+
+# --------------------------------------------------------------------------- result objects, arguments
+
+
+def test_failed_case_fields_and_reprs():
+    r = check_baseline_loss(math.log10, verbose=False)
+    f = r.failed[0]
+    assert isinstance(f, FailedCase)
+    assert f.name == "2 classes (a coin toss)"
+    assert float(f.expected) == pytest.approx(math.log(2))
+    assert float(f.got) == pytest.approx(math.log10(2))
+    assert repr(f).startswith("FailedCase('2 classes (a coin toss)', hint=")
+    assert repr(r) == (
+        "CheckResult('baseline loss ln K', passed=1/4, failed=['2 classes (a coin toss)', "
+        "'10 classes (ln 10 = 2.302585)', 'ImageNet, 1000 classes (ln 1000 = 6.907755)'])"
+    )
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(TypeError, match="check_softmax: fn must be a function"):
+        check_softmax(np.ones(3))
+    with pytest.raises(ValueError, match="check_softmax: backend must be"):
+        check_softmax(softmax, backend="tpu")
+    with pytest.raises(TypeError, match="check_cross_entropy: ignore_index"):
+        check_cross_entropy(cross_entropy, ignore_index="yes")
+
+
+def test_inputs_are_fresh_for_every_call():
+    """A function that mutates its input must not change the next case's input."""
+    seen = []
+
+    def record_then_mutate(x):
+        seen.append(x.copy())
+        out = softmax(x)
+        x[...] = 0.0
+        return out
+
+    check_softmax(record_then_mutate, verbose=False)
+    check_softmax(record_then_mutate, verbose=False)
+    n = len(seen) // 2
+    for a, b in zip(seen[:n], seen[n:]):
+        np.testing.assert_array_equal(a, b)
+    assert not all((a == 0).all() for a in seen)
+
+
+def test_array_api_strict_backend():
+    xp = pytest.importorskip("array_api_strict")
+
+    def strict_softmax(x):
+        assert type(x).__module__.startswith("array_api_strict")
+        e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+        return e / xp.sum(e, axis=-1, keepdims=True)
+
+    assert check_softmax(strict_softmax, backend="array_api_strict", verbose=False)
+
+    def strict_ce(z, y):
+        s = z - xp.max(z, axis=-1, keepdims=True)
+        lp = s - xp.log(xp.sum(xp.exp(s), axis=-1, keepdims=True))
+        onehot = xp.astype(y[:, None] == xp.arange(z.shape[1])[None, :], z.dtype)
+        return -xp.sum(lp * onehot) / z.shape[0]
+
+    assert check_cross_entropy(strict_ce, backend="array_api_strict", verbose=False)
+
+
+@pytest.mark.gpu
+def test_cupy_backend():
+    cp = pytest.importorskip("cupy")
+    try:
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("no CUDA device")
+    except Exception:
+        pytest.skip("no CUDA device")
+
+    def gpu_softmax(x):
+        assert isinstance(x, cp.ndarray)
+        e = cp.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    assert check_softmax(gpu_softmax, backend="cupy", verbose=False)
+
+    def gpu_grad(z, y):
+        p = gpu_softmax(z)
+        p[cp.arange(len(y)), y] -= 1
+        return p / len(y)
+
+    assert check_cross_entropy_grad(gpu_grad, backend="cupy", verbose=False)
+    assert not check_softmax(lambda x: cp.exp(x) / cp.exp(x).sum(-1, keepdims=True), backend="cupy", verbose=False)
+
+
+# --------------------------------------------------------------------------- the references
+
+
+finite = st.floats(-50, 50, allow_nan=False, width=64)
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 6)), elements=finite))
+def test_reference_softmax_matches_scipy(x):
+    special = pytest.importorskip("scipy.special")
+    np.testing.assert_allclose(ex._ref_softmax(x), special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        ex._ref_log_softmax(x), special.log_softmax(x, axis=-1), rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(ex._ref_sigmoid(x), special.expit(x), rtol=1e-12, atol=1e-300)
+
+
+def test_reference_expected_values_are_finite_everywhere():
+    for exercise in (
+        ex._softmax_exercise(),
+        ex._log_softmax_exercise(),
+        ex._ce_exercise(-100),
+        ex._grad_exercise(-100),
+        ex._hinge_exercise(),
+        ex._sigmoid_exercise(),
+        ex._baseline_exercise(),
+    ):
+        for case in exercise.cases:
+            assert np.all(np.isfinite(case.expected)), (exercise.title, case.name)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_reference_cross_entropy_matches_torch():
+    import torch
+
+    for case in ex._ce_exercise(-100).cases:
+        z, y = case.args
+        zt = torch.tensor(z.astype(np.float64), requires_grad=True)
+        loss = torch.nn.functional.cross_entropy(zt, torch.tensor(y), ignore_index=-100)
+        loss.backward()
+        np.testing.assert_allclose(case.expected, loss.item(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            ex._ref_cross_entropy_grad(z, y, -100), zt.grad.numpy(), rtol=1e-9, atol=1e-12
+        )
+
+
+def test_reference_gradient_matches_central_differences():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(5, 4))
+    y = np.array([0, -100, 3, 1, -100])
+    g = ex._ref_cross_entropy_grad(z, y, -100)
+    h = 1e-6
+    num = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        num[idx] = (
+            ex._ref_cross_entropy(zp, y, -100) - ex._ref_cross_entropy(zm, y, -100)
+        ) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
+    assert np.all(g[[1, 4]] == 0)
