@@ -444,8 +444,8 @@ def _largest_difference(case: _Case, got: np.ndarray) -> str:
 _MUTATION_HINT = (
     "your function changed its input array in place (for example with x -= ..., "
     "x /= ..., np.exp(x, out=x) or an assignment like x[...] = ...), so the caller's "
-    "array is now different. Work on a new array instead: x = x - x.max(axis=-1, "
-    "keepdims=True)."
+    "array is now different. Build new arrays instead: x = x - m rather than "
+    "x -= m, and np.where(...) rather than assigning into x[...]."
 )
 
 
@@ -1089,6 +1089,10 @@ def _ce_variants(ignore) -> list[_Variant]:
         mask, _ = _mask(y, ignore)
         return (-_stable_lp(x) * mask[:, None]).sum() / mask.sum()
 
+    def all_entries(x, y):
+        mask, _ = _mask(y, ignore)
+        return (-_stable_lp(x) * mask[:, None]).sum() / (mask.sum() * x.shape[-1])
+
     def negated(x, y):
         v, mask = _pick(_stable_lp(x), y, ignore)
         return mean_(v, mask)
@@ -1133,8 +1137,13 @@ def _ce_variants(ignore) -> list[_Variant]:
         ),
         _Variant(
             all_classes,
-            "you averaged -log p over every class; the loss uses only the correct "
-            "class: -log p[i, labels[i]].",
+            "you summed -log p over every class; the loss uses only the correct "
+            "class of each example: -log p[i, labels[i]].",
+        ),
+        _Variant(
+            all_entries,
+            "you averaged -log p over every entry of the N x C matrix; the loss uses "
+            "only the correct class of each example: the mean of -log p[i, labels[i]].",
         ),
         _Variant(
             negated,

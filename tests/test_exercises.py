@@ -400,6 +400,9 @@ def test_cross_entropy_sign_axis_and_indexing_mistakes():
     cols = check_cross_entropy(lambda z, y: -log_softmax(z)[:, y].mean(), verbose=False)
     assert "np.arange(N), labels" in failed(cols, "4 examples x 3 classes").hint
 
+    every = check_cross_entropy(lambda z, y: -log_softmax(z).mean(), verbose=False)
+    assert "every entry" in failed(every, "4 examples x 3 classes").hint
+
     probs = check_cross_entropy(
         lambda z, y: -softmax(z)[np.arange(len(y)), y].mean(), verbose=False
     )
@@ -578,6 +581,18 @@ def test_sigmoid_mistakes():
     r = check_sigmoid(lambda x: sigmoid(x).ravel(), verbose=False)
     assert names(r) == ["a 2-D input keeps its shape (3 x 4)", "mixed extremes"]
     assert "elementwise" in r.failed[0].hint
+
+
+def test_sigmoid_in_place_assignment():
+    def in_place(x):
+        neg = x < 0
+        x[neg] = np.exp(x[neg]) / (1 + np.exp(x[neg]))
+        x[~neg] = 1 / (1 + np.exp(-x[~neg]))
+        return x
+
+    r = check_sigmoid(in_place, verbose=False)
+    assert len(r.failed) == 6
+    assert "in place" in r.failed[0].hint and "np.where" in r.failed[0].hint
 
 
 def test_sigmoid_naive_form_gives_right_values():
