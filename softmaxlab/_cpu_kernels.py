@@ -50,7 +50,7 @@ _THREAD_MIN_ELEMENTS = 1 << 18
 
 #: Target size in bytes of one block of logits (the gradient block is as
 #: large).  Two such blocks should sit in a core's L2 cache.
-_BLOCK_BYTES = 1 << 18
+_BLOCK_BYTES = 1 << 19
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -106,35 +106,48 @@ class _Plan:
 def _process_rows(plan: _Plan, r0: int, r1: int) -> None:
     """Run the fused kernel over rows ``[r0, r1)``, block by block."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        rows = min(plan.block, r1 - r0)
         scratch = None
         if plan.grad is None:
-            scratch = np.empty((min(plan.block, r1 - r0), plan.C), dtype=plan.dtype)
+            scratch = np.empty((rows, plan.C), dtype=plan.dtype)
+        wz = None
+        if plan.eps != 0.0 and plan.weight is not None:
+            wz = np.empty((rows, plan.C), dtype=plan.dtype)
         for b0 in range(r0, r1, plan.block):
             b1 = min(b0 + plan.block, r1)
             g = plan.grad[b0:b1] if scratch is None else scratch[: b1 - b0]
-            _process_block(plan, b0, b1, g)
+            _process_block(plan, b0, b1, g, None if wz is None else wz[: b1 - b0])
 
 
-def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray) -> None:
+def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
     """One cache-sized block of rows: fills ``m``, ``s`` (``sz``) and ``g``."""
     z = plan.logits[b0:b1]
     m = plan.m[b0:b1]
     s = plan.s[b0:b1]
     np.maximum.reduce(z, axis=1, out=m)
-    # Fast path: when every row maximum is moderate, exp(z) neither overflows
-    # nor loses precision to underflow, so the shift by m can be skipped
-    # (lse = log sum exp z).  NaN or inf maxima fail the test.
+    # Fast path: where a row maximum is moderate, exp(z) neither overflows nor
+    # loses precision to underflow, so the shift by m can be skipped for that
+    # row (lse = log sum exp z).  NaN or inf maxima fail the test.  The choice
+    # is made row by row, so a row's result does not depend on its neighbours
+    # (nor on the block and thread split).
     if plan.eps == 0.0 and plan.m_lo <= m.min() and m.max() <= plan.m_hi:
         np.exp(z, out=g)
+    elif plan.eps == 0.0:
+        shift = (m >= plan.m_lo) & (m <= plan.m_hi)
+        np.logical_not(shift, out=shift)
+        plan.shifted[b0:b1] = shift
+        np.subtract(z, np.where(shift, m, 0)[:, None], out=g)  # z - 0 is z exactly
+        np.exp(g, out=g)
     else:
         plan.shifted[b0:b1] = True
         np.subtract(z, m[:, None], out=g)
-        if plan.eps != 0.0:
-            # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.
-            if plan.weight is None:
-                np.add.reduce(g, axis=1, out=plan.sz[b0:b1])
-            else:
-                np.matmul(g, plan.weight, out=plan.sz[b0:b1])
+        # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.  Not
+        # a matmul: BLAS may sum in an order that depends on the block.
+        if plan.weight is None:
+            np.add.reduce(g, axis=1, out=plan.sz[b0:b1])
+        else:
+            np.multiply(g, plan.weight, out=wz)
+            np.add.reduce(wz, axis=1, out=plan.sz[b0:b1])
         np.exp(g, out=g)
     np.add.reduce(g, axis=1, out=s)
     if plan.grad is None:

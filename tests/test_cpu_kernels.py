@@ -1,0 +1,365 @@
+"""Tests for the fused NumPy softmax-cross-entropy kernel ``ce_rows_numpy``.
+
+Every result is compared with a plain float64 reference written here (one
+formula per line, no blocking, no threads, no fast path), and with PyTorch's
+``F.cross_entropy(..., reduction="none")`` when PyTorch is installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from softmaxlab._cpu_kernels import ce_rows_numpy, default_num_threads
+
+IGN = -100
+TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
+
+
+def reference(z, y, weight=None, ignore_index=None, eps=0.0, scale=1.0):
+    """Plain float64 loss and gradient, row by row as in the kernel's Notes."""
+    z = np.asarray(z, dtype=np.float64)
+    N, C = z.shape
+    w = np.ones(C) if weight is None else np.asarray(weight, dtype=np.float64)
+    W = w.sum()
+    loss = np.zeros(N)
+    grad = np.zeros((N, C))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for i in range(N):
+            if ignore_index is not None and y[i] == ignore_index:
+                continue
+            m = z[i].max()
+            log_s = np.log(np.sum(np.exp(z[i] - m)))
+            nlogp = log_s - (z[i] - m)  # -log p = lse - z, without rounding lse
+            lse = m + log_s
+            p = np.exp(-nlogp)
+            a = (1 - eps) * w[y[i]]
+            main = 0.0 * lse if a == 0 else a * nlogp[y[i]]  # NaN rows stay NaN
+            pos = w > 0
+            smooth = np.sum(w[pos] * nlogp[pos]) + 0.0 * lse
+            loss[i] = main + (eps / C) * smooth if eps else main
+            grad[i] = scale * (p * (a + eps * W / C) - (eps / C) * w)
+            grad[i, y[i]] -= scale * a
+    return loss, grad
+
+
+def make(rng, N, C, dtype, *, ignore=False, scale=3.0):
+    z = (scale * rng.standard_normal((N, C))).astype(dtype)
+    y = rng.integers(0, C, N)
+    if ignore and N > 1:
+        y[rng.random(N) < 0.3] = IGN
+    return z, y
+
+
+def check(z, y, *, weight=None, ignore_index=None, eps=0.0, scale=1.0, **kw):
+    """Run the kernel with a NaN-poisoned out buffer; compare with the reference."""
+    z_copy = z.copy()
+    out = np.full(z.shape, np.nan, dtype=z.dtype)
+    loss, grad = ce_rows_numpy(z, y, weight=weight, ignore_index=ignore_index,
+                               label_smoothing=eps, grad_scale=scale, out=out, **kw)
+    assert grad is out
+    assert loss.dtype == np.float64 and loss.shape == (z.shape[0],)
+    np.testing.assert_array_equal(z, z_copy)  # logits untouched
+    rl, rg = reference(z, y, weight, ignore_index, eps, scale)
+    tol = TOL[z.dtype.type]
+    np.testing.assert_allclose(loss, rl, **tol)
+    np.testing.assert_allclose(grad, rg, rtol=tol["rtol"], atol=tol["atol"] * max(1, abs(scale)))
+    return loss, grad
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C", [1, 2, 3, 10, 1000, 4097])
+@pytest.mark.parametrize("N", [1, 2, 7, 256, 1001])
+def test_matches_reference_over_shapes(N, C, dtype):
+    rng = np.random.default_rng(N * 10007 + C)
+    z, y = make(rng, N, C, dtype, ignore=True)
+    w = rng.random(C).astype(dtype)
+    check(z, np.where(y == IGN, 0, y))
+    check(z, y, weight=w, ignore_index=IGN, eps=0.1, scale=1.0 / N)
+    check(z, y, ignore_index=IGN, eps=1.0, scale=0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [-300.0, -80.0, 60.0, 90.0, 1000.0, 1e6])
+def test_large_offsets_are_shift_invariant(dtype, offset):
+    # The fast path (no shift by the row max) covers moderate logits; large
+    # ones go through the shifted path.  Both give the reference values.
+    rng = np.random.default_rng(1)
+    z, y = make(rng, 64, 50, np.float64)
+    z = (z + offset).astype(dtype)
+    if not np.isfinite(z).all():
+        pytest.skip("offset out of range for the dtype")
+    check(z, y)
+    check(z, y, eps=0.2)
+
+
+def test_fast_and_shifted_paths_agree():
+    # Row maxima near the edge of the fast path on either side.
+    rng = np.random.default_rng(2)
+    z, y = make(rng, 40, 100, np.float32, scale=1.0)
+    z[:20] += 60.0  # near the upper bound (88.7 - log C - 2)
+    z[20:] += 90.0  # beyond it: shifted
+    check(z, y)
+
+
+def test_torch_reference():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (reference tests)")
+    F = torch.nn.functional
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        for N, C in [(7, 10), (256, 1000), (33, 4097)]:
+            z, y = make(rng, N, C, dtype, ignore=True)
+            w = rng.random(C).astype(dtype)
+            for weight in (None, w):
+                for eps in (0.0, 0.25):
+                    loss, grad = ce_rows_numpy(z, y, weight=weight, ignore_index=IGN,
+                                               label_smoothing=eps)
+                    zt = torch.tensor(z.astype(np.float64), requires_grad=True)
+                    wt = None if weight is None else torch.tensor(weight.astype(np.float64))
+                    lt = F.cross_entropy(zt, torch.tensor(y), weight=wt, ignore_index=IGN,
+                                         label_smoothing=eps, reduction="none")
+                    lt.sum().backward()
+                    tol = TOL[dtype]
+                    np.testing.assert_allclose(loss, lt.detach().numpy(), **tol)
+                    np.testing.assert_allclose(grad, zt.grad.numpy(), **tol)
+
+
+def test_torch_reference_masked():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (reference tests)")
+    F = torch.nn.functional
+    z = np.array([[0.5, -np.inf, 2.0, -1.0], [-np.inf, -np.inf, 3.0, 1.0]])
+    y = np.array([0, 3])
+    for eps in (0.0, 0.1):
+        loss, grad = ce_rows_numpy(z, y, label_smoothing=eps)
+        zt = torch.tensor(z, requires_grad=True)
+        lt = F.cross_entropy(zt, torch.tensor(y), label_smoothing=eps, reduction="none")
+        lt.sum().backward()
+        np.testing.assert_allclose(loss, lt.detach().numpy(), rtol=1e-13)
+        np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-13, atol=1e-16)
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+@pytest.mark.filterwarnings("error")  # no RuntimeWarning may leak out of the kernel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bad_rows_give_nan_loss_without_warnings(dtype, eps, weighted):
+    rng = np.random.default_rng(4)
+    z, y = make(rng, 6, 5, dtype)
+    z[1, 2] = np.nan
+    z[2, :] = -np.inf
+    z[3, 4] = np.inf
+    z[4, :] = np.nan
+    w = rng.random(5).astype(dtype) + 0.1 if weighted else None
+    loss, grad = ce_rows_numpy(z, y, weight=w, label_smoothing=eps)
+    bad = [1, 2, 3, 4]
+    assert np.isnan(loss[bad]).all()
+    assert np.isnan(grad[bad]).all(axis=1).all()
+    good = [0, 5]
+    rl, rg = reference(z[good], y[good], w, None, eps)
+    np.testing.assert_allclose(loss[good], rl, **TOL[dtype])
+    np.testing.assert_allclose(grad[good], rg, **TOL[dtype])
+
+
+@pytest.mark.filterwarnings("error")
+def test_bad_rows_that_are_ignored_give_zero():
+    z = np.array([[np.nan, 1.0], [-np.inf, -np.inf], [np.inf, 0.0], [1.0, 2.0]])
+    y = np.array([IGN, IGN, IGN, 1])
+    loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, label_smoothing=0.1)
+    np.testing.assert_array_equal(loss[:3], 0.0)
+    np.testing.assert_array_equal(grad[:3], 0.0)
+    assert np.isfinite(loss[3]) and np.isfinite(grad[3]).all()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_masked_classes(dtype):
+    rng = np.random.default_rng(5)
+    z, y = make(rng, 50, 8, dtype)
+    z[rng.random(z.shape) < 0.3] = -np.inf
+    z[np.arange(50), y] = rng.standard_normal(50)  # the label is never masked
+    loss, grad = check(z, y)
+    assert np.isfinite(loss).all()
+    assert (grad[np.isneginf(z)] == 0).all()
+    # Smoothing with a masked class of positive weight: loss +inf, gradient finite.
+    loss, grad = check(z, y, eps=0.1)
+    assert (np.isposinf(loss) == np.isneginf(z).any(axis=1)).all()
+    assert np.isfinite(grad).all()
+
+
+@pytest.mark.filterwarnings("error")
+def test_masked_class_with_zero_weight_contributes_zero():
+    # PyTorch gives NaN here (0 * -inf in its smoothing sum); the contract says 0.
+    z = np.array([[-np.inf, 1.0, 2.0], [0.0, 1.0, -np.inf]])
+    w = np.array([0.0, 1.0, 2.0])
+    loss, grad = check(z, np.array([1, 2]), weight=w, eps=0.2)
+    assert np.isfinite(loss[0]) and np.isposinf(loss[1])
+    assert np.isfinite(grad).all()
+    # A masked label with weight 0 and no smoothing: loss 0, gradient 0.
+    loss, grad = check(z, np.array([0, 1]), weight=w)
+    assert loss[0] == 0.0 and (grad[0] == 0).all()
+
+
+def test_all_rows_ignored():
+    z, y = make(np.random.default_rng(6), 9, 4, np.float32)
+    y[:] = IGN
+    out = np.full_like(z, np.nan)
+    loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, label_smoothing=0.1, grad_scale=0.0,
+                               out=out)
+    np.testing.assert_array_equal(loss, 0.0)
+    np.testing.assert_array_equal(grad, 0.0)
+
+
+def test_single_class_and_empty():
+    z = np.array([[3.0], [-2.0]])
+    loss, grad = ce_rows_numpy(z, np.array([0, 0]), label_smoothing=0.5)
+    np.testing.assert_array_equal(loss, 0.0)
+    np.testing.assert_array_equal(grad, 0.0)
+    loss, grad = ce_rows_numpy(np.empty((0, 5), np.float32), np.empty(0, np.int64))
+    assert loss.shape == (0,) and grad.shape == (0, 5) and grad.dtype == np.float32
+
+
+def test_want_grad_false_matches_and_allocates_nothing_big():
+    z, y = make(np.random.default_rng(7), 300, 1000, np.float32, ignore=True)
+    full, _ = ce_rows_numpy(z, y, ignore_index=IGN, label_smoothing=0.1)
+    loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, label_smoothing=0.1, want_grad=False)
+    assert grad is None
+    np.testing.assert_array_equal(loss, full)
+
+
+def test_out_is_reused_across_calls():
+    rng = np.random.default_rng(8)
+    out = np.full((100, 30), np.nan, dtype=np.float32)
+    for step in range(3):
+        z, y = make(rng, 100, 30, np.float32, ignore=True)
+        loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, out=out, grad_scale=0.01)
+        assert grad is out
+        _, rg = reference(z, y, None, IGN, 0.0, 0.01)
+        np.testing.assert_allclose(out, rg, rtol=2e-6, atol=1e-9)
+
+
+def test_integer_label_dtypes():
+    z, y = make(np.random.default_rng(9), 20, 6, np.float64)
+    base, _ = ce_rows_numpy(z, y)
+    for dt in (np.int8, np.uint8, np.int32, np.uint64):
+        loss, _ = ce_rows_numpy(z, y.astype(dt))
+        np.testing.assert_array_equal(loss, base)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_threads_give_identical_results(dtype, eps):
+    rng = np.random.default_rng(10)
+    z, y = make(rng, 3001, 700, dtype, ignore=True)
+    z[5, 3] = np.nan
+    z[2000, :] = -np.inf
+    z[2500] += 200.0  # a shifted row in the middle
+    w = rng.random(700).astype(dtype)
+    assert z.size >= 1 << 18  # large enough for the default to use the pool
+    kw = dict(weight=w, ignore_index=IGN, label_smoothing=eps, grad_scale=1 / 3001)
+    l1, g1 = ce_rows_numpy(z, y, num_threads=1, **kw)
+    for nt in (2, 3, None):
+        l2, g2 = ce_rows_numpy(z, y, num_threads=nt, **kw)
+        np.testing.assert_array_equal(l1, l2)
+        np.testing.assert_array_equal(g1, g2)
+        l3, g3 = ce_rows_numpy(z, y, num_threads=nt, want_grad=False, **kw)
+        np.testing.assert_array_equal(l1, l3)
+    check(z[:50], y[:50], weight=w, ignore_index=IGN, eps=eps, num_threads=2)
+
+
+def test_threads_on_tiny_input():
+    z, y = make(np.random.default_rng(11), 3, 4, np.float64)
+    a = ce_rows_numpy(z, y, num_threads=8)
+    b = ce_rows_numpy(z, y, num_threads=1)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert default_num_threads() >= 1
+
+
+# --------------------------------------------------------------------------- bad calls
+
+
+def test_bad_arguments():
+    z = np.zeros((3, 4), dtype=np.float32)
+    y = np.array([0, 1, 2])
+    with pytest.raises(TypeError, match="ce_rows_numpy: logits"):
+        ce_rows_numpy(z.astype(np.int32), y)
+    with pytest.raises(TypeError, match="labels must be integers"):
+        ce_rows_numpy(z, y.astype(float))
+    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+        ce_rows_numpy(z, y[:2])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ce_rows_numpy(np.zeros((4, 3), np.float32).T, y)
+    with pytest.raises(TypeError, match="weight must be"):
+        ce_rows_numpy(z, y, weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
+        ce_rows_numpy(z, y, weight=np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="out must be"):
+        ce_rows_numpy(z, y, out=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="out must have shape"):
+        ce_rows_numpy(z, y, out=np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="must not overlap"):
+        ce_rows_numpy(z, y, out=z)
+    with pytest.raises(ValueError, match="want_grad is False"):
+        ce_rows_numpy(z, y, out=np.zeros_like(z), want_grad=False)
+    with pytest.raises(ValueError, match="num_threads"):
+        ce_rows_numpy(z, y, num_threads=0)
+    with pytest.raises(ValueError, match="at least one class"):
+        ce_rows_numpy(np.zeros((2, 0)), np.array([0, 0]))
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def problems(draw, max_n=6, max_c=7):
+    N = draw(st.integers(1, max_n))
+    C = draw(st.integers(2, max_c))
+    seed = draw(st.integers(0, 2**32 - 1))
+    scale = draw(st.sampled_from([0.1, 1.0, 10.0]))
+    rng = np.random.default_rng(seed)
+    z = scale * rng.standard_normal((N, C)) + draw(st.sampled_from([0.0, 50.0, -500.0]))
+    y = rng.integers(0, C, N)
+    return z, y
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(), st.booleans())
+def test_unweighted_gradient_rows_sum_to_zero(prob, f32):
+    z, y = prob
+    z = z.astype(np.float32) if f32 else z
+    for eps in (0.0, 0.3):
+        _, grad = ce_rows_numpy(z, y, label_smoothing=eps)
+        np.testing.assert_allclose(grad.astype(np.float64).sum(axis=1), 0.0,
+                                   atol=1e-6 if f32 else 1e-14)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(max_n=4, max_c=5), st.booleans(), st.sampled_from([0.0, 0.15, 1.0]),
+       st.sampled_from([1.0, 0.25]))
+def test_gradient_matches_central_differences(prob, weighted, eps, scale):
+    z, y = prob
+    C = z.shape[1]
+    w = np.linspace(0.5, 2.0, C) if weighted else None
+    _, grad = ce_rows_numpy(z, y, weight=w, label_smoothing=eps, grad_scale=scale)
+    h = 1e-6 * max(1.0, np.abs(z).max())
+    num = np.empty_like(z)
+    for idx in np.ndindex(*z.shape):
+        zp = z.copy()
+        zm = z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        lp, _ = ce_rows_numpy(zp, y, weight=w, label_smoothing=eps, want_grad=False)
+        lm, _ = ce_rows_numpy(zm, y, weight=w, label_smoothing=eps, want_grad=False)
+        num[idx] = scale * (lp.sum() - lm.sum()) / (2 * h)
+    np.testing.assert_allclose(grad, num, atol=1e-6 * max(1.0, np.abs(z).max()))
