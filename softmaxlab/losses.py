@@ -295,6 +295,8 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
                 if P.valid is not None:
                     smooth_g = smooth_g * xp.astype(xp.reshape(P.valid, (-1, 1)), z.dtype)
                 grad = grad - smooth_g
+            if P.valid is not None:  # ignored positions may hold NaN or all -inf
+                grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
         return rows, grad
 
 
@@ -367,11 +369,14 @@ def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
     try:
         if is_numpy_namespace(xp):
             from ._cpu_kernels import ce_rows_numpy as kernel
-            z = P.z
+            z = np.ascontiguousarray(P.z)
             scale = float(scale)  # one number on the host
         elif is_cupy_namespace(xp):
+            import cupy
+
             from ._cuda_kernels import ce_rows_cupy as kernel
-            z = P.zraw  # the CUDA kernel reads float16 and accumulates in float32
+            # The CUDA kernel reads float16 and accumulates in float32.
+            z = cupy.ascontiguousarray(P.zraw)
         else:
             return None, None
     except ImportError:  # pragma: no cover - kernels ship with the package

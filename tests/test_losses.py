@@ -1,0 +1,454 @@
+"""cross_entropy and multiclass_hinge: PyTorch and hand references, gradients, errors."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import softmaxlab as sml
+
+from .conftest import torch_or_skip
+
+RNG = np.random.default_rng(2024)
+
+
+def _case(shape, axis, soft=False, ignore=None, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=3.0, size=shape)
+    C = shape[axis]
+    bshape = tuple(s for i, s in enumerate(shape) if i != axis)
+    if soft:
+        t = rng.random(shape)
+        t /= t.sum(axis=axis, keepdims=True)
+    else:
+        t = rng.integers(0, C, size=bshape)
+        if ignore is not None and t.size:
+            t.reshape(-1)[:: 3] = ignore
+    return x, t
+
+
+def _ref_rows(x, t, axis, weight=None, ignore=None, eps=0.0):
+    """Independent float64 reference: per-position loss (labels), loops over positions."""
+    z = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
+    lab = t.reshape(-1)
+    C = z.shape[1]
+    w = np.ones(C) if weight is None else weight
+    rows, wys = [], []
+    for zi, y in zip(z, lab):
+        if ignore is not None and y == ignore:
+            rows.append(0.0)
+            wys.append(0.0)
+            continue
+        lse = math.log(sum(math.exp(v - zi.max()) for v in zi)) + zi.max()
+        nlp = lse - zi
+        rows.append((1 - eps) * w[y] * nlp[y] + eps / C * float(np.sum(w * nlp)))
+        wys.append(w[y])
+    return np.array(rows), np.array(wys)
+
+
+# --------------------------------------------------------------------------- hand reference
+@pytest.mark.parametrize("shape,axis", [((6, 5), 1), ((3, 4, 2, 2), 1), ((5, 3), 0), ((4, 2, 7), 2)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore", [None, 1])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_every_reduction_against_a_loop_reference(lib, shape, axis, weighted, ignore, eps):
+    x, t = _case(shape, axis, ignore=ignore)
+    w = np.linspace(0.5, 2.0, shape[axis]) if weighted else None
+    rows, wys = _ref_rows(x, t, axis, w, ignore, eps)
+    bshape = t.shape
+    N = bshape[0] if bshape else 1
+    expected = {
+        "none": rows.reshape(bshape),
+        "sum": rows.sum(),
+        "mean": rows.sum() / wys.sum(),
+        "full": rows.sum() / rows.size,
+        "batch_size": rows.sum() / N,
+    }
+    kw = dict(axis=axis, ignore_index=ignore, label_smoothing=eps)
+    wa = None if w is None else lib.asarray(w)
+    for red, ref in expected.items():
+        got = sml.cross_entropy(lib.asarray(x), lib.asarray(t), weight=wa, reduction=red, **kw)
+        np.testing.assert_allclose(lib.numpy(got), ref, rtol=1e-12, err_msg=red)
+        loss2, _ = sml.cross_entropy_with_grad(lib.asarray(x), lib.asarray(t), weight=wa,
+                                               reduction=red, **kw)
+        np.testing.assert_allclose(lib.numpy(loss2), ref, rtol=1e-12, err_msg=red)
+
+
+def test_uniform_scores_give_ln_k():
+    for K in (2, 10, 1000, 21841):
+        loss = sml.cross_entropy(np.zeros((3, K)), np.array([0, 1, K - 1]))
+        assert float(loss) == pytest.approx(math.log(K), rel=1e-14)
+    assert float(sml.cross_entropy(np.zeros((1, 1000)), np.array([7]))) == pytest.approx(6.907755278982137)
+
+
+def test_perfect_classifier_has_zero_loss():
+    z = np.array([[0.0, -1e4, -1e4], [-1e4, 50.0, -1e4]])
+    assert float(sml.cross_entropy(z, np.array([0, 1]))) == 0.0
+
+
+# --------------------------------------------------------------------------- PyTorch
+TORCH_SHAPES = [((8, 5), 1), ((3, 4, 3, 2), 1), ((5,), 0), ((2, 6, 4), 1), ((1, 1), 1)]
+
+
+@pytest.mark.parametrize("shape,axis", TORCH_SHAPES)
+def test_matches_torch_every_option_combination(lib, shape, axis):
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    combos = itertools.product(["none", "sum", "mean"], [0.0, 0.1, 1.0], [False, True],
+                               [None, 2, -100], [False, True])
+    n = 0
+    for red, eps, weighted, ignore, soft in combos:
+        if soft and ignore is not None:
+            continue  # PyTorch does not support ignore_index with probabilities
+        if ignore == 2 and shape[axis] <= 2:
+            ignore = 0
+        x, t = _case(shape, axis, soft=soft, ignore=ignore, seed=n)
+        n += 1
+        w = RNG.random(shape[axis]) + 0.1 if weighted else None
+        tx = torch.tensor(x, requires_grad=True)
+        tkw = dict(reduction=red, label_smoothing=eps)
+        if w is not None:
+            tkw["weight"] = torch.tensor(w)
+        if ignore is not None:
+            tkw["ignore_index"] = ignore
+        ref = F.cross_entropy(tx, torch.tensor(t), **tkw)
+        ref.sum().backward()
+        loss, g = sml.cross_entropy_with_grad(
+            lib.asarray(x), lib.asarray(t), axis=axis, weight=None if w is None else lib.asarray(w),
+            ignore_index=ignore, label_smoothing=eps, reduction=red)
+        where = f"red={red} eps={eps} w={weighted} ignore={ignore} soft={soft}"
+        refl = ref.detach().numpy()
+        if red == "mean" and not np.isfinite(refl):  # all ignored: our documented 0
+            assert float(lib.numpy(loss)) == 0.0, where
+            assert not lib.numpy(g).any(), where
+            continue
+        np.testing.assert_allclose(lib.numpy(loss), refl, rtol=1e-6, atol=1e-12, err_msg=where)
+        np.testing.assert_allclose(lib.numpy(g), tx.grad.numpy(), rtol=1e-6, atol=1e-12,
+                                   err_msg=where)
+        assert lib.numpy(g).shape == x.shape
+    assert n > 20
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matches_torch_large_batch_fast_path(fast_lib, dtype):
+    """The fused kernels (NumPy / CuPy) on sizes that take their blocked paths."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(7)
+    x = (rng.normal(size=(1537, 1003)) * 4).astype(dtype)
+    t = rng.integers(0, 1003, size=1537)
+    t[::5] = -100
+    w = (rng.random(1003) + 0.5).astype(dtype)
+    for eps, weight in [(0.0, None), (0.1, w)]:
+        tx = torch.tensor(x, requires_grad=True)
+        ref = torch.nn.functional.cross_entropy(
+            tx, torch.tensor(t), weight=None if weight is None else torch.tensor(weight),
+            label_smoothing=eps)
+        ref.backward()
+        loss, g = sml.cross_entropy_with_grad(
+            fast_lib.asarray(x), fast_lib.asarray(t), label_smoothing=eps, ignore_index=-100,
+            weight=None if weight is None else fast_lib.asarray(weight))
+        tol = 1e-5 if dtype == "float32" else 1e-12
+        assert g.dtype == x.dtype
+        np.testing.assert_allclose(fast_lib.numpy(loss), ref.item(), rtol=tol)
+        np.testing.assert_allclose(fast_lib.numpy(g), tx.grad.numpy(), rtol=tol, atol=tol * 1e-3)
+
+
+def test_hinge_matches_torch_multi_margin_loss(lib):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 6))
+    t = rng.integers(0, 6, size=9)
+    for p, margin in [(1, 1.0), (2, 1.0), (1, 0.5), (2, 3.0)]:
+        tx = torch.tensor(x, requires_grad=True)
+        ref = torch.nn.functional.multi_margin_loss(tx, torch.tensor(t), p=p, margin=margin,
+                                                    reduction="sum") * 6  # torch divides by C
+        ref.backward()
+        loss, g = sml.multiclass_hinge_with_grad(lib.asarray(x), lib.asarray(t), p=p,
+                                                 margin=margin, reduction="sum")
+        np.testing.assert_allclose(lib.numpy(loss), ref.item(), rtol=1e-12)
+        np.testing.assert_allclose(lib.numpy(g), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- gradients
+def _central_diff(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    flat, gf = x.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        fp = f(x)
+        flat[i] = old - h
+        fm = f(x)
+        flat[i] = old
+        gf[i] = (fp - fm) / (2 * h)
+    return g
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 4), c=st.integers(1, 5), eps=st.sampled_from([0.0, 0.25]),
+    red=st.sampled_from(["none", "sum", "mean", "full", "batch_size"]),
+    weighted=st.booleans(), ignore=st.booleans(), soft=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_gradient_matches_central_differences(n, c, eps, red, weighted, ignore, soft, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=2.0, size=(n, c))
+    if soft:
+        t = rng.random((n, c))
+        t /= t.sum(axis=1, keepdims=True)
+        ign = None
+    else:
+        t = rng.integers(0, c, size=n)
+        ign = int(t[0]) if ignore else None
+    w = rng.random(c) + 0.2 if weighted else None
+    kw = dict(weight=w, ignore_index=ign, label_smoothing=eps, reduction=red)
+
+    def f(z):
+        return float(np.sum(sml.cross_entropy(z, t, **kw)))
+
+    _, g = sml.cross_entropy_with_grad(x, t, **kw)
+    np.testing.assert_allclose(g, _central_diff(f, x.copy()), rtol=1e-6, atol=1e-8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 4), c=st.integers(2, 5), p=st.sampled_from([1, 2]),
+       seed=st.integers(0, 2**16))
+def test_hinge_gradient_matches_central_differences(n, c, p, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c))
+    t = rng.integers(0, c, size=n)
+    _, g = sml.multiclass_hinge_with_grad(x, t, p=p)
+    num = _central_diff(lambda z: float(sml.multiclass_hinge(z, t, p=p)), x.copy())
+    np.testing.assert_allclose(g, num, atol=1e-6)  # random scores: no kinks within h
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.floats(-1e4, 1e4), st.integers(0, 2**16))
+def test_gradient_rows_sum_to_zero_and_loss_is_shift_invariant(n, c, shift, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=5, size=(n, c))
+    t = rng.integers(0, c, size=n)
+    l1, g = sml.cross_entropy_with_grad(x, t)
+    np.testing.assert_allclose(g.sum(axis=1), 0.0, atol=1e-12)
+    l2 = sml.cross_entropy(x + shift, t)
+    assert float(l2) == pytest.approx(float(l1), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("big", [1e4, -1e4])
+def test_extreme_logits_stay_finite(lib, dtype, big):
+    x = np.array([[big, 0.0, -big], [big, big, big], [0.0, big, 1.0]])
+    t = np.array([0, 1, 2])
+    loss, g = sml.cross_entropy_with_grad(lib.asarray(x, dtype), lib.asarray(t))
+    assert np.isfinite(lib.numpy(loss)) and np.all(np.isfinite(lib.numpy(g)))
+    if big > 0:  # row 2: the correct class loses by 1e4 - 1
+        rows = lib.numpy(sml.cross_entropy(lib.asarray(x, dtype), lib.asarray(t), reduction="none"))
+        assert rows[2] == pytest.approx(big - 1.0, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- special cases
+def test_all_ignored_mean_is_zero_with_zero_gradient(lib):
+    x = lib.asarray(np.random.default_rng(0).normal(size=(3, 4)))
+    t = lib.asarray(np.array([-100, -100, -100]))
+    loss, g = sml.cross_entropy_with_grad(x, t, ignore_index=-100)
+    assert float(lib.numpy(loss)) == 0.0
+    assert not lib.numpy(g).any()
+    # An ignored position may hold any scores, even all -inf or NaN.
+    x2 = lib.asarray(np.array([[-np.inf, -np.inf], [np.nan, 0.0], [1.0, 2.0]]))
+    loss, g = sml.cross_entropy_with_grad(x2, lib.asarray(np.array([-1, -1, 1])), ignore_index=-1)
+    assert np.isfinite(lib.numpy(loss)) and np.all(np.isfinite(lib.numpy(g)))
+
+
+def test_masked_classes_get_zero_probability_and_gradient(lib):
+    x = np.array([[0.0, -np.inf, 1.0], [2.0, 0.0, -np.inf]])
+    t = np.array([2, 0])
+    loss, g = sml.cross_entropy_with_grad(lib.asarray(x), lib.asarray(t))
+    g = lib.numpy(g)
+    assert g[0, 1] == 0.0 and g[1, 2] == 0.0
+    ref = (math.log(1 + math.e) - 1 + math.log(math.exp(2) + 1) - 2) / 2
+    assert float(lib.numpy(loss)) == pytest.approx(ref, rel=1e-14)
+
+
+def test_masked_target_class_gives_infinite_loss_not_nan():
+    loss, g = sml.cross_entropy_with_grad(np.array([[0.0, -np.inf]]), np.array([1]))
+    assert loss == np.inf and np.all(np.isfinite(g))
+
+
+def test_float16_scores_give_float32_loss_and_float16_gradient():
+    x = np.random.default_rng(1).normal(size=(8, 5)).astype(np.float16)
+    t = np.arange(8) % 5
+    loss, g = sml.cross_entropy_with_grad(x, t)
+    assert loss.dtype == np.float32 and g.dtype == np.float16
+    ref = sml.cross_entropy(x.astype(np.float64), t)
+    assert float(loss) == pytest.approx(float(ref), rel=1e-6)
+
+
+def test_out_receives_the_gradient_and_inputs_are_untouched(lib):
+    x = np.random.default_rng(0).normal(size=(5, 7))
+    t = np.array([0, 1, 2, 3, 4])
+    xa = lib.asarray(x.copy())
+    out = lib.asarray(np.full((5, 7), np.nan))
+    loss, g = sml.cross_entropy_with_grad(xa, lib.asarray(t), out=out)
+    assert g is out
+    _, ref = sml.cross_entropy_with_grad(x, t)
+    np.testing.assert_allclose(lib.numpy(out), ref, rtol=1e-14)
+    np.testing.assert_array_equal(lib.numpy(xa), x)
+    # Class axis not last: out keeps the caller's layout.
+    out2 = lib.asarray(np.full((7, 5), np.nan))
+    sml.cross_entropy_with_grad(lib.asarray(x.T.copy()), lib.asarray(t), axis=0, out=out2)
+    np.testing.assert_allclose(lib.numpy(out2), ref.T, rtol=1e-14)
+
+
+def test_out_errors():
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"'out' must be an array of shape \(2, 3\) and dtype float64"):
+        sml.cross_entropy_with_grad(x, np.array([0, 1]), out=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="'out' must be an array"):
+        sml.cross_entropy_with_grad(x, np.array([0, 1]), out=np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="must not be 'logits' itself"):
+        sml.cross_entropy_with_grad(x, np.array([0, 1]), out=x)
+
+
+def test_probability_targets_with_one_hot_equal_labels(lib):
+    x, t = _case((6, 4), 1)
+    onehot = np.eye(4)[t]
+    a = sml.cross_entropy_with_grad(lib.asarray(x), lib.asarray(t), label_smoothing=0.2)
+    b = sml.cross_entropy_with_grad(lib.asarray(x), lib.asarray(onehot), label_smoothing=0.2)
+    np.testing.assert_allclose(lib.numpy(a[0]), lib.numpy(b[0]), rtol=1e-13)
+    np.testing.assert_allclose(lib.numpy(a[1]), lib.numpy(b[1]), rtol=1e-12, atol=1e-15)
+
+
+def test_single_class_has_zero_loss():
+    loss, g = sml.cross_entropy_with_grad(np.array([[3.0], [-2.0]]), np.array([0, 0]))
+    assert float(loss) == 0.0 and not g.any()
+
+
+def test_empty_batch():
+    x = np.zeros((0, 3))
+    t = np.zeros((0,), dtype=np.int64)
+    assert float(sml.cross_entropy(x, t, reduction="sum")) == 0.0
+    assert sml.cross_entropy(x, t, reduction="none").shape == (0,)
+    for red in ("mean", "full", "batch_size"):
+        with pytest.raises(ValueError, match=rf"reduction='{red}' needs at least one position"):
+            sml.cross_entropy(x, t, reduction=red)
+
+
+def test_python_lists_are_accepted():
+    loss = sml.cross_entropy([[1.0, 2.0], [0.0, 0.0]], [1, 0])
+    ref = sml.cross_entropy(np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([1, 0]))
+    assert float(loss) == float(ref)
+
+
+# --------------------------------------------------------------------------- bad input
+X = np.zeros((4, 3))
+Y = np.array([0, 1, 2, 1])
+
+
+@pytest.mark.parametrize("kwargs,exc,pattern", [
+    (dict(target=np.array([0, 1, 3, 1])), ValueError,
+     r"cross_entropy(_with_grad)?: argument 'target' holds class label 3 at position \(2,\); expected labels in \[0, 2\] for 3 classes"),
+    (dict(target=np.array([0, -1, 2, 1])), ValueError, r"class label -1 at position \(1,\)"),
+    (dict(target=np.array([0, 1, 7, 5]), ignore_index=5), ValueError,
+     r"class label 7 at position \(2,\).* or equal to ignore_index=5"),
+    (dict(target=np.array([0.0, 1.0, 2.0, 1.0])), TypeError,
+     r"argument 'target' has the shape of class labels \(4,\) but a floating dtype float64; class labels must be integers"),
+    (dict(target=np.array([True, False, True, True])), TypeError, r"'target' must hold integer class labels.*boolean"),
+    (dict(target=np.array([0, 1, 2])), ValueError,
+     r"argument 'target' has shape \(3,\), but class labels for scores of shape \(4, 3\) with the class axis 1 must have shape \(4,\).*e\.g\. scores \(N, C\)"),
+    (dict(target=np.eye(3)[[0, 1, 2, 1]].astype(int)), ValueError, r"one-hot rows are probabilities: pass them as floats"),
+    (dict(target=np.full((4, 2), 0.5)), ValueError, r"'target' \(probabilities\) has shape \(4, 2\); expected the scores' shape \(4, 3\)"),
+    (dict(target=np.array([[1.0, 0, 0]] * 3 + [[-0.5, 1.5, 0]])), ValueError,
+     r"'target' \(probabilities\) must be finite and >= 0; found -0.5 at position \(3,\), class 0"),
+    (dict(weight=np.array([1.0, -1.0, 1.0])), ValueError, r"'weight' must be finite and >= 0; found -1.0 for class 1"),
+    (dict(weight=np.array([1.0, 1.0])), ValueError, r"'weight' must have shape \(3,\), one weight per class; found shape \(2,\)"),
+    (dict(label_smoothing=1.5), ValueError, r"'label_smoothing' must be a finite number in \[0.0, 1.0\]; found 1.5"),
+    (dict(label_smoothing=-0.1), ValueError, r"'label_smoothing'"),
+    (dict(reduction="avg"), ValueError, r"'reduction' must be one of 'none', 'sum', 'mean', 'full', 'batch_size'; found 'avg'"),
+    (dict(logits=np.zeros((4, 3), dtype=np.int64)), TypeError, r"'logits' must have a real floating dtype.*integer dtype int64"),
+    (dict(logits=np.zeros((4, 3), dtype=np.complex128)), TypeError, r"'logits' must have a real floating dtype.*complex"),
+    (dict(logits=np.array([[0.0, 1, 2], [np.nan, 0, 0], [0, 0, 0], [0, 0, 0]])), ValueError,
+     r"'logits' has NaN at class 0 at position \(1,\); a position that is not ignored needs at least one finite logit"),
+    (dict(logits=np.array([[0.0, 1, 2], [0, 0, 0], [-np.inf] * 3, [0, 0, 0]])), ValueError,
+     r"'logits' has only -inf \(every class masked\) at position \(2,\)"),
+    (dict(logits=np.array([[0.0, np.inf, 2], [0, 0, 0], [0, 0, 0], [0, 0, 0]])), ValueError, r"\+inf at class 1 at position \(0,\)"),
+    (dict(axis=2), ValueError, r"'axis'=2 is out of range"),
+    (dict(logits=np.zeros((4, 0)), target=np.zeros(4, dtype=int)), ValueError, r"0 classes along axis 1"),
+    (dict(ignore_index=1.5), TypeError, r"'ignore_index' must be an integer or None; found 1.5"),
+    (dict(target=np.full((4, 3), 1 / 3), ignore_index=0), ValueError, r"'ignore_index' applies to class labels only"),
+])
+def test_bad_input_gets_a_clear_error(kwargs, exc, pattern):
+    args = dict(logits=X, target=Y)
+    args.update(kwargs)
+    logits, target = args.pop("logits"), args.pop("target")
+    for fn in (sml.cross_entropy, sml.cross_entropy_with_grad):
+        with pytest.raises(exc, match=pattern):
+            fn(logits, target, **args)
+
+
+def test_spatial_label_position_is_reported_in_label_coordinates():
+    x = np.zeros((2, 3, 2, 2))
+    t = np.zeros((2, 2, 2), dtype=np.int64)
+    t[1, 0, 1] = 9
+    with pytest.raises(ValueError, match=r"class label 9 at position \(1, 0, 1\)"):
+        sml.cross_entropy(x, t)
+
+
+def test_validate_false_skips_checks():
+    # With validate=False, NaN scores propagate instead of raising (documented).
+    loss = sml.cross_entropy(np.array([[np.nan, 0.0]]), np.array([0]), validate=False)
+    assert np.isnan(loss)
+
+
+@pytest.mark.parametrize("kwargs,exc,pattern", [
+    (dict(p=3), ValueError, r"multiclass_hinge: argument 'p' must be 1 or 2; found 3"),
+    (dict(margin=-1.0), ValueError, r"'margin' must be a finite number in \[0.0, inf\]"),
+    (dict(reduction="full"), ValueError, r"'reduction' must be one of 'none', 'sum', 'mean'"),
+    (dict(scores=np.array([[0.0, np.inf, 0], [0, 0, 0]])), ValueError, r"'scores' must be finite; found inf at position \(0,\), class 1"),
+    (dict(target=np.array([0, 3])), ValueError, r"class label 3 at position \(1,\)"),
+    (dict(target=np.full((2, 3), 1 / 3)), TypeError, r"must hold integer class labels"),
+])
+def test_hinge_bad_input(kwargs, exc, pattern):
+    args = dict(scores=np.zeros((2, 3)), target=np.array([0, 1]))
+    args.update(kwargs)
+    s, t = args.pop("scores"), args.pop("target")
+    with pytest.raises(exc, match=pattern):
+        sml.multiclass_hinge(s, t, **args)
+
+
+# --------------------------------------------------------------------------- hinge behaviour
+def test_hinge_is_satisfied_once_the_margin_is_met():
+    s = np.array([[5.0, 3.9, -20.0]])  # correct class wins by 1.1 > margin 1
+    loss, g = sml.multiclass_hinge_with_grad(s, np.array([0]))
+    assert float(loss) == 0.0 and not g.any()
+    ce, ceg = sml.cross_entropy_with_grad(s, np.array([0]))
+    assert float(ce) > 0 and np.abs(ceg).sum() > 0  # softmax keeps pushing
+
+
+@pytest.mark.parametrize("C", [2, 3, 10, 1000])
+def test_hinge_at_initialisation_is_c_minus_one(lib, C):
+    s = lib.asarray(np.zeros((4, C)))
+    t = lib.asarray(np.array([0, 1, 0, 1]))
+    assert float(lib.numpy(sml.multiclass_hinge(s, t))) == C - 1
+    assert float(lib.numpy(sml.multiclass_hinge(s, t, p=2, margin=2.0))) == 4 * (C - 1)
+
+
+def test_hinge_reductions_and_axis(lib):
+    rng = np.random.default_rng(9)
+    s = rng.normal(size=(3, 5, 4))
+    t = rng.integers(0, 5, size=(3, 4))
+    none = lib.numpy(sml.multiclass_hinge(lib.asarray(s), lib.asarray(t), reduction="none"))
+    ref = np.zeros((3, 4))
+    for i in range(3):
+        for k in range(4):
+            y = t[i, k]
+            ref[i, k] = sum(max(0.0, s[i, j, k] - s[i, y, k] + 1.0) for j in range(5) if j != y)
+    np.testing.assert_allclose(none, ref, rtol=1e-14)
+    total = lib.numpy(sml.multiclass_hinge(lib.asarray(s), lib.asarray(t), reduction="sum"))
+    assert float(total) == pytest.approx(ref.sum())
+    moved = np.moveaxis(s, 1, -1)
+    m = lib.numpy(sml.multiclass_hinge(lib.asarray(moved), lib.asarray(t), axis=-1))
+    assert float(m) == pytest.approx(ref.mean())
