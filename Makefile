@@ -1,28 +1,21 @@
-# Two commands a newcomer needs: `make book` and `make test`.
-# Each creates the local virtual environment .venv (Python >= 3.10, pip) on first use.
+# The two commands a newcomer needs: `make book` and `make test`.
+# Both create the local virtual environment .venv on first use (Python >= 3.10 with pip).
+# Without make: python3 tools/dev.py book | test | lab.
 PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
 
-.PHONY: book test lab clean
+.PHONY: book test lab setup clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[book,test]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (softmaxlab)" >/dev/null
-	touch $(STAMP)
+book:
+	$(PYTHON) tools/dev.py book
 
-book: $(STAMP)
-	$(PY) tools/build_book.py
+test:
+	$(PYTHON) tools/dev.py test $(PYTEST_ARGS)
 
-test: $(STAMP)
-	$(PY) -m pytest --nbval -q $(PYTEST_ARGS)
+lab:
+	$(PYTHON) tools/dev.py lab
 
-lab: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[lab]"
-	$(VENV)/bin/jupyter lab book/
+setup:
+	$(PYTHON) tools/dev.py setup
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build _mathjax_build .hypothesis

@@ -1,5 +1,19 @@
-"""softmaxlab: the loss layer of a neural network, on NumPy or CuPy."""
+"""softmaxlab: the loss layer of a neural network, on NumPy or CuPy.
 
+The package reads like the library part of the book's table of contents:
+
+* :mod:`softmaxlab._backend` -- where arrays live (``set_backend``, ``use_backend``, ...)
+* :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``
+* :mod:`softmaxlab.losses` -- ``cross_entropy`` and ``multiclass_hinge`` (+ ``*_with_grad``)
+* :mod:`softmaxlab.layers`, :mod:`softmaxlab.net` -- Caffe-style layers and a sequential ``Net``
+* :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``
+* :mod:`softmaxlab.gradcheck` -- central-difference gradient checks
+* :mod:`softmaxlab.diagnostics` -- ``baseline_loss`` (ln K) and ``diagnose``
+* :mod:`softmaxlab.datasets` -- digits, spirals, Gaussian clusters, minibatches
+* :mod:`softmaxlab.exercises` -- checkers for the book's exercises
+"""
+
+from . import datasets, exercises
 from ._backend import (
     BACKENDS,
     array_namespace,
@@ -9,6 +23,18 @@ from ._backend import (
     to_numpy,
     use_backend,
 )
+from .diagnostics import Diagnosis, baseline_loss, diagnose
+from .gradcheck import GradcheckResult, gradcheck
+from .layers import (
+    HingeLoss,
+    InnerProduct,
+    Layer,
+    LossLayer,
+    Param,
+    ReLU,
+    Softmax,
+    SoftmaxWithLoss,
+)
 from .losses import (
     REDUCTIONS,
     cross_entropy,
@@ -16,25 +42,47 @@ from .losses import (
     multiclass_hinge,
     multiclass_hinge_with_grad,
 )
+from .net import Net
+from .optim import SGD
 from .special import log_softmax, logsumexp, sigmoid, softmax
+from .training import TrainingHistory, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
     "REDUCTIONS",
-    "cross_entropy",
-    "cross_entropy_with_grad",
-    "multiclass_hinge",
-    "multiclass_hinge_with_grad",
+    "SGD",
+    "Diagnosis",
+    "GradcheckResult",
+    "HingeLoss",
+    "InnerProduct",
+    "Layer",
+    "LossLayer",
+    "Net",
+    "Param",
+    "ReLU",
+    "Softmax",
+    "SoftmaxWithLoss",
+    "TrainingHistory",
     "array_namespace",
     "asarray",
+    "baseline_loss",
+    "cross_entropy",
+    "cross_entropy_with_grad",
+    "datasets",
+    "diagnose",
+    "exercises",
     "get_backend",
+    "gradcheck",
     "log_softmax",
     "logsumexp",
+    "multiclass_hinge",
+    "multiclass_hinge_with_grad",
     "set_backend",
     "sigmoid",
     "softmax",
     "to_numpy",
+    "train",
     "use_backend",
 ]
