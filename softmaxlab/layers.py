@@ -643,6 +643,9 @@ class SoftmaxWithLoss(LossLayer):
         Per-class weights (as in PyTorch's ``CrossEntropyLoss``).
     axis : int, default 1
         The class axis of the scores.
+    validate : bool, default True
+        Check the labels (range, shape) on every forward pass; ``False`` skips
+        the check (on a GPU it avoids a device-to-host synchronisation).
 
     Attributes
     ----------
@@ -668,7 +671,7 @@ class SoftmaxWithLoss(LossLayer):
     def __init__(self, *, ignore_index: int | None = None, reduction: str = "mean",
                  normalization: str | None = None, loss_weight: float = 1.0,
                  label_smoothing: float = 0.0, weight: Any = None, axis: int = 1,
-                 name: str | None = None):
+                 validate: bool = True, name: str | None = None):
         if normalization is not None:
             key = str(normalization).upper()
             if key not in _NORMALIZATION:
@@ -688,6 +691,7 @@ class SoftmaxWithLoss(LossLayer):
         if not 0.0 <= ls <= 1.0:
             raise ValueError(f"SoftmaxWithLoss: label_smoothing must be in [0, 1], found {label_smoothing!r}")
         self.ignore_index, self.label_smoothing, self.weight = ignore_index, ls, weight
+        self.validate = bool(validate)
         self._probabilities = None
 
     def _loss_and_grad(self, scores, labels):
@@ -697,6 +701,7 @@ class SoftmaxWithLoss(LossLayer):
         return cross_entropy_with_grad(
             scores, labels, axis=self.axis, weight=self.weight, ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing, reduction=self.reduction,
+            validate=self.validate,
         )
 
     def forward(self, scores: Any, labels: Any, *, return_probabilities: bool = False) -> Any:  # type: ignore[override]
@@ -748,6 +753,8 @@ class HingeLoss(LossLayer):
     reduction : {"mean", "sum", "none"}, default "mean"
     loss_weight : float, default 1.0
     axis : int, default 1
+    validate : bool, default True
+        Check the labels on every forward pass (see :class:`SoftmaxWithLoss`).
 
     Examples
     --------
@@ -758,8 +765,10 @@ class HingeLoss(LossLayer):
     """
 
     def __init__(self, *, margin: float = 1.0, p: int = 1, reduction: str = "mean",
-                 loss_weight: float = 1.0, axis: int = 1, name: str | None = None):
+                 loss_weight: float = 1.0, axis: int = 1, validate: bool = True,
+                 name: str | None = None):
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
+        self.validate = bool(validate)
         if p not in (1, 2):
             raise ValueError(f"HingeLoss: p must be 1 or 2, found {p!r}")
         self.margin, self.p = float(margin), int(p)
@@ -768,7 +777,8 @@ class HingeLoss(LossLayer):
         from .losses import multiclass_hinge_with_grad
 
         return multiclass_hinge_with_grad(
-            scores, labels, axis=self.axis, margin=self.margin, p=self.p, reduction=self.reduction
+            scores, labels, axis=self.axis, margin=self.margin, p=self.p, reduction=self.reduction,
+            validate=self.validate,
         )
 
     def __repr__(self) -> str:

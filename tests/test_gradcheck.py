@@ -12,14 +12,11 @@ from softmaxlab.losses import cross_entropy_with_grad, multiclass_hinge_with_gra
 from softmaxlab.net import Net
 
 
-@pytest.fixture(params=["numpy", "array_api_strict"])
-def be(request):
-    if request.param == "numpy":
-        mod = np
-    else:
-        import array_api_strict as mod
-    with use_backend(request.param):
-        yield lambda a: mod.asarray(np.asarray(a))
+@pytest.fixture
+def be(lib):
+    """NumPy, array-api-strict and CuPy (skipped without a GPU); parameters on that backend."""
+    with use_backend(lib.name):
+        yield lib.asarray
 
 
 def _x(shape, seed=0):

@@ -23,28 +23,11 @@ from softmaxlab.losses import cross_entropy, multiclass_hinge
 from softmaxlab.special import softmax
 
 
-class Backend:
-    def __init__(self, name):
-        self.name = name
-        if name == "numpy":
-            self.mod = np
-        else:
-            import array_api_strict
-
-            self.mod = array_api_strict
-
-    def asarray(self, a):
-        return self.mod.asarray(np.asarray(a))
-
-    def __repr__(self):
-        return self.name
-
-
-@pytest.fixture(params=["numpy", "array_api_strict"])
-def be(request):
-    b = Backend(request.param)
-    with use_backend(request.param):
-        yield b
+@pytest.fixture
+def be(lib):
+    """NumPy, array-api-strict and CuPy (skipped without a GPU); parameters on that backend."""
+    with use_backend(lib.name):
+        yield lib
 
 
 def _x(shape, seed=0, away_from_zero=False):
@@ -362,3 +345,13 @@ def test_reprs():
     assert repr(HingeLoss(p=2)) == "HingeLoss(margin=1, p=2, reduction='mean')"
     assert repr(Param(np.zeros(3), name="b", decay_mult=0)) == (
         "Param('b', shape=(3,), dtype=float64, decay_mult=0)")
+
+
+def test_labels_are_validated_unless_told_not_to():
+    x = _x((2, 3))
+    with pytest.raises(ValueError, match="cross_entropy"):
+        SoftmaxWithLoss().forward(x, np.array([0, 3]))
+    with pytest.raises(ValueError, match="hinge"):
+        HingeLoss().forward(x, np.array([0, 7]))
+    ok = SoftmaxWithLoss(validate=False).forward(x, np.array([0, 2]))
+    assert float(ok) == pytest.approx(float(SoftmaxWithLoss().forward(x, np.array([0, 2]))))

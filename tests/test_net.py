@@ -13,14 +13,11 @@ from softmaxlab.optim import SGD
 from softmaxlab.special import softmax
 
 
-@pytest.fixture(params=["numpy", "array_api_strict"])
-def be(request):
-    if request.param == "numpy":
-        mod = np
-    else:
-        import array_api_strict as mod
-    with use_backend(request.param):
-        yield lambda a: mod.asarray(np.asarray(a))
+@pytest.fixture
+def be(lib):
+    """NumPy, array-api-strict and CuPy (skipped without a GPU); parameters on that backend."""
+    with use_backend(lib.name):
+        yield lib.asarray
 
 
 def _mlp(loss=None):

@@ -117,7 +117,7 @@ def test_step_replaces_arrays_and_updates_all_together():
 
 @pytest.mark.torch
 def test_matches_torch_sgd_for_fixed_lr():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (reference test)")
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal(5)
     grads = rng.standard_normal((6, 5))
