@@ -39,7 +39,7 @@ _FLOAT_DTYPES = ("float32", "float64")
 # --------------------------------------------------------------------------- helpers
 def _check_dtype(dtype: Any, fn: str) -> str:
     try:
-        name = np.dtype(dtype).name
+        name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
     if name not in _FLOAT_DTYPES:
