@@ -1,0 +1,782 @@
+r"""Fused CUDA kernels for CuPy arrays: softmax cross-entropy (loss and gradient
+in one launch) and softmax / log-softmax along the last axis.
+
+This is the GPU path behind :func:`softmaxlab.losses.cross_entropy_with_grad`
+for CuPy inputs.  The caller validates its arguments and hands over a 2-D
+C-contiguous ``(N, C)`` array with the class axis last; the functions here do
+the arithmetic, one CUDA thread block (or one warp) per row.
+
+Importing this module does **not** import CuPy: the kernels are a source string
+at module level, compiled by NVRTC through :class:`cupy.RawModule` on first
+use, and cached by CuPy (in memory and in ``~/.cupy/kernel_cache``).
+
+Kernel design
+-------------
+For a row ``z`` of ``C`` logits the loss and the gradient need
+
+* ``lse = logsumexp(z)``, computed with the *online softmax* recurrence
+  (Milakov & Gimelshein, 2018): every thread keeps a running maximum ``m`` and
+  a sum ``d`` of ``exp(z_j - m)``; when a larger value arrives the sum is
+  rescaled, ``d <- d * exp(m_old - m_new) + exp(z_j - m_new)``; the pairs
+  ``(m, d)`` of the threads are merged by warp shuffles and shared memory;
+* then one more sweep over the row that writes ``p_j = exp(z_j - lse)`` into
+  the gradient (and sums the label-smoothing term, which is a sum of
+  non-negative terms ``w_j * (lse - z_j)``, so it does not cancel).
+
+How often each logit is read from global memory:
+
+* ``C`` up to 16384 (8192 for float64): **once**.  The row is loaded into
+  registers (``ITEMS`` values per thread, 16-byte vector loads), and both
+  sweeps run over the registers.  Up to 1024 columns (512 for float64) a
+  single warp owns a row (four rows per 128-thread block; no
+  ``__syncthreads``), above that a block of 128 or 512 threads does.
+* larger ``C``: one block of 1024 threads (512 for float64) per row, an online pass over the
+  row in chunks, and a second sweep.  The first ``cache`` elements of the row
+  are kept in dynamic shared memory (up to the device's opt-in limit, about
+  227 KB on H100/H200: all of a 32000-column float32 row, about 40 % of a
+  128256-column one), so only the rest is read a second time, and that rest
+  is re-read first, while it is still in L2.
+
+Loads and stores are 16 bytes wide (``float4``-sized: 4 float32, 8 float16,
+2 float64) when ``C`` is a multiple of that width and both arrays are 16-byte
+aligned; otherwise one element at a time (still coalesced).  float16 is
+converted to float32 for all arithmetic; float32 and float64 accumulate in
+their own precision.  Offsets are 64-bit, so ``N * C`` may exceed ``2**31``.
+
+Non-finite input
+----------------
+``-inf`` entries are masked classes: their probability is exactly 0.  A row
+holding a NaN or ``+inf``, or only ``-inf``, gives a NaN row loss, and its
+gradient row (or softmax row) is NaN.  A label outside ``[0, C)`` that is not
+``ignore_index`` gives a NaN row loss and a NaN gradient row; it is never used
+to read memory.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ce_rows_cupy", "softmax_lastaxis_cupy"]
+
+# ---------------------------------------------------------------------------
+# The CUDA source.  Plain CUDA C++, no #include: NVRTC (through CuPy) compiles
+# it as it is; half precision is handled as raw 16-bit words converted with
+# the PTX cvt instruction, so cuda_fp16.h is not needed either.
+# ---------------------------------------------------------------------------
+_SOURCE = r"""
+// softmaxlab: fused softmax / cross-entropy kernels (one row per warp or block).
+// MODE 0: cross-entropy row loss + gradient; 1: softmax; 2: log_softmax.
+
+struct F16 { typedef unsigned short S; typedef float A; };
+struct F32 { typedef float S; typedef float A; };
+struct F64 { typedef double S; typedef double A; };
+
+__device__ __forceinline__ float sl_to_acc(float x) { return x; }
+__device__ __forceinline__ double sl_to_acc(double x) { return x; }
+__device__ __forceinline__ float sl_to_acc(unsigned short h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+__device__ __forceinline__ void sl_store(float a, float& o) { o = a; }
+__device__ __forceinline__ void sl_store(double a, double& o) { o = a; }
+__device__ __forceinline__ void sl_store(float a, unsigned short& o) {
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(a));
+    o = h;
+}
+
+__device__ __forceinline__ float sl_exp(float x) { return expf(x); }
+__device__ __forceinline__ double sl_exp(double x) { return exp(x); }
+__device__ __forceinline__ float sl_log(float x) { return logf(x); }
+__device__ __forceinline__ double sl_log(double x) { return log(x); }
+
+template <typename A> __device__ __forceinline__ A sl_ninf();
+template <> __device__ __forceinline__ float sl_ninf<float>() { return __int_as_float(0xff800000); }
+template <> __device__ __forceinline__ double sl_ninf<double>() {
+    return __longlong_as_double((long long)0xfff0000000000000ULL);
+}
+template <typename A> __device__ __forceinline__ A sl_nan();
+template <> __device__ __forceinline__ float sl_nan<float>() { return __int_as_float(0x7fc00000); }
+template <> __device__ __forceinline__ double sl_nan<double>() {
+    return __longlong_as_double((long long)0x7ff8000000000000ULL);
+}
+
+// Maximum that propagates NaN (a NaN anywhere in the row makes lse NaN).
+template <typename A> __device__ __forceinline__ A sl_max(A a, A b) {
+    return (b > a || b != b) ? b : a;
+}
+
+// Merge two online-softmax states (m, d): d = sum exp(z - m).
+// Symmetric in its two arguments, bit for bit, so a butterfly reduction
+// leaves every lane with the same result.
+template <typename A> __device__ __forceinline__ void sl_merge(A& m, A& d, A m2, A d2) {
+    const A mn = sl_max(m, m2);
+    if (mn == sl_ninf<A>()) {  // both parts hold only -inf: d = 0 + 0
+        d = d + d2;
+    } else {
+        d = d * sl_exp(m - mn) + d2 * sl_exp(m2 - mn);
+    }
+    m = mn;
+}
+
+// 16-byte (or element-wide when VEC == 1) load/store unit.
+template <typename S, int VEC> struct alignas(sizeof(S) * VEC) SlPack { S v[VEC]; };
+
+// Reduce (m, d) over the RT threads of a row.  RT == 32: one warp per row
+// (no shared memory); RT > 32: the whole block is one row.
+template <typename A, int RT>
+__device__ __forceinline__ void sl_reduce_md(A& m, A& d, A* sm, A* sd) {
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) {
+        const A m2 = __shfl_xor_sync(0xffffffffu, m, off);
+        const A d2 = __shfl_xor_sync(0xffffffffu, d, off);
+        sl_merge(m, d, m2, d2);
+    }
+    if (RT > 32) {
+        const int w = threadIdx.x >> 5;
+        if ((threadIdx.x & 31) == 0) { sm[w] = m; sd[w] = d; }
+        __syncthreads();
+        m = sm[0];
+        d = sd[0];
+#pragma unroll
+        for (int i = 1; i < RT / 32; ++i) sl_merge(m, d, sm[i], sd[i]);
+    }
+}
+
+template <typename A, int RT>
+__device__ __forceinline__ A sl_reduce_sum(A s, A* ss) {
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);
+    if (RT > 32) {
+        const int w = threadIdx.x >> 5;
+        if ((threadIdx.x & 31) == 0) ss[w] = s;
+        __syncthreads();
+        s = ss[0];
+#pragma unroll
+        for (int i = 1; i < RT / 32; ++i) s += ss[i];
+    }
+    return s;
+}
+
+// Per-row constants of the cross-entropy gradient.
+template <typename A> struct SlRow {
+    long long y;   // label
+    A cy;          // (1 - eps) * w_y
+    A coef;        // (1 - eps) * w_y + eps * W / C
+    A epsc;        // eps / C
+    A gs;          // grad_scale
+};
+
+// Output value for element j (MODE 0: gradient; 1: softmax; 2: log_softmax);
+// adds the label-smoothing term w_j * (lse - z_j) to *smooth.
+template <typename A, int MODE>
+__device__ __forceinline__ A sl_elem(A t, long long j, A lse, const SlRow<A>& r, A eps,
+                                     const A* __restrict__ weight, int has_weight, A* smooth) {
+    if (MODE == 1) return sl_exp(t - lse);
+    if (MODE == 2) return t - lse;
+    A g = sl_exp(t - lse) * r.coef;
+    if (j == r.y) g -= r.cy;
+    if (eps != A(0)) {
+        const A wj = has_weight ? weight[j] : A(1);
+        g -= r.epsc * wj;
+        if (wj != A(0)) *smooth += wj * (lse - t);  // 0-weight classes add 0, even at -inf
+    }
+    return g * r.gs;
+}
+
+// The row loss, written by one thread once lse and the smoothing sum are known.
+template <typename TR>
+__device__ __forceinline__ void sl_finish_loss(const typename TR::S* __restrict__ xrow, bool bad,
+                                               typename TR::A lse, typename TR::A smooth,
+                                               const SlRow<typename TR::A>& r, typename TR::A eps,
+                                               typename TR::A* out_loss) {
+    typedef typename TR::A A;
+    const A zy = bad ? sl_nan<A>() : sl_to_acc(xrow[r.y]);
+    // cy == 0 (zero class weight, or eps == 1): the term is 0 * (lse - z_y); it is 0
+    // for a finite lse even where z_y = -inf, and NaN for a NaN / all -inf row.
+    A loss = (r.cy == A(0) && !bad) ? (lse - lse) : r.cy * (lse - zy);
+    if (eps != A(0)) loss += r.epsc * smooth;
+    *out_loss = loss;
+}
+
+// Read the label and fill the per-row constants; returns 1 for an ignored row.
+template <typename A>
+__device__ __forceinline__ int sl_row_setup(long long row, int n_cols, const long long* __restrict__ labels,
+                                            const A* __restrict__ weight, int has_weight,
+                                            long long ignore_index, int has_ignore, A eps, A gscale,
+                                            const A* __restrict__ gscale_ptr, int has_gscale_ptr,
+                                            const A* __restrict__ wsum_ptr, SlRow<A>& r, bool& bad) {
+    const long long y = labels[row];
+    r.y = y;
+    if (has_ignore && y == ignore_index) { bad = false; return 1; }
+    bad = (y < 0 || y >= (long long)n_cols);
+    const A wy = bad ? sl_nan<A>() : (has_weight ? weight[y] : A(1));
+    const A W = has_weight ? wsum_ptr[0] : A(n_cols);
+    r.cy = (A(1) - eps) * wy;
+    r.epsc = eps / A(n_cols);
+    r.coef = r.cy + eps * W / A(n_cols);
+    r.gs = has_gscale_ptr ? gscale_ptr[0] : gscale;
+    return 0;
+}
+
+#define SL_ARGS                                                                              \
+    const typename TR::S* __restrict__ x, long long n_rows, int n_cols,                      \
+        const long long* __restrict__ labels, const typename TR::A* __restrict__ weight,      \
+        int has_weight, long long ignore_index, int has_ignore, typename TR::A eps,           \
+        typename TR::A gscale, const typename TR::A* __restrict__ gscale_ptr,                 \
+        int has_gscale_ptr, const typename TR::A* __restrict__ wsum_ptr,                      \
+        typename TR::S* __restrict__ out, int write_out, typename TR::A* __restrict__ row_loss
+
+// ---------------------------------------------------------------------------
+// Register-resident rows: each logit is read from global memory once.
+// RT threads per row (32: a warp per row, 4 rows per 128-thread block;
+// 128 or 512: a block per row), ITEMS elements per thread, VEC per load.
+// ---------------------------------------------------------------------------
+template <typename TR, int VEC, int RT, int ITEMS, int MODE>
+__global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
+    typedef typename TR::S S;
+    typedef typename TR::A A;
+    typedef SlPack<S, VEC> P;
+    constexpr int NV = ITEMS / VEC;
+    __shared__ A red[3][32];
+
+    const int lane = (RT == 32) ? (threadIdx.x & 31) : threadIdx.x;
+    const long long row = (RT == 32) ? (long long)blockIdx.x * 4 + (threadIdx.x >> 5) : (long long)blockIdx.x;
+    if (RT == 32 && row >= n_rows) return;  // a whole warp leaves; no block barrier in this path
+    const long long base = row * (long long)n_cols;
+    const int nvec = n_cols / VEC;
+    const P* __restrict__ xv = reinterpret_cast<const P*>(x + base);
+    P* __restrict__ ov = reinterpret_cast<P*>(out + base);
+
+    SlRow<A> r = {0, A(0), A(0), A(0), A(0)};
+    bool bad = false;
+    if (MODE == 0) {
+        if (sl_row_setup<A>(row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale,
+                            gscale_ptr, has_gscale_ptr, wsum_ptr, r, bad)) {
+            if (write_out) {
+                P zero;
+#pragma unroll
+                for (int v = 0; v < VEC; ++v) sl_store(A(0), zero.v[v]);
+#pragma unroll
+                for (int k = 0; k < NV; ++k) {
+                    const int idx = k * RT + lane;
+                    if (idx < nvec) ov[idx] = zero;
+                }
+            }
+            if (lane == 0) row_loss[row] = A(0);
+            return;  // uniform over the row's threads
+        }
+    }
+
+    P buf[NV];
+#pragma unroll
+    for (int k = 0; k < NV; ++k) {
+        const int idx = k * RT + lane;
+        if (idx < nvec) buf[k] = xv[idx];
+    }
+    A m = sl_ninf<A>();
+#pragma unroll
+    for (int k = 0; k < NV; ++k) {
+        if (k * RT + lane < nvec) {
+#pragma unroll
+            for (int v = 0; v < VEC; ++v) m = sl_max(m, sl_to_acc(buf[k].v[v]));
+        }
+    }
+    A d = A(0);
+    if (m != sl_ninf<A>()) {
+#pragma unroll
+        for (int k = 0; k < NV; ++k) {
+            if (k * RT + lane < nvec) {
+#pragma unroll
+                for (int v = 0; v < VEC; ++v) d += sl_exp(sl_to_acc(buf[k].v[v]) - m);
+            }
+        }
+    }
+    sl_reduce_md<A, RT>(m, d, red[0], red[1]);
+    const A lse = m + sl_log(d);
+
+    A smooth = A(0);
+    if (write_out || (MODE == 0 && eps != A(0))) {
+#pragma unroll
+        for (int k = 0; k < NV; ++k) {
+            const int idx = k * RT + lane;
+            if (idx < nvec) {
+                P o;
+#pragma unroll
+                for (int v = 0; v < VEC; ++v) {
+                    const A g = sl_elem<A, MODE>(sl_to_acc(buf[k].v[v]), (long long)idx * VEC + v, lse, r, eps,
+                                                 weight, has_weight, &smooth);
+                    sl_store(g, o.v[v]);
+                }
+                if (write_out) ov[idx] = o;
+            }
+        }
+    }
+    if (MODE == 0) {
+        if (eps != A(0)) smooth = sl_reduce_sum<A, RT>(smooth, red[2]);
+        if (lane == 0) sl_finish_loss<TR>(x + base, bad, lse, smooth, r, eps, row_loss + row);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Long rows: one block of BT threads per row, online (m, d) over the row in
+// chunks of U vectors per thread, then a second sweep.  The first cache_vecs
+// vectors of the row stay in dynamic shared memory between the sweeps; the
+// rest is read again (first, while it is still in L2).
+// ---------------------------------------------------------------------------
+template <typename TR, int VEC, int BT, int MODE>
+__global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
+    typedef typename TR::S S;
+    typedef typename TR::A A;
+    typedef SlPack<S, VEC> P;
+    constexpr int U = sizeof(S) == 8 ? 2 : 4;  // 1024 threads leave 64 registers each
+    __shared__ A red[3][32];
+    extern __shared__ __align__(16) unsigned char sl_dyn_smem[];
+    P* cache = reinterpret_cast<P*>(sl_dyn_smem);
+
+    const int tid = threadIdx.x;
+    const long long row = (long long)blockIdx.x;
+    const long long base = row * (long long)n_cols;
+    const int nvec = n_cols / VEC;
+    const int ncache = cache_vecs < nvec ? cache_vecs : nvec;
+    const P* __restrict__ xv = reinterpret_cast<const P*>(x + base);
+    P* __restrict__ ov = reinterpret_cast<P*>(out + base);
+
+    SlRow<A> r = {0, A(0), A(0), A(0), A(0)};
+    bool bad = false;
+    if (MODE == 0) {
+        if (sl_row_setup<A>(row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale,
+                            gscale_ptr, has_gscale_ptr, wsum_ptr, r, bad)) {
+            if (write_out) {
+                P zero;
+#pragma unroll
+                for (int v = 0; v < VEC; ++v) sl_store(A(0), zero.v[v]);
+                for (int idx = tid; idx < nvec; idx += BT) ov[idx] = zero;
+            }
+            if (tid == 0) row_loss[row] = A(0);
+            return;  // uniform over the block
+        }
+    }
+
+    // Sweep 1: online max and rescaled sum.
+    A m = sl_ninf<A>();
+    A d = A(0);
+    for (int b = tid; b < nvec; b += BT * U) {
+        P buf[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int idx = b + u * BT;
+            if (idx < nvec) buf[u] = xv[idx];
+        }
+        A cm = sl_ninf<A>();
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            const int idx = b + u * BT;
+            if (idx < nvec) {
+                if (idx < ncache) cache[idx] = buf[u];  // read back by this same thread
+#pragma unroll
+                for (int v = 0; v < VEC; ++v) cm = sl_max(cm, sl_to_acc(buf[u].v[v]));
+            }
+        }
+        const A mn = sl_max(m, cm);
+        if (mn != sl_ninf<A>()) {
+            A acc = d * sl_exp(m - mn);  // d == 0 while m == -inf
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                if (b + u * BT < nvec) {
+#pragma unroll
+                    for (int v = 0; v < VEC; ++v) acc += sl_exp(sl_to_acc(buf[u].v[v]) - mn);
+                }
+            }
+            d = acc;
+            m = mn;
+        }
+    }
+    sl_reduce_md<A, BT>(m, d, red[0], red[1]);
+    const A lse = m + sl_log(d);
+
+    // Sweep 2: the uncached tail from global memory (first), then the cached head.
+    A smooth = A(0);
+    if (write_out || (MODE == 0 && eps != A(0))) {
+        const int first_tail = ncache + ((tid - ncache % BT + BT) % BT);  // keeps idx % BT == tid
+        for (int b = first_tail; b < nvec; b += BT * U) {
+            P buf[U];
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int idx = b + u * BT;
+                if (idx < nvec) buf[u] = xv[idx];
+            }
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+                const int idx = b + u * BT;
+                if (idx < nvec) {
+                    P o;
+#pragma unroll
+                    for (int v = 0; v < VEC; ++v) {
+                        const A g = sl_elem<A, MODE>(sl_to_acc(buf[u].v[v]), (long long)idx * VEC + v, lse, r,
+                                                     eps, weight, has_weight, &smooth);
+                        sl_store(g, o.v[v]);
+                    }
+                    if (write_out) ov[idx] = o;
+                }
+            }
+        }
+        for (int idx = tid; idx < ncache; idx += BT) {
+            const P in = cache[idx];
+            P o;
+#pragma unroll
+            for (int v = 0; v < VEC; ++v) {
+                const A g = sl_elem<A, MODE>(sl_to_acc(in.v[v]), (long long)idx * VEC + v, lse, r, eps, weight,
+                                             has_weight, &smooth);
+                sl_store(g, o.v[v]);
+            }
+            if (write_out) ov[idx] = o;
+        }
+    }
+    if (MODE == 0) {
+        if (eps != A(0)) smooth = sl_reduce_sum<A, BT>(smooth, red[2]);
+        if (tid == 0) sl_finish_loss<TR>(x + base, bad, lse, smooth, r, eps, row_loss + row);
+    }
+}
+"""
+
+# ---------------------------------------------------------------------------
+# Launch plans
+# ---------------------------------------------------------------------------
+#: dtype name -> (traits struct, elements per 16-byte vector, max ITEMS per thread)
+_TRAITS = {
+    "float16": ("F16", 8, 32),
+    "float32": ("F32", 4, 32),
+    "float64": ("F64", 2, 16),
+}
+_MODES = {"ce": 0, "softmax": 1, "log_softmax": 2}
+_BIG_THREADS = 1024
+_WARP_ROWS_PER_BLOCK = 4
+#: Bytes of dynamic shared memory the long-row kernel may use as a row cache;
+#: None: as much as the device allows (its opt-in limit less 2 KiB).  0 turns
+#: the cache off (every logit of a long row is then read twice).
+_SMEM_CACHE_BYTES: int | None = None
+
+
+def _big_threads(dtype_name: str) -> int:
+    """Threads per block of the long-row kernel (512 for float64: more registers each)."""
+    return 512 if dtype_name == "float64" else _BIG_THREADS
+
+
+def _reg_tiers(dtype_name: str) -> tuple[tuple[int, int], ...]:
+    """(threads per row, items per thread) of the register kernels, smallest first."""
+    _, vec, cap = _TRAITS[dtype_name]
+    small = max(4, vec)
+    return ((32, small), (32, cap), (128, cap), (512, cap))
+
+
+def _plan(n_cols: int, dtype_name: str, vectorised: bool) -> tuple:
+    """Pick the kernel for rows of ``n_cols`` elements.
+
+    Returns ``("reg", VEC, RT, ITEMS)`` or ``("big", VEC, BT)``.
+    """
+    _, vec, _ = _TRAITS[dtype_name]
+    v = vec if vectorised else 1
+    for rt, items in _reg_tiers(dtype_name):
+        if n_cols <= rt * items:
+            return ("reg", v, rt, items)
+    return ("big", v, _big_threads(dtype_name))
+
+
+def _kernel_name(plan: tuple, dtype_name: str, mode: int) -> str:
+    tr = _TRAITS[dtype_name][0]
+    if plan[0] == "reg":
+        _, v, rt, items = plan
+        return f"sl_rows_reg<{tr}, {v}, {rt}, {items}, {mode}>"
+    _, v, bt = plan
+    return f"sl_rows_big<{tr}, {v}, {bt}, {mode}>"
+
+
+def _all_kernel_names(dtype_name: str, mode: int) -> list[str]:
+    """Every instantiation a (dtype, mode) pair may launch (compiled together)."""
+    _, vec, _ = _TRAITS[dtype_name]
+    names = []
+    for v in (vec, 1):
+        for rt, items in _reg_tiers(dtype_name):
+            names.append(_kernel_name(("reg", v, rt, items), dtype_name, mode))
+        names.append(_kernel_name(("big", v, _big_threads(dtype_name)), dtype_name, mode))
+    return names
+
+
+def kernel_source() -> str:
+    """The CUDA source of the kernels (a string; for inspection and compile checks)."""
+    return _SOURCE
+
+
+def kernel_instantiations() -> list[str]:
+    """All template instantiations the Python side can launch, for every dtype and mode."""
+    return [n for d in _TRAITS for m in _MODES.values() for n in _all_kernel_names(d, m)]
+
+
+@functools.lru_cache(maxsize=None)
+def _module(dtype_name: str, mode: int):
+    import cupy
+
+    return cupy.RawModule(code=_SOURCE, name_expressions=_all_kernel_names(dtype_name, mode))
+
+
+@functools.lru_cache(maxsize=None)
+def _smem_optin(device_id: int) -> int:
+    """Largest dynamic shared memory one block may opt in to on this device."""
+    import cupy
+
+    try:
+        props = cupy.cuda.runtime.getDeviceProperties(device_id)
+        return int(props.get("sharedMemPerBlockOptin", 0)) or int(props["sharedMemPerBlock"])
+    except Exception:  # pragma: no cover - very old CuPy
+        return 48 * 1024
+
+
+_SMEM_OPTED: dict = {}  # (dtype, mode, plan, device) -> dynamic shared bytes opted in
+
+
+def _kernel(name: str, dtype_name: str, mode: int):
+    return _module(dtype_name, mode).get_function(name)
+
+
+# ---------------------------------------------------------------------------
+# Python entry points
+# ---------------------------------------------------------------------------
+def _check_2d(fn: str, arg: str, a: Any, cupy) -> str:
+    if not isinstance(a, cupy.ndarray):
+        raise TypeError(f"{fn}: {arg} must be a cupy.ndarray, found {type(a).__name__}")
+    if a.ndim != 2:
+        raise ValueError(f"{fn}: {arg} must be 2-D (N, C), found shape {a.shape}")
+    name = np.dtype(a.dtype).name
+    if name not in _TRAITS:
+        raise TypeError(f"{fn}: {arg} must be float16, float32 or float64, found {name}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{fn}: {arg} must be C-contiguous (call cupy.ascontiguousarray first)")
+    return name
+
+
+def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy) -> None:
+    if not isinstance(out, cupy.ndarray):
+        raise TypeError(f"{fn}: out must be a cupy.ndarray or None, found {type(out).__name__}")
+    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(
+            f"{fn}: out must be a C-contiguous {np.dtype(dtype).name} array of shape {shape}, "
+            f"found {np.dtype(out.dtype).name} of shape {out.shape}"
+            f"{'' if out.flags.c_contiguous else ' (not C-contiguous)'}"
+        )
+
+
+def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, ignore_index=None,
+            eps=0.0, grad_scale=1.0, row_loss=None) -> None:
+    """Launch the kernel that fits ``x`` (validated, non-empty)."""
+    import cupy
+
+    n, c = x.shape
+    dtype_name = np.dtype(x.dtype).name
+    _, vec, _ = _TRAITS[dtype_name]
+    acc = np.float64 if dtype_name == "float64" else np.float32
+    write_out = out is not None
+    vectorised = c % vec == 0 and x.data.ptr % 16 == 0 and (not write_out or out.data.ptr % 16 == 0)
+    plan = _plan(c, dtype_name, vectorised)
+    kern = _kernel(_kernel_name(plan, dtype_name, mode), dtype_name, mode)
+
+    dummy = x  # any device pointer for arguments a mode does not read
+    gs_ptr, has_gs_ptr, gs_val = dummy, 0, acc(0)
+    if isinstance(grad_scale, cupy.ndarray):
+        gs_ptr, has_gs_ptr = cupy.ascontiguousarray(grad_scale, dtype=acc).reshape(1), 1
+    else:
+        gs_val = acc(grad_scale)
+    args = (
+        x, np.int64(n), np.int32(c),
+        labels if labels is not None else dummy,
+        weight if weight is not None else dummy, np.int32(weight is not None),
+        np.int64(ignore_index if ignore_index is not None else 0), np.int32(ignore_index is not None),
+        acc(eps), gs_val, gs_ptr, np.int32(has_gs_ptr),
+        wsum if wsum is not None else dummy,
+        out if write_out else dummy, np.int32(write_out),
+        row_loss if row_loss is not None else dummy,
+    )
+    if plan[0] == "reg":
+        _, _, rt, _ = plan
+        if rt == 32:
+            kern(((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,), (32 * _WARP_ROWS_PER_BLOCK,), args)
+        else:
+            kern((n,), (rt,), args)
+        return
+    _, v, bt = plan
+    item = x.dtype.itemsize * v
+    budget = _SMEM_CACHE_BYTES
+    if budget is None:
+        budget = max(0, _smem_optin(x.device.id) - 2048)
+    cache_vecs = min(c // v, budget // item)
+    smem = cache_vecs * item
+    if smem > 48 * 1024:
+        key = (dtype_name, mode, plan, x.device.id)
+        if _SMEM_OPTED.get(key, 0) < smem:
+            kern.max_dynamic_shared_size_bytes = smem
+            _SMEM_OPTED[key] = smem
+    kern((n,), (bt,), args + (np.int32(cache_vecs),), shared_mem=smem)
+
+
+def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smoothing=0.0,
+                 grad_scale=1.0, out=None, want_grad=True):
+    r"""Per-row softmax cross-entropy and its gradient, fused in one CUDA launch.
+
+    Parameters
+    ----------
+    logits : cupy.ndarray, shape (N, C)
+        float16, float32 or float64, C-contiguous, class axis last.  Never modified.
+    labels : cupy.ndarray, shape (N,)
+        Integer class labels in ``[0, C)`` or equal to `ignore_index`.  A label
+        outside that range is not used to read memory: its row loss is NaN.
+    weight : cupy.ndarray, shape (C,), optional
+        Class weights (converted to float32, or float64 for float64 logits).
+    ignore_index : int, optional
+        Rows with this label have loss 0 and a zero gradient row.
+    label_smoothing : float
+        ``eps`` in ``[0, 1]``.
+    grad_scale : float or 0-d cupy.ndarray
+        Multiplies the gradient (``1 / normaliser`` of the reduction; 0.0 when
+        every row is ignored).  A device scalar avoids a host synchronisation.
+    out : cupy.ndarray, shape (N, C), optional
+        C-contiguous array of the logits' dtype that receives the gradient.
+    want_grad : bool
+        If False, no gradient is written and ``None`` is returned in its place.
+
+    Returns
+    -------
+    row_loss : cupy.ndarray, shape (N,)
+        float32 (float64 for float64 logits).
+    grad : cupy.ndarray, shape (N, C), or None
+        Gradient of ``grad_scale * row_loss.sum()`` with respect to the logits,
+        in the logits' dtype (`out` when given).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arrays of the wrong type, dtype, shape or layout (the cheap checks
+        only; the values are the caller's to validate).
+
+    Notes
+    -----
+    For a row :math:`z` with label :math:`y`, :math:`p = \operatorname{softmax}(z)`,
+    :math:`\ell = \operatorname{logsumexp}(z)`, class weights :math:`w` (ones if
+    None), :math:`W = \sum_j w_j` and smoothing :math:`\varepsilon`:
+
+    .. math::
+
+        L = (1-\varepsilon)\, w_y (\ell - z_y)
+            + \frac{\varepsilon}{C} \sum_{j:\, w_j \ne 0} w_j (\ell - z_j),
+
+        \frac{\partial L}{\partial z} = p \Big((1-\varepsilon) w_y
+            + \frac{\varepsilon W}{C}\Big) - (1-\varepsilon) w_y e_y
+            - \frac{\varepsilon}{C} w,
+
+    the same as ``torch.nn.functional.cross_entropy(..., reduction="none")``
+    per row.  One launch reads each logit once from global memory for
+    ``C <= 16384`` (8192 for float64) and writes each gradient element once;
+    see the module docstring for the kernels.  A row with NaN or ``+inf``, or
+    only ``-inf``, gets a NaN loss and a NaN gradient row.
+
+    Examples
+    --------
+    >>> import cupy as cp                                   # doctest: +SKIP
+    >>> z = cp.asarray([[1000.0, 1.0]], dtype=cp.float32)   # doctest: +SKIP
+    >>> loss, g = ce_rows_cupy(z, cp.asarray([1]))          # doctest: +SKIP
+    >>> float(loss[0]), g.tolist()                          # doctest: +SKIP
+    (999.0, [[1.0, -1.0]])
+    """
+    import cupy
+
+    fn = "ce_rows_cupy"
+    dtype_name = _check_2d(fn, "logits", logits, cupy)
+    n, c = logits.shape
+    if c < 1:
+        raise ValueError(f"{fn}: logits must have at least one class (C >= 1), found shape {logits.shape}")
+    if not isinstance(labels, cupy.ndarray) or labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{fn}: labels must be an integer cupy.ndarray of shape ({n},), found "
+            f"{type(labels).__name__} {getattr(labels, 'dtype', '')} {getattr(labels, 'shape', '')}"
+        )
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"{fn}: label_smoothing must be in [0, 1], found {label_smoothing!r}")
+    acc = np.float64 if dtype_name == "float64" else np.float32
+    wsum = None
+    if weight is not None:
+        if not isinstance(weight, cupy.ndarray) or weight.shape != (c,):
+            raise ValueError(
+                f"{fn}: weight must be a cupy.ndarray of shape ({c},), found "
+                f"{type(weight).__name__} {getattr(weight, 'shape', '')}"
+            )
+        weight = cupy.ascontiguousarray(weight, dtype=acc)
+        wsum = weight.sum(dtype=acc).reshape(1)
+    if out is not None:
+        _check_out(fn, out, (n, c), logits.dtype, cupy)
+    grad = None
+    if want_grad:
+        grad = out if out is not None else cupy.empty((n, c), dtype=logits.dtype)
+    row_loss = cupy.empty((n,), dtype=acc)
+    if n == 0:
+        return row_loss, grad
+    labels64 = cupy.ascontiguousarray(labels, dtype=cupy.int64)
+    _launch(fn, _MODES["ce"], logits, grad, labels=labels64, weight=weight, wsum=wsum,
+            ignore_index=ignore_index, eps=eps, grad_scale=grad_scale, row_loss=row_loss)
+    return row_loss, grad
+
+
+def softmax_lastaxis_cupy(x, *, log=False, out=None):
+    r"""Softmax (or log-softmax) along the last axis of a 2-D CuPy array, one fused launch.
+
+    Parameters
+    ----------
+    x : cupy.ndarray, shape (N, C)
+        float16, float32 or float64, C-contiguous.  float16 is computed in float32.
+    log : bool
+        Return log-softmax instead of softmax.
+    out : cupy.ndarray, shape (N, C), optional
+        C-contiguous array of ``x``'s dtype for the result.
+
+    Returns
+    -------
+    cupy.ndarray, shape (N, C)
+        ``exp(x - logsumexp(x))`` or ``x - logsumexp(x)``, row by row.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For arrays of the wrong type, dtype, shape or layout.
+
+    Notes
+    -----
+    .. math::
+
+        \operatorname{softmax}(x)_j = \exp\Big(x_j - \max_k x_k
+            - \log \sum_k e^{x_k - \max_k x_k}\Big)
+
+    with the maximum and the sum found in one pass (online softmax).  ``-inf``
+    entries give 0 (softmax) and ``-inf`` (log-softmax); a row with NaN or
+    ``+inf``, or only ``-inf``, gives a NaN row.
+
+    Examples
+    --------
+    >>> import cupy as cp                                               # doctest: +SKIP
+    >>> softmax_lastaxis_cupy(cp.asarray([[1000.0, 1.0]]), log=True)    # doctest: +SKIP
+    array([[   0., -999.]])
+    """
+    import cupy
+
+    fn = "softmax_lastaxis_cupy"
+    _check_2d(fn, "x", x, cupy)
+    if out is not None:
+        _check_out(fn, out, x.shape, x.dtype, cupy)
+    else:
+        out = cupy.empty(x.shape, dtype=x.dtype)
+    if x.size == 0:
+        return out
+    _launch(fn, _MODES["log_softmax" if log else "softmax"], x, out)
+    return out

@@ -1,0 +1,640 @@
+"""The fused CUDA kernels of ``softmaxlab._cuda_kernels``.
+
+Two groups:
+
+* checks that run anywhere: importing the module does not import CuPy; the
+  launch plan picks the kernel it should; the CUDA source compiles (with
+  NVRTC, the compiler CuPy uses, when a ``libnvrtc`` is found, else with
+  ``nvcc --ptx``; skipped when neither is there);
+* checks that need CuPy and a CUDA device (skipped otherwise, with the
+  reason): ``ce_rows_cupy`` and ``softmax_lastaxis_cupy`` against a float64
+  NumPy reference written here, and against PyTorch when it is installed, over
+  many shapes (a class count of 1, counts that are not a multiple of a warp
+  or of the vector width, up to 128256), the three dtypes, class weights,
+  ``ignore_index`` (also every row ignored), label smoothing, masked ``-inf``
+  logits, NaN / ``+inf`` / all ``-inf`` rows and out-of-range labels.  Output
+  arrays are filled with NaN before each launch, so an element the kernel
+  forgets to write shows up; the logits are compared bit for bit afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+from softmaxlab import _cuda_kernels as K
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+# ---------------------------------------------------------------------------
+# Device detection
+# ---------------------------------------------------------------------------
+def _gpu_reason() -> str | None:
+    """None when CuPy and a CUDA device are usable, else why not."""
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a broken CUDA install
+        return f"CuPy is not importable ({type(exc).__name__}: {exc})"
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return f"CuPy {cupy.__version__} finds no usable CUDA device ({type(exc).__name__})"
+    if n < 1:
+        return f"CuPy {cupy.__version__} finds no CUDA device"
+    return None
+
+
+_GPU_REASON = _gpu_reason()
+gpu = pytest.mark.skipif(_GPU_REASON is not None, reason=_GPU_REASON or "")
+
+SMALL_C = (1, 2, 3, 31, 32, 33, 1000, 1023, 4096, 4097)
+LARGE_C = (32000, 128256)
+ALL_C = SMALL_C + LARGE_C
+ALL_N = (1, 3, 257, 4096)
+MAX_ELEMENTS = 1 << 25  # keeps the float64 NumPy reference quick
+
+
+# ---------------------------------------------------------------------------
+# Runs anywhere
+# ---------------------------------------------------------------------------
+def test_import_does_not_import_cupy():
+    code = "import sys, softmaxlab._cuda_kernels; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_plan_register_rows_up_to_the_threshold(dtype):
+    _, vec, cap = K._TRAITS[dtype]
+    limit = 512 * cap
+    assert K._plan(limit, dtype, True)[0] == "reg"
+    assert K._plan(limit + vec, dtype, True)[0] == "big"
+    # warp per row up to 32 * cap columns, then a block
+    assert K._plan(32 * cap, dtype, True)[2] == 32
+    assert K._plan(32 * cap + 1, dtype, False)[2] == 128
+    for c in ALL_C:
+        plan = K._plan(c, dtype, True)
+        if plan[0] == "reg":
+            _, v, rt, items = plan
+            assert rt * items >= c and items % v == 0
+        # every plan the launcher can make is compiled in the module of its dtype and mode
+        for mode in K._MODES.values():
+            for vectorised in (True, False):
+                name = K._kernel_name(K._plan(c, dtype, vectorised), dtype, mode)
+                assert name in K._all_kernel_names(dtype, mode)
+
+
+def test_plan_scalar_path_when_not_vectorised():
+    assert K._plan(1000, "float32", False)[1] == 1
+    assert K._plan(1000, "float32", True)[1] == 4
+    assert K._plan(128256, "float16", True) == ("big", 8, 1024)
+    assert K._plan(128256, "float64", True) == ("big", 2, 512)
+
+
+def _find_nvrtc() -> str | None:
+    env = os.environ.get("SOFTMAXLAB_NVRTC_LIB")
+    if env:
+        return env
+    candidates = []
+    for base in sys.path:
+        candidates += glob.glob(os.path.join(base, "nvidia", "cuda_nvrtc", "lib", "libnvrtc.so.*"))
+        candidates += glob.glob(os.path.join(base, "nvidia", "cu*", "lib", "libnvrtc.so.*"))
+    for cuda in sorted(glob.glob("/usr/local/cuda*/lib64")):
+        candidates += glob.glob(os.path.join(cuda, "libnvrtc.so*"))
+    found = ctypes.util.find_library("nvrtc")
+    if found:
+        candidates.append(found)
+    candidates = [c for c in candidates if "builtins" not in c and "alt" not in os.path.basename(c)]
+    return candidates[0] if candidates else None
+
+
+def _find_nvcc() -> str | None:
+    found = shutil.which("nvcc")
+    if found:
+        return found
+    hits = sorted(glob.glob("/usr/local/cuda*/bin/nvcc"))
+    return hits[-1] if hits else None
+
+
+def _compile_subset() -> list[str]:
+    """One instantiation of each kernel kind and dtype, quick to compile.
+
+    (All of them, ``K.kernel_instantiations()``, compile too: that takes a minute.)
+    """
+    ce, sm, lsm = K._MODES["ce"], K._MODES["softmax"], K._MODES["log_softmax"]
+    names = {
+        K._kernel_name(("reg", 4, 32, 32), "float32", ce),
+        K._kernel_name(("reg", 4, 128, 32), "float32", ce),
+        K._kernel_name(("reg", 1, 512, 32), "float32", ce),
+        K._kernel_name(("big", 4, 1024), "float32", ce),
+        K._kernel_name(("reg", 8, 32, 32), "float16", ce),
+        K._kernel_name(("big", 8, 1024), "float16", sm),
+        K._kernel_name(("reg", 2, 128, 16), "float64", lsm),
+        K._kernel_name(("big", 2, 512), "float64", ce),
+    }
+    assert names <= set(K.kernel_instantiations())
+    return sorted(names)
+
+
+def _nvrtc_compile(lib_path: str, source: str, names: list[str], arch: str = "compute_90") -> str:
+    """Compile with NVRTC (as CuPy does); returns the log, raises on failure."""
+    lib = ctypes.CDLL(lib_path)
+    prog = ctypes.c_void_p()
+    rc = lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"softmaxlab.cu", 0, None, None)
+    assert rc == 0, f"nvrtcCreateProgram returned {rc}"
+    try:
+        for n in names:
+            assert lib.nvrtcAddNameExpression(prog, n.encode()) == 0
+        opts = [f"--gpu-architecture={arch}".encode()]
+        rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, buf)
+        log = buf.value.decode(errors="replace")
+        assert rc == 0, f"NVRTC failed ({rc}):\n{log}"
+        for n in names:
+            lowered = ctypes.c_char_p()
+            assert lib.nvrtcGetLoweredName(prog, n.encode(), ctypes.byref(lowered)) == 0, n
+            assert lowered.value, n
+        return log
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+def test_cuda_source_compiles():
+    """The kernel source compiles for sm_90, warning-free, for every dtype and kernel kind."""
+    names = _compile_subset()
+    lib = _find_nvrtc()
+    if lib is not None:
+        log = _nvrtc_compile(lib, K.kernel_source(), names)
+        assert "warning" not in log.lower(), log
+        return
+    nvcc = _find_nvcc()
+    if nvcc is None:
+        pytest.skip("neither libnvrtc nor nvcc found (set SOFTMAXLAB_NVRTC_LIB to a libnvrtc.so)")
+    src = K.kernel_source() + "\nvoid* sl_instances[] = {\n" + ",\n".join(f"  (void*)&{n}" for n in names) + "\n};\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        cu = os.path.join(tmp, "k.cu")
+        with open(cu, "w") as f:
+            f.write(src)
+        t0 = time.perf_counter()
+        out = subprocess.run([nvcc, "-arch=sm_90", "--ptx", "-o", os.path.join(tmp, "k.ptx"), cu],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "warning" not in out.stderr.lower(), out.stderr
+        with open(os.path.join(tmp, "k.ptx")) as f:
+            ptx = f.read()
+    assert ptx.count(".entry") == len(names)
+    assert time.perf_counter() - t0 < 120
+
+
+def test_every_instantiation_name_is_well_formed():
+    names = K.kernel_instantiations()
+    assert len(names) == len(set(names)) == 3 * 3 * 10
+    assert all(n.startswith(("sl_rows_reg<", "sl_rows_big<")) for n in names)
+
+
+# ---------------------------------------------------------------------------
+# The float64 reference (the formula of the docstring, written plainly)
+# ---------------------------------------------------------------------------
+def _logsumexp64(z):
+    z = np.asarray(z, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        m = np.max(z, axis=1, keepdims=True)
+        m_safe = np.where(np.isfinite(m), m, 0.0)
+        s = np.sum(np.exp(z - m_safe), axis=1, keepdims=True)
+        lse = (np.log(s) + m_safe)[:, 0]
+        # a row with NaN / +inf, or only -inf, is NaN (the kernel's convention)
+        bad = np.isnan(z).any(axis=1) | np.isposinf(z).any(axis=1) | np.isneginf(z).all(axis=1)
+    return np.where(bad, np.nan, lse)
+
+
+def _ce_ref(z, y, *, weight=None, ignore_index=None, eps=0.0, grad_scale=1.0):
+    z = np.asarray(z, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    n, c = z.shape
+    w = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
+    W = w.sum()
+    lse = _logsumexp64(z)
+    loss = np.zeros(n)
+    grad = np.zeros((n, c))
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for i in range(n):
+            if ignore_index is not None and y[i] == ignore_index:
+                continue
+            if not 0 <= y[i] < c:
+                loss[i] = np.nan
+                grad[i] = np.nan
+                continue
+            if np.isnan(lse[i]):
+                loss[i] = np.nan
+                grad[i] = np.nan
+                continue
+            wy = w[y[i]]
+            cy = (1 - eps) * wy
+            main = 0.0 if cy == 0 else cy * (lse[i] - z[i, y[i]])
+            nz = w != 0
+            smooth = (eps / c) * np.sum(w[nz] * (lse[i] - z[i, nz])) if eps != 0 else 0.0
+            loss[i] = main + smooth
+            p = np.exp(z[i] - lse[i])
+            g = p * (cy + eps * W / c) - (eps / c) * w
+            g[y[i]] -= cy
+            grad[i] = grad_scale * g
+    return loss, grad
+
+
+def _softmax_ref(z, log):
+    z = np.asarray(z, dtype=np.float64)
+    lse = _logsumexp64(z)[:, None]
+    with np.errstate(invalid="ignore"):
+        return z - lse if log else np.exp(z - lse)
+
+
+# ---------------------------------------------------------------------------
+# GPU helpers
+# ---------------------------------------------------------------------------
+TOL = {  # (loss rtol, loss atol, grad rtol, grad atol)
+    "float16": (2e-5, 2e-5, 2e-3, 2e-5),
+    "float32": (2e-5, 2e-5, 1e-4, 1e-6),
+    "float64": (1e-11, 1e-11, 1e-10, 1e-13),
+}
+
+
+def _inputs(n, c, dtype, seed, *, shift=True, aligned=True):
+    """Random logits (and labels) as host arrays, plus the device copy of the logits."""
+    import cupy as cp
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=3.0, size=(n, c))
+    if shift and n > 1:
+        z[1] += 60.0 if dtype == "float16" else 1000.0  # where exp(z) overflows without the shift
+    z = z.astype(dtype)
+    y = rng.integers(0, c, size=n)
+    if aligned:
+        dz = cp.asarray(z)
+    else:  # a C-contiguous view whose data pointer is 1 element past an aligned one
+        flat = cp.empty(n * c + 1, dtype=dtype)
+        dz = flat[1:].reshape(n, c)
+        dz[...] = cp.asarray(z)
+        assert dz.flags.c_contiguous
+    return z, y, dz
+
+
+def _poisoned(shape, dtype):
+    import cupy as cp
+
+    a = cp.empty(shape, dtype=dtype)
+    a.fill(np.nan)
+    return a
+
+
+def _bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+def _run_ce(dz, y, **kw):
+    """ce_rows_cupy with a NaN-filled gradient buffer; checks the logits are untouched."""
+    import cupy as cp
+
+    before = cp.asnumpy(dz)
+    out = _poisoned(dz.shape, dz.dtype)
+    loss, grad = K.ce_rows_cupy(dz, cp.asarray(y), out=out, **kw)
+    assert grad is out
+    np.testing.assert_array_equal(_bits(cp.asnumpy(dz)), _bits(before))
+    return cp.asnumpy(loss), cp.asnumpy(grad).astype(np.float64)
+
+
+def _check(dtype, loss, grad, rloss, rgrad):
+    lr, la, gr, ga = TOL[dtype]
+    assert loss.dtype == (np.float64 if dtype == "float64" else np.float32)
+    np.testing.assert_allclose(loss, rloss, rtol=lr, atol=la * max(1.0, np.nanmax(np.abs(rloss), initial=0)))
+    np.testing.assert_allclose(grad, rgrad, rtol=gr, atol=ga)
+
+
+def _cases():
+    out = []
+    for c in ALL_C:
+        for n in ALL_N:
+            if n * c <= MAX_ELEMENTS:
+                out.append(pytest.param(n, c, "float32", id=f"f32-{n}x{c}"))
+    for c in (1, 3, 33, 1000, 4097, 32000, 128256):
+        for n in (3, 257):
+            for dtype in ("float16", "float64"):
+                out.append(pytest.param(n, c, dtype, id=f"{dtype}-{n}x{c}"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# ce_rows_cupy
+# ---------------------------------------------------------------------------
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("n, c, dtype", _cases())
+def test_ce_matches_reference(n, c, dtype):
+    z, y, dz = _inputs(n, c, dtype, seed=n * 7919 + c)
+    loss, grad = _run_ce(dz, y)
+    rloss, rgrad = _ce_ref(z, y)
+    _check(dtype, loss, grad, rloss, rgrad)
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", [4, 31, 1000, 1024, 4096, 8192, 16384, 32000, 128256])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_ce_unaligned_rows_take_the_scalar_path(c, dtype):
+    n = 5
+    z, y, dz = _inputs(n, c, dtype, seed=c, aligned=False)
+    assert dz.data.ptr % 16 != 0
+    loss, grad = _run_ce(dz, y, label_smoothing=0.1)
+    rloss, rgrad = _ce_ref(z, y, eps=0.1)
+    _check(dtype, loss, grad, rloss, rgrad)
+
+
+OPTION_C = (3, 33, 1000, 4097, 20000, 32000, 128256)  # every kernel kind
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", OPTION_C)
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(weight=True),
+        dict(eps=0.1),
+        dict(eps=1.0),
+        dict(weight=True, eps=0.25, ignore=True),
+        dict(ignore=True, grad_scale=0.37),
+        dict(weight=True, zero_weight=True, eps=0.2),
+    ],
+    ids=["weight", "smooth", "smooth1", "weight-smooth-ignore", "ignore-scale", "zero-weights"],
+)
+def test_ce_options(c, dtype, opts):
+    n = 17
+    z, y, dz = _inputs(n, c, dtype, seed=c + 3)
+    rng = np.random.default_rng(c)
+    w = None
+    if opts.get("weight"):
+        w = rng.uniform(0.1, 2.0, size=c).astype(np.float64 if dtype == "float64" else np.float32)
+        if opts.get("zero_weight"):
+            w[::3] = 0.0
+            z[:, ::3] = -np.inf  # zero-weight classes may be masked: they must add 0, not NaN
+            y[y % 3 == 0] = (y[y % 3 == 0] + 1) % c
+            if c < 3:
+                pytest.skip("needs a class with a non-zero weight")
+            dz[...] = __import__("cupy").asarray(z)
+    ignore = -100 if opts.get("ignore") else None
+    if ignore is not None:
+        y[::4] = ignore
+    eps = opts.get("eps", 0.0)
+    gs = opts.get("grad_scale", 1.0)
+    import cupy as cp
+
+    kw = dict(weight=None if w is None else cp.asarray(w), ignore_index=ignore, label_smoothing=eps, grad_scale=gs)
+    loss, grad = _run_ce(dz, y, **kw)
+    rloss, rgrad = _ce_ref(z, y, weight=w, ignore_index=ignore, eps=eps, grad_scale=gs)
+    _check(dtype, loss, grad, rloss, rgrad)
+    if ignore is not None:
+        assert (loss[::4] == 0).all() and (grad[::4] == 0).all()
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", [5, 1000, 32000])
+def test_ce_grad_scale_as_device_scalar_and_zero(c):
+    import cupy as cp
+
+    z, y, dz = _inputs(6, c, "float32", seed=1)
+    for gs in (cp.asarray(0.25), cp.asarray(0.25, dtype=cp.float64), 0.0):
+        loss, grad = _run_ce(dz, y, grad_scale=gs)
+        rloss, rgrad = _ce_ref(z, y, grad_scale=float(gs))
+        _check("float32", loss, grad, rloss, rgrad)
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", [7, 1000, 4097, 32000])
+def test_ce_every_row_ignored(c):
+    import cupy as cp
+
+    z, _, dz = _inputs(9, c, "float32", seed=2)
+    y = np.full(9, -1)
+    loss, grad = _run_ce(dz, y, ignore_index=-1, grad_scale=0.0)
+    assert (loss == 0).all() and (grad == 0).all()
+    loss2, none = K.ce_rows_cupy(dz, cp.asarray(y), ignore_index=-1, want_grad=False)
+    assert none is None and (cp.asnumpy(loss2) == 0).all()
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", [2, 33, 1000, 4097, 32000, 128256])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_ce_non_finite_rows(c, dtype):
+    """Masked -inf classes have p = 0; NaN, +inf and all -inf rows give NaN; others are untouched."""
+    import cupy as cp
+
+    n = 8
+    z, y, _ = _inputs(n, c, dtype, seed=c + 11, shift=False)
+    z[0, (y[0] + 1) % c] = -np.inf if c > 1 else z[0, 0]        # one masked class
+    z[1, :] = -np.inf; z[1, y[1]] = 0.5                            # only the label class left
+    z[2, c // 2] = np.nan
+    z[3, c - 1] = np.inf
+    z[4, :] = -np.inf
+    z[5, ::2] = -np.inf; z[5, 1 if c > 1 else 0] = 1.0             # many masked classes
+    if c > 1:
+        y[5] = 1
+    dz = cp.asarray(z)
+    for eps in (0.0, 0.1):
+        loss, grad = _run_ce(dz, y, label_smoothing=eps)
+        rloss, rgrad = _ce_ref(z, y, eps=eps)
+        bad = [2, 3, 4]
+        assert np.isnan(loss[bad]).all() and np.isnan(grad[bad]).all()
+        good = [0, 1, 5, 6, 7]
+        _check(dtype, loss[good], grad[good], rloss[good], rgrad[good])
+        if eps == 0.0:
+            masked = np.isneginf(z[good])
+            assert (grad[good][masked] == 0).all()  # p = 0 exactly
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("c", [3, 1000, 4097, 32000])
+def test_ce_out_of_range_label_gives_nan_and_reads_nothing(c):
+    z, y, dz = _inputs(6, c, "float32", seed=5)
+    y[1] = c
+    y[2] = -7
+    y[3] = 2**40
+    loss, grad = _run_ce(dz, y, ignore_index=-100)
+    assert np.isnan(loss[1:4]).all()
+    rloss, rgrad = _ce_ref(z, y)
+    _check("float32", loss[[0, 4, 5]], grad[[0, 4, 5]], rloss[[0, 4, 5]], rgrad[[0, 4, 5]])
+
+
+@gpu
+@pytest.mark.gpu
+def test_ce_want_grad_false_and_int32_labels():
+    import cupy as cp
+
+    z, y, dz = _inputs(257, 1000, "float32", seed=9)
+    loss, none = K.ce_rows_cupy(dz, cp.asarray(y, dtype=cp.int32), want_grad=False, label_smoothing=0.1)
+    assert none is None
+    rloss, _ = _ce_ref(z, y, eps=0.1)
+    _check("float32", cp.asnumpy(loss), np.zeros((1, 1)), rloss, np.zeros((1, 1)))
+
+
+@gpu
+@pytest.mark.gpu
+def test_ce_empty_batch():
+    import cupy as cp
+
+    loss, grad = K.ce_rows_cupy(cp.zeros((0, 10), dtype=cp.float32), cp.zeros((0,), dtype=cp.int64))
+    assert loss.shape == (0,) and grad.shape == (0, 10)
+
+
+@gpu
+@pytest.mark.gpu
+def test_ce_bad_arguments_raise_clear_errors():
+    import cupy as cp
+
+    z = cp.zeros((4, 5), dtype=cp.float32)
+    y = cp.zeros(4, dtype=cp.int64)
+    with pytest.raises(TypeError, match="ce_rows_cupy: logits must be a cupy.ndarray"):
+        K.ce_rows_cupy(np.zeros((4, 5), np.float32), y)
+    with pytest.raises(TypeError, match="float16, float32 or float64, found int32"):
+        K.ce_rows_cupy(z.astype(cp.int32), y)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        K.ce_rows_cupy(cp.zeros((5, 4), dtype=cp.float32).T, y)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        K.ce_rows_cupy(z[0], y)
+    with pytest.raises(TypeError, match="labels must be an integer"):
+        K.ce_rows_cupy(z, y.astype(cp.float32))
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        K.ce_rows_cupy(z, y, label_smoothing=1.5)
+    with pytest.raises(ValueError, match="weight must be"):
+        K.ce_rows_cupy(z, y, weight=cp.ones(4))
+    with pytest.raises(ValueError, match="out must be a C-contiguous float32 array of shape"):
+        K.ce_rows_cupy(z, y, out=cp.zeros((4, 5), dtype=cp.float64))
+
+
+@gpu
+@pytest.mark.gpu
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    c=st.sampled_from([1, 2, 5, 32, 100, 1000, 5000, 20000]),
+    shift=st.floats(-500, 500),
+    eps=st.sampled_from([0.0, 0.1, 0.5]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_ce_invariants(n, c, shift, eps, seed):
+    """Gradient rows sum to 0; adding a constant to a row changes neither loss nor gradient."""
+    import cupy as cp
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=2.0, size=(n, c))
+    y = cp.asarray(rng.integers(0, c, size=n))
+    l1, g1 = K.ce_rows_cupy(cp.asarray(z), y, label_smoothing=eps)
+    l2, g2 = K.ce_rows_cupy(cp.asarray(z + shift), y, label_smoothing=eps)
+    g1 = cp.asnumpy(g1)
+    np.testing.assert_allclose(g1.sum(axis=1), 0.0, atol=1e-12 * c)
+    np.testing.assert_allclose(cp.asnumpy(l2), cp.asnumpy(l1), rtol=1e-10, atol=1e-10 * (1 + abs(shift)))
+    np.testing.assert_allclose(cp.asnumpy(g2), g1, atol=1e-12 * (1 + abs(shift)))
+    assert (cp.asnumpy(l1) >= 0).all()
+
+
+torch = None
+try:  # torch is optional here; CI installs it
+    import torch  # noqa: F811
+except Exception:  # pragma: no cover
+    torch = None
+
+
+@gpu
+@pytest.mark.gpu
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+@pytest.mark.parametrize("c", [3, 1000, 4097, 32000])
+@pytest.mark.parametrize(
+    "weight, ignore, eps", [(False, False, 0.0), (True, True, 0.0), (True, False, 0.3), (False, True, 0.1)]
+)
+def test_ce_matches_torch(c, weight, ignore, eps):
+    import cupy as cp
+    import torch.nn.functional as F
+
+    n = 33
+    z, y, dz = _inputs(n, c, "float64", seed=c + 17)
+    w = np.random.default_rng(c).uniform(0.2, 3.0, size=c) if weight else None
+    if ignore:
+        y[::5] = -100
+    loss, grad = _run_ce(dz, y, weight=None if w is None else cp.asarray(w),
+                         ignore_index=-100 if ignore else None, label_smoothing=eps, grad_scale=0.5)
+    tz = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    tl = F.cross_entropy(tz, torch.tensor(y), weight=None if w is None else torch.tensor(w),
+                         ignore_index=-100, label_smoothing=eps, reduction="none")
+    (0.5 * tl.sum()).backward()
+    np.testing.assert_allclose(loss, tl.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(grad, tz.grad.numpy(), rtol=1e-9, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# softmax_lastaxis_cupy
+# ---------------------------------------------------------------------------
+@gpu
+@pytest.mark.gpu
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+@pytest.mark.parametrize("c", [1, 3, 33, 1000, 1023, 4097, 32000, 128256])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_softmax_matches_reference(c, dtype, log):
+    import cupy as cp
+
+    n = 7
+    z, _, dz = _inputs(n, c, dtype, seed=c + 23)
+    z[0, ::3] = -np.inf if c > 1 else z[0, 0]
+    z[4, :] = -np.inf
+    dz = cp.asarray(z)
+    before = cp.asnumpy(dz)
+    out = _poisoned(dz.shape, dz.dtype)
+    res = K.softmax_lastaxis_cupy(dz, log=log, out=out)
+    assert res is out
+    np.testing.assert_array_equal(_bits(cp.asnumpy(dz)), _bits(before))
+    got = cp.asnumpy(res).astype(np.float64)
+    ref = _softmax_ref(z, log)
+    assert np.isnan(got[4]).all()
+    rtol = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}[dtype]
+    atol = {"float16": 1e-5, "float32": 1e-6, "float64": 1e-14}[dtype]
+    if log:
+        atol = atol * (1 + np.nanmax(np.abs(np.where(np.isfinite(ref), ref, 0))))
+    keep = [0, 1, 2, 3, 5, 6]
+    np.testing.assert_allclose(got[keep], ref[keep], rtol=rtol, atol=atol)
+    if not log:
+        np.testing.assert_allclose(got[keep].sum(axis=1), 1.0, rtol=50 * rtol)
+        assert (got[0][np.isneginf(z[0])] == 0).all()
+    # without out= it allocates
+    again = K.softmax_lastaxis_cupy(dz, log=log)
+    np.testing.assert_array_equal(_bits(cp.asnumpy(again)), _bits(cp.asnumpy(res)))
+
+
+@gpu
+@pytest.mark.gpu
+def test_softmax_nan_and_inf_rows():
+    import cupy as cp
+
+    z = np.array([[1.0, np.nan, 2.0], [1.0, np.inf, 2.0], [1000.0, 1.0, -np.inf]])
+    got = cp.asnumpy(K.softmax_lastaxis_cupy(cp.asarray(z), log=True))
+    assert np.isnan(got[:2]).all()
+    np.testing.assert_allclose(got[2], [0.0, -999.0, -np.inf])
