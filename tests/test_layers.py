@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from softmaxlab._backend import to_numpy, use_backend
 from softmaxlab.gradcheck import gradcheck
@@ -355,3 +358,36 @@ def test_labels_are_validated_unless_told_not_to():
         HingeLoss().forward(x, np.array([0, 7]))
     ok = SoftmaxWithLoss(validate=False).forward(x, np.array([0, 2]))
     assert float(ok) == pytest.approx(float(SoftmaxWithLoss().forward(x, np.array([0, 2]))))
+
+
+# --------------------------------------------------------------------------- properties
+_finite = st.floats(-30, 30, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=arrays(np.float64, (3, 4), elements=_finite), dy=arrays(np.float64, (3, 4), elements=_finite))
+def test_softmax_backward_sums_to_zero_over_classes(x, dy):
+    # softmax is invariant to adding a constant to a row, so its gradient has zero row sums
+    s = Softmax()
+    s.forward(x)
+    dx = s.backward(dy)
+    np.testing.assert_allclose(dx.sum(axis=1), 0.0, atol=1e-12 * (1 + np.abs(dy).max()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=arrays(np.float64, (5, 3), elements=_finite), shift=_finite)
+def test_softmax_with_loss_gradient_invariants(x, shift):
+    y = np.array([0, 1, 2, 0, 1])
+    layer = SoftmaxWithLoss(reduction="sum")
+    loss = float(layer.forward(x, y))
+    g = layer.backward()
+    np.testing.assert_allclose(g.sum(axis=1), 0.0, atol=1e-12)  # rows of p - onehot sum to 0
+    assert loss >= 0.0
+    assert float(layer.forward(x + shift, y)) == pytest.approx(loss, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=arrays(np.float64, (4, 3), elements=_finite), a=st.floats(-3, 3))
+def test_innerproduct_without_bias_is_linear(x, a):
+    ip = InnerProduct(3, 2, bias=False, seed=0)
+    np.testing.assert_allclose(ip.predict(a * x), a * ip.predict(x), rtol=1e-12, atol=1e-10)

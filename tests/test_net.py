@@ -167,3 +167,25 @@ def test_to_backend_moves_whole_net():
         assert net.forward(xps.asarray(x), xps.asarray(y)) == pytest.approx(ref, rel=1e-14)
     with pytest.raises(TypeError, match="cannot mix"):
         net.forward(x, y)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("loss_kw", [dict(), dict(ignore_index=1, label_smoothing=0.1)])
+def test_gradients_match_torch_autograd(loss_kw):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (reference test)")
+    net = _mlp(SoftmaxWithLoss(**loss_kw))
+    x, y = _data(n=10, seed=3)
+    net.zero_grad()
+    loss = net.forward(x, y)
+    dx = net.backward()
+    tp = [torch.tensor(to_numpy(p.data), requires_grad=True) for p in net.params]
+    tx = torch.tensor(x, requires_grad=True)
+    s = torch.relu(tx @ tp[0].T + tp[1]) @ tp[2].T + tp[3]
+    tl = torch.nn.functional.cross_entropy(
+        s, torch.tensor(y), ignore_index=loss_kw.get("ignore_index", -100),
+        label_smoothing=loss_kw.get("label_smoothing", 0.0))
+    tl.backward()
+    assert loss == pytest.approx(tl.item(), rel=1e-12)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-15)
+    for p, t in zip(net.params, tp):
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-10, atol=1e-15)
