@@ -99,7 +99,7 @@ class _Plan:
     __slots__ = (
         "logits", "grad", "flat_idx", "gy", "coefnum", "eps", "weight",
         "smooth_vec", "block", "dtype", "C", "m", "s", "shifted", "sz",
-        "m_lo", "m_hi",
+        "m_lo", "m_hi", "any_shifted",
     )
 
 
@@ -136,10 +136,12 @@ def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
         shift = (m >= plan.m_lo) & (m <= plan.m_hi)
         np.logical_not(shift, out=shift)
         plan.shifted[b0:b1] = shift
+        plan.any_shifted = True
         np.subtract(z, np.where(shift, m, 0)[:, None], out=g)  # z - 0 is z exactly
         np.exp(g, out=g)
     else:
         plan.shifted[b0:b1] = True
+        plan.any_shifted = True
         np.subtract(z, m[:, None], out=g)
         # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.  Not
         # a matmul: BLAS may sum in an order that depends on the block.
@@ -359,6 +361,7 @@ def ce_rows_numpy(
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
     plan.shifted = np.zeros(N, dtype=bool)
+    plan.any_shifted = False
     plan.sz = np.empty(N, dtype=dtype) if eps != 0.0 else None
     # exp(m) must stay normal, with C denormal terms negligible (lower bound),
     # and C * exp(m) must not overflow (upper bound).
@@ -401,11 +404,14 @@ def ce_rows_numpy(
         # lse - z_y = log s + (m - z_y) on shifted rows, log s - z_y otherwise;
         # both terms of each sum are >= 0 on the shifted rows.
         log_s = np.log(plan.s.astype(np.float64))
-        m64 = np.where(plan.shifted, plan.m.astype(np.float64), 0.0)
-        d = log_s + (m64 - zy)
+        if plan.any_shifted:
+            m64 = np.where(plan.shifted, plan.m.astype(np.float64), 0.0)
+            d = log_s + (m64 - zy)
+        else:
+            d = log_s - zy
         np.multiply(a, d, out=row_loss)
-        zero_a = a == 0.0
-        if zero_a.any():
+        zero_a = (a == 0.0) if (weight is not None or eps == 1.0) else None
+        if zero_a is not None and zero_a.any():
             # 0 * inf must give 0 (masked label with weight 0); NaN rows stay NaN.
             row_loss[zero_a] = 0.0 * log_s[zero_a]
         if eps != 0.0:
