@@ -66,6 +66,8 @@ class SGD:
         * ``multistep``: :math:`\eta\, \gamma^{k}`, :math:`k` = number of
           `stepvalues` :math:`\le t`
         * ``poly``: :math:`\eta\, (1 - t / \text{max\_iter})^{\text{power}}`
+          (0 from ``max_iter`` on, where Caffe would raise a negative base to
+          a power)
         * ``sigmoid``: :math:`\eta / (1 + e^{-\gamma (t - \text{stepsize})})`
     gamma, stepsize, stepvalues, power, max_iter
         The options of the policy (see :data:`LR_POLICIES` for which it needs).
