@@ -317,11 +317,13 @@ def diagnose(
     """
     K = _check_num_classes(num_classes, "diagnose")
     L = _as_history(loss_history)
-    if baseline is None:
+    if baseline is not None:
+        baseline = _check_threshold(baseline, "baseline", positive=False)
+    if baseline is None or math.isclose(baseline, math.log(K), rel_tol=1e-12, abs_tol=1e-15):
         B = math.log(K)
         bname = f"ln({K}) = {B:.4g}"
     else:
-        B = _check_threshold(baseline, "baseline", positive=False)
+        B = baseline
         bname = f"{B:.4g}"
     init_tolerance = _check_threshold(init_tolerance, "init_tolerance")
     rise_tolerance = _check_threshold(rise_tolerance, "rise_tolerance")

@@ -289,3 +289,24 @@ def test_mixing_libraries_is_refused():
         X, _ = make_spirals(5, 2)
     with pytest.raises(TypeError, match="cannot mix"):
         next(minibatches(X, np.zeros(10, dtype=np.int64), 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    counts=st.lists(st.integers(2, 30), min_size=1, max_size=5),
+    frac=st.floats(0.1, 0.9),
+    seed=st.integers(0, 1000),
+)
+def test_train_val_split_property(counts, frac, seed):
+    y = np.repeat(np.arange(len(counts)), counts)
+    X = np.arange(len(y), dtype=np.float64)[:, None]
+    n_val = sum(int(round(frac * n_k)) for n_k in counts)
+    if n_val in (0, len(y)):  # one part would be empty: refused with a clear error
+        with pytest.raises(ValueError, match="both parts must be non-empty"):
+            train_val_split(X, y, frac, seed=seed)
+        return
+    X_tr, X_va, y_tr, y_va = train_val_split(X, y, frac, seed=seed)
+    ids = np.r_[X_tr[:, 0], X_va[:, 0]].astype(int)
+    assert sorted(ids.tolist()) == list(range(len(y)))  # a partition
+    for k, n_k in enumerate(counts):
+        assert int((y_va == k).sum()) == int(round(frac * n_k))  # stratified

@@ -255,3 +255,11 @@ def test_short_run_on_array_api_strict_matches_numpy():
     np.testing.assert_allclose(hs.loss, hn.loss, rtol=1e-12)
     np.testing.assert_allclose(hs.val_accuracy, hn.val_accuracy)
     assert hs.diagnosis.verdict == hn.diagnosis.verdict
+
+
+def test_diagnose_reads_a_history_directly(spirals):
+    from softmaxlab.diagnostics import diagnose
+
+    net = _mlp()
+    h = train(net, SGD(net.params, lr=0.5, momentum=0.9), spirals, iterations=20, batch_size=40)
+    assert diagnose(h, 3) == diagnose(h.loss, 3) == h.diagnosis
