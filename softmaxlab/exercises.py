@@ -82,7 +82,7 @@ __all__ = [
 #: (rtol, atol) by dtype of the case's inputs.
 TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
 
-_WRAP = 88
+_WRAP = 72  # the book's code column is about 74 characters wide
 
 
 # --------------------------------------------------------------------------- results
