@@ -263,10 +263,12 @@ def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
 
 
 def is_numpy_namespace(xp) -> bool:
+    """Whether `xp` is NumPy (or array-api-compat's NumPy wrapper)."""
     return xp.__name__ in ("numpy", "array_api_compat.numpy")
 
 
 def is_cupy_namespace(xp) -> bool:
+    """Whether `xp` is CuPy (or array-api-compat's CuPy wrapper)."""
     return xp.__name__ in ("cupy", "array_api_compat.cupy")
 
 

@@ -48,11 +48,7 @@ NAN_ALLOWED_PAGES: dict[str, str] = {}
 #: Public names (in a module's ``__all__``) that the API page cannot show yet
 #: because they have no docstring (autodoc skips them silently).  Remove a name
 #: once it is documented: the test fails while a listed name is on the page.
-KNOWN_UNDOCUMENTED: set[str] = {
-    # no docstrings yet in softmaxlab/_backend.py (reported to the lead)
-    "softmaxlab._backend.is_numpy_namespace",
-    "softmaxlab._backend.is_cupy_namespace",
-}
+KNOWN_UNDOCUMENTED: set[str] = set()
 
 TAG_RAISES = "raises-exception"
 TAG_NAN = "expect-nan"
