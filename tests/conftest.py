@@ -17,6 +17,18 @@ import pytest
 
 REQUIRE_TORCH = os.environ.get("SOFTMAXLAB_REQUIRE_TORCH", "") not in ("", "0")
 
+# The tests multiply small matrices: BLAS threads only fight over the cores
+# (2 here), which made some training tests ten times slower.  Results do not
+# change.  Kernels started by nbval inherit the variables.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+try:
+    from threadpoolctl import threadpool_limits
+
+    _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    _BLAS_LIMIT = None
+
 
 def _cupy_reason():
     try:
