@@ -14,6 +14,9 @@ interleaved round by round:
   buffer (``grad_scale=1/N``);
 * ``fused-nocache`` (C >= 32000 only): the same with the shared-memory row
   cache off, so each logit of a long row is read twice (for tuning);
+* ``fused-512x2`` (C >= 32000 only): the long-row kernel with 512-thread
+  blocks, two per SM, half the row cache each (the default is 1024 threads,
+  one per SM); whichever wins should become ``_cuda_kernels._BIG_THREADS``;
 * ``lib``: the public :func:`softmaxlab.losses.cross_entropy_with_grad`
   (``validate=False``, ``reduction="mean"``, ``out=`` the same buffer), which
   dispatches to the fused kernel for CuPy input and adds the mean;
@@ -201,6 +204,15 @@ def bench_case(cp, torch, n, c, dtype, repeats, warmup, bandwidth, validate_rows
             finally:
                 K._SMEM_CACHE_BYTES = saved
         methods["fused-nocache"] = (nocache, tc)
+        if dtype != "float64":
+            def blocks512():
+                saved = K._BIG_THREADS
+                K._BIG_THREADS = 512
+                try:
+                    K.ce_rows_cupy(z, y, grad_scale=scale, out=g)
+                finally:
+                    K._BIG_THREADS = saved
+            methods["fused-512x2"] = (blocks512, tc)
     if cross_entropy_with_grad is not None:
         lib = lambda: cross_entropy_with_grad(z, y, validate=False, out=g)  # noqa: E731
         try:

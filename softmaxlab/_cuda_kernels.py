@@ -30,10 +30,11 @@ How often each logit is read from global memory:
   sweeps run over the registers.  Up to 1024 columns (512 for float64) a
   single warp owns a row (four rows per 128-thread block; no
   ``__syncthreads``), above that a block of 128 or 512 threads does.
-* larger ``C``: one block of 1024 threads (512 for float64) per row, an online pass over the
-  row in chunks, and a second sweep.  The first ``cache`` elements of the row
+* larger ``C``: one block of 1024 threads per row (512 for float64, and a
+  tunable ``_BIG_THREADS``), an online pass over the row in chunks, and a
+  second sweep.  The first ``cache`` elements of the row
   are kept in dynamic shared memory (up to the device's opt-in limit, about
-  227 KB on H100/H200: all of a 32000-column float32 row, about 40 % of a
+  227 KB on H100/H200: all of a 32000-column float32 row, about 45 % of a
   128256-column one), so only the rest is read a second time, and that rest
   is re-read first, while it is still in L2.
 
@@ -172,18 +173,21 @@ template <typename A> struct SlRow {
 };
 
 // Output value for element j (MODE 0: gradient; 1: softmax; 2: log_softmax);
-// adds the label-smoothing term w_j * (lse - z_j) to *smooth.
+// adds the label-smoothing term w_j * (lse - z_j) to *smooth.  The log-probability
+// is (z_j - m) - log(d), not z_j - lse: z_j - m is exact for nearby values, so a
+// row shifted by 1000 loses nothing to the rounding of lse.
 template <typename A, int MODE>
-__device__ __forceinline__ A sl_elem(A t, long long j, A lse, const SlRow<A>& r, A eps,
+__device__ __forceinline__ A sl_elem(A t, long long j, A m, A logd, const SlRow<A>& r, A eps,
                                      const A* __restrict__ weight, int has_weight, A* smooth) {
-    if (MODE == 1) return sl_exp(t - lse);
-    if (MODE == 2) return t - lse;
-    A g = sl_exp(t - lse) * r.coef;
+    const A lp = (t - m) - logd;
+    if (MODE == 1) return sl_exp(lp);
+    if (MODE == 2) return lp;
+    A g = sl_exp(lp) * r.coef;
     if (j == r.y) g -= r.cy;
     if (eps != A(0)) {
         const A wj = has_weight ? weight[j] : A(1);
         g -= r.epsc * wj;
-        if (wj != A(0)) *smooth += wj * (lse - t);  // 0-weight classes add 0, even at -inf
+        if (wj != A(0)) *smooth -= wj * lp;  // 0-weight classes add 0, even at -inf
     }
     return g * r.gs;
 }
@@ -191,14 +195,15 @@ __device__ __forceinline__ A sl_elem(A t, long long j, A lse, const SlRow<A>& r,
 // The row loss, written by one thread once lse and the smoothing sum are known.
 template <typename TR>
 __device__ __forceinline__ void sl_finish_loss(const typename TR::S* __restrict__ xrow, bool bad,
-                                               typename TR::A lse, typename TR::A smooth,
+                                               typename TR::A m, typename TR::A logd, typename TR::A smooth,
                                                const SlRow<typename TR::A>& r, typename TR::A eps,
                                                typename TR::A* out_loss) {
     typedef typename TR::A A;
     const A zy = bad ? sl_nan<A>() : sl_to_acc(xrow[r.y]);
+    const A lse = m + logd;
     // cy == 0 (zero class weight, or eps == 1): the term is 0 * (lse - z_y); it is 0
     // for a finite lse even where z_y = -inf, and NaN for a NaN / all -inf row.
-    A loss = (r.cy == A(0) && !bad) ? (lse - lse) : r.cy * (lse - zy);
+    A loss = (r.cy == A(0) && !bad) ? (lse - lse) : r.cy * ((m - zy) + logd);
     if (eps != A(0)) loss += r.epsc * smooth;
     *out_loss = loss;
 }
@@ -297,7 +302,7 @@ __global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
         }
     }
     sl_reduce_md<A, RT>(m, d, red[0], red[1]);
-    const A lse = m + sl_log(d);
+    const A logd = sl_log(d);
 
     A smooth = A(0);
     if (write_out || (MODE == 0 && eps != A(0))) {
@@ -308,7 +313,7 @@ __global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
                 P o;
 #pragma unroll
                 for (int v = 0; v < VEC; ++v) {
-                    const A g = sl_elem<A, MODE>(sl_to_acc(buf[k].v[v]), (long long)idx * VEC + v, lse, r, eps,
+                    const A g = sl_elem<A, MODE>(sl_to_acc(buf[k].v[v]), (long long)idx * VEC + v, m, logd, r, eps,
                                                  weight, has_weight, &smooth);
                     sl_store(g, o.v[v]);
                 }
@@ -318,7 +323,7 @@ __global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
     }
     if (MODE == 0) {
         if (eps != A(0)) smooth = sl_reduce_sum<A, RT>(smooth, red[2]);
-        if (lane == 0) sl_finish_loss<TR>(x + base, bad, lse, smooth, r, eps, row_loss + row);
+        if (lane == 0) sl_finish_loss<TR>(x + base, bad, m, logd, smooth, r, eps, row_loss + row);
     }
 }
 
@@ -329,7 +334,8 @@ __global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
 // rest is read again (first, while it is still in L2).
 // ---------------------------------------------------------------------------
 template <typename TR, int VEC, int BT, int MODE>
-__global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
+__global__ void __launch_bounds__(BT, (BT <= 512 && sizeof(typename TR::S) < 8) ? 2 : 1)
+    sl_rows_big(SL_ARGS, int cache_vecs) {
     typedef typename TR::S S;
     typedef typename TR::A A;
     typedef SlPack<S, VEC> P;
@@ -397,7 +403,7 @@ __global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
         }
     }
     sl_reduce_md<A, BT>(m, d, red[0], red[1]);
-    const A lse = m + sl_log(d);
+    const A logd = sl_log(d);
 
     // Sweep 2: the uncached tail from global memory (first), then the cached head.
     A smooth = A(0);
@@ -417,8 +423,8 @@ __global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
                     P o;
 #pragma unroll
                     for (int v = 0; v < VEC; ++v) {
-                        const A g = sl_elem<A, MODE>(sl_to_acc(buf[u].v[v]), (long long)idx * VEC + v, lse, r,
-                                                     eps, weight, has_weight, &smooth);
+                        const A g = sl_elem<A, MODE>(sl_to_acc(buf[u].v[v]), (long long)idx * VEC + v, m, logd,
+                                                     r, eps, weight, has_weight, &smooth);
                         sl_store(g, o.v[v]);
                     }
                     if (write_out) ov[idx] = o;
@@ -430,7 +436,7 @@ __global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
             P o;
 #pragma unroll
             for (int v = 0; v < VEC; ++v) {
-                const A g = sl_elem<A, MODE>(sl_to_acc(in.v[v]), (long long)idx * VEC + v, lse, r, eps, weight,
+                const A g = sl_elem<A, MODE>(sl_to_acc(in.v[v]), (long long)idx * VEC + v, m, logd, r, eps, weight,
                                              has_weight, &smooth);
                 sl_store(g, o.v[v]);
             }
@@ -439,7 +445,7 @@ __global__ void __launch_bounds__(BT) sl_rows_big(SL_ARGS, int cache_vecs) {
     }
     if (MODE == 0) {
         if (eps != A(0)) smooth = sl_reduce_sum<A, BT>(smooth, red[2]);
-        if (tid == 0) sl_finish_loss<TR>(x + base, bad, lse, smooth, r, eps, row_loss + row);
+        if (tid == 0) sl_finish_loss<TR>(x + base, bad, m, logd, smooth, r, eps, row_loss + row);
     }
 }
 """
@@ -454,12 +460,21 @@ _TRAITS = {
     "float64": ("F64", 2, 16),
 }
 _MODES = {"ce": 0, "softmax": 1, "log_softmax": 2}
+#: Threads per block of the long-row kernel for float16 / float32 (512 or 1024;
+#: float64 always uses 512).  1024 threads hold one row per SM with the largest
+#: shared-memory cache; 512 let two rows share an SM (overlapping one row's loads
+#: with the other's stores) with half the cache each.  bench_gpu.py times both.
 _BIG_THREADS = 1024
 _WARP_ROWS_PER_BLOCK = 4
 #: Bytes of dynamic shared memory the long-row kernel may use as a row cache;
 #: None: as much as the device allows (its opt-in limit less 2 KiB).  0 turns
 #: the cache off (every logit of a long row is then read twice).
 _SMEM_CACHE_BYTES: int | None = None
+
+
+def _big_variants(dtype_name: str) -> tuple[int, ...]:
+    """Block sizes of the long-row kernel compiled for a dtype."""
+    return (512,) if dtype_name == "float64" else (512, 1024)
 
 
 def _big_threads(dtype_name: str) -> int:
@@ -503,7 +518,8 @@ def _all_kernel_names(dtype_name: str, mode: int) -> list[str]:
     for v in (vec, 1):
         for rt, items in _reg_tiers(dtype_name):
             names.append(_kernel_name(("reg", v, rt, items), dtype_name, mode))
-        names.append(_kernel_name(("big", v, _big_threads(dtype_name)), dtype_name, mode))
+        for bt in _big_variants(dtype_name):
+            names.append(_kernel_name(("big", v, bt), dtype_name, mode))
     return names
 
 
@@ -539,6 +555,7 @@ def _smem_optin(device_id: int) -> int:
 _SMEM_OPTED: dict = {}  # (dtype, mode, plan, device) -> dynamic shared bytes opted in
 
 
+@functools.lru_cache(maxsize=None)
 def _kernel(name: str, dtype_name: str, mode: int):
     return _module(dtype_name, mode).get_function(name)
 
@@ -559,9 +576,13 @@ def _check_2d(fn: str, arg: str, a: Any, cupy) -> str:
     return name
 
 
-def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy) -> None:
+def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy, src=None) -> None:
     if not isinstance(out, cupy.ndarray):
         raise TypeError(f"{fn}: out must be a cupy.ndarray or None, found {type(out).__name__}")
+    if src is not None and out.nbytes and src.nbytes:
+        lo, hi = src.data.ptr, src.data.ptr + src.nbytes
+        if out.data.ptr < hi and lo < out.data.ptr + out.nbytes:
+            raise ValueError(f"{fn}: out must not overlap the input array (the kernel reads it after writing)")
     if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
         raise ValueError(
             f"{fn}: out must be a C-contiguous {np.dtype(dtype).name} array of shape {shape}, "
@@ -610,8 +631,9 @@ def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, 
     _, v, bt = plan
     item = x.dtype.itemsize * v
     budget = _SMEM_CACHE_BYTES
-    if budget is None:
-        budget = max(0, _smem_optin(x.device.id) - 2048)
+    if budget is None:  # all the device allows; half of it when two blocks share an SM
+        per_sm = 2 if (bt <= 512 and dtype_name != "float64") else 1  # as in __launch_bounds__
+        budget = max(0, _smem_optin(x.device.id) // per_sm - 2048)
     cache_vecs = min(c // v, budget // item)
     smem = cache_vecs * item
     if smem > 48 * 1024:
@@ -716,7 +738,7 @@ def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smooth
         weight = cupy.ascontiguousarray(weight, dtype=acc)
         wsum = weight.sum(dtype=acc).reshape(1)
     if out is not None:
-        _check_out(fn, out, (n, c), logits.dtype, cupy)
+        _check_out(fn, out, (n, c), logits.dtype, cupy, src=logits)
     grad = None
     if want_grad:
         grad = out if out is not None else cupy.empty((n, c), dtype=logits.dtype)
@@ -773,7 +795,7 @@ def softmax_lastaxis_cupy(x, *, log=False, out=None):
     fn = "softmax_lastaxis_cupy"
     _check_2d(fn, "x", x, cupy)
     if out is not None:
-        _check_out(fn, out, x.shape, x.dtype, cupy)
+        _check_out(fn, out, x.shape, x.dtype, cupy, src=x)
     else:
         out = cupy.empty(x.shape, dtype=x.dtype)
     if x.size == 0:
