@@ -13,7 +13,8 @@
 #   kernel    pytest -q tests/test_cuda_kernels.py          (fused CUDA kernels vs float64 / torch)
 #   bench     benchmarks/bench_gpu.py --out $OUT            (fused CE vs CuPy-plain vs torch vs floor)
 #   suite     SOFTMAXLAB_BACKEND=cupy pytest tests softmaxlab --doctest-modules
-#             (tests/test_book.py is left out: its strict book build needs jupyter-book)
+#             (tests/test_book.py is left out: its strict book build needs jupyter-book;
+#             tests/test_cuda_kernels.py too: the kernel step ran it)
 #   notebooks SOFTMAXLAB_BACKEND=cupy pytest --nbval book/  (every notebook, executed on CuPy)
 # The benchmark runs right after the kernel tests (the brief listed it last) so that a
 # session cut short still gets the numbers only a GPU can give.
@@ -193,7 +194,8 @@ EOF'
             ;;
         suite)
             run_step suite "$T_SUITE" env SOFTMAXLAB_BACKEND=cupy "$PY" -m pytest -q -p no:cacheprovider \
-                tests softmaxlab --doctest-modules --ignore=tests/test_book.py
+                tests softmaxlab --doctest-modules --ignore=tests/test_book.py \
+                --ignore=tests/test_cuda_kernels.py
             ;;
         notebooks)
             run_step notebooks "$T_NOTEBOOKS" env SOFTMAXLAB_BACKEND=cupy "$PY" -m pytest --nbval -q \

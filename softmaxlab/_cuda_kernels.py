@@ -552,7 +552,7 @@ def _smem_optin(device_id: int) -> int:
         return 48 * 1024
 
 
-_SMEM_OPTED: dict = {}  # (dtype, mode, plan, device) -> dynamic shared bytes opted in
+_SMEM_OPTED: dict = {}  # (kernel name, device) -> dynamic shared bytes opted in
 
 
 @functools.lru_cache(maxsize=None)
@@ -591,26 +591,52 @@ def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy, src=None) -> None:
         )
 
 
-def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, ignore_index=None,
-            eps=0.0, grad_scale=1.0, row_loss=None) -> None:
-    """Launch the kernel that fits ``x`` (validated, non-empty)."""
-    import cupy
+def _ptr(a) -> int:
+    """Device (CuPy) or host (NumPy, for the CPU emulation in the tests) address of an array."""
+    data = a.data
+    return data.ptr if hasattr(data, "ptr") else a.ctypes.data
 
+
+def _cupy_runner(name, dtype_name, mode, grid, block, args, smem, device_id):
+    """Launch a compiled kernel with CuPy (opting in to > 48 KiB of shared memory when needed)."""
+    kern = _kernel(name, dtype_name, mode)
+    if smem > 48 * 1024:
+        key = (name, device_id)
+        if _SMEM_OPTED.get(key, 0) < smem:
+            kern.max_dynamic_shared_size_bytes = smem
+            _SMEM_OPTED[key] = smem
+    kern(grid, block, args, shared_mem=smem)
+
+
+def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, ignore_index=None,
+            eps=0.0, grad_scale=1.0, row_loss=None, runner=None, smem_optin=None) -> None:
+    """Launch the kernel that fits ``x`` (validated, non-empty).
+
+    ``runner`` and ``smem_optin`` replace CuPy and the device query; the tests
+    use them to run the same launches through a CPU emulation of CUDA.
+    """
     n, c = x.shape
     dtype_name = np.dtype(x.dtype).name
     _, vec, _ = _TRAITS[dtype_name]
     acc = np.float64 if dtype_name == "float64" else np.float32
     write_out = out is not None
-    vectorised = c % vec == 0 and x.data.ptr % 16 == 0 and (not write_out or out.data.ptr % 16 == 0)
+    vectorised = c % vec == 0 and _ptr(x) % 16 == 0 and (not write_out or _ptr(out) % 16 == 0)
     plan = _plan(c, dtype_name, vectorised)
-    kern = _kernel(_kernel_name(plan, dtype_name, mode), dtype_name, mode)
-
-    dummy = x  # any device pointer for arguments a mode does not read
-    gs_ptr, has_gs_ptr, gs_val = dummy, 0, acc(0)
-    if isinstance(grad_scale, cupy.ndarray):
-        gs_ptr, has_gs_ptr = cupy.ascontiguousarray(grad_scale, dtype=acc).reshape(1), 1
+    name = _kernel_name(plan, dtype_name, mode)
+    if runner is None:
+        runner = _cupy_runner
+        device_id = x.device.id
+        if smem_optin is None:
+            smem_optin = _smem_optin(device_id)
     else:
+        device_id = -1
+
+    dummy = x  # any pointer for arguments a mode does not read
+    gs_ptr, has_gs_ptr, gs_val = dummy, 0, acc(0)
+    if isinstance(grad_scale, (int, float, np.generic)):
         gs_val = acc(grad_scale)
+    else:  # a 0-d device array: read by the kernel, no host sync
+        gs_ptr, has_gs_ptr = grad_scale.astype(acc).reshape(1), 1
     args = (
         x, np.int64(n), np.int32(c),
         labels if labels is not None else dummy,
@@ -624,24 +650,20 @@ def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, 
     if plan[0] == "reg":
         _, _, rt, _ = plan
         if rt == 32:
-            kern(((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,), (32 * _WARP_ROWS_PER_BLOCK,), args)
+            grid, block = ((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,), (32 * _WARP_ROWS_PER_BLOCK,)
         else:
-            kern((n,), (rt,), args)
+            grid, block = (n,), (rt,)
+        runner(name, dtype_name, mode, grid, block, args, 0, device_id)
         return
     _, v, bt = plan
     item = x.dtype.itemsize * v
     budget = _SMEM_CACHE_BYTES
     if budget is None:  # all the device allows; half of it when two blocks share an SM
         per_sm = 2 if (bt <= 512 and dtype_name != "float64") else 1  # as in __launch_bounds__
-        budget = max(0, _smem_optin(x.device.id) // per_sm - 2048)
+        budget = max(0, int(smem_optin) // per_sm - 2048)
     cache_vecs = min(c // v, budget // item)
     smem = cache_vecs * item
-    if smem > 48 * 1024:
-        key = (dtype_name, mode, plan, x.device.id)
-        if _SMEM_OPTED.get(key, 0) < smem:
-            kern.max_dynamic_shared_size_bytes = smem
-            _SMEM_OPTED[key] = smem
-    kern((n,), (bt,), args + (np.int32(cache_vecs),), shared_mem=smem)
+    runner(name, dtype_name, mode, (n,), (bt,), args + (np.int32(cache_vecs),), smem, device_id)
 
 
 def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smoothing=0.0,
@@ -745,6 +767,10 @@ def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smooth
     row_loss = cupy.empty((n,), dtype=acc)
     if n == 0:
         return row_loss, grad
+    if isinstance(grad_scale, np.ndarray):  # a host array: pass its value
+        grad_scale = float(grad_scale)
+    elif isinstance(grad_scale, cupy.ndarray) and grad_scale.size != 1:
+        raise ValueError(f"{fn}: grad_scale must be a number or a 0-d array, found shape {grad_scale.shape}")
     labels64 = cupy.ascontiguousarray(labels, dtype=cupy.int64)
     _launch(fn, _MODES["ce"], logits, grad, labels=labels64, weight=weight, wsum=wsum,
             ignore_index=ignore_index, eps=eps, grad_scale=grad_scale, row_loss=row_loss)

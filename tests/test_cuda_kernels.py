@@ -1,6 +1,6 @@
 """The fused CUDA kernels of ``softmaxlab._cuda_kernels``.
 
-Two groups:
+Three groups:
 
 * checks that run anywhere: importing the module does not import CuPy; the
   launch plan picks the kernel it should; the CUDA source compiles (with
@@ -14,7 +14,12 @@ Two groups:
   ``ignore_index`` (also every row ignored), label smoothing, masked ``-inf``
   logits, NaN / ``+inf`` / all ``-inf`` rows and out-of-range labels.  Output
   arrays are filled with NaN before each launch, so an element the kernel
-  forgets to write shows up; the logits are compared bit for bit afterwards.
+  forgets to write shows up; the logits are compared bit for bit afterwards;
+* the same launches on the CPU (machines without a GPU, when g++ is there):
+  the CUDA source compiled as C++ against a small emulation of the CUDA
+  execution model, compared with the same float64 reference.  This is what
+  checks the kernels' logic in CI; a GPU session still has to run the real
+  thing (``benchmarks/gpu_session.sh``).
 """
 
 from __future__ import annotations
@@ -653,3 +658,304 @@ def test_softmax_nan_and_inf_rows():
     got = cp.asnumpy(K.softmax_lastaxis_cupy(cp.asarray(z), log=True))
     assert np.isnan(got[:2]).all()
     np.testing.assert_allclose(got[2], [0.0, -999.0, -np.inf])
+
+
+# ---------------------------------------------------------------------------
+# The same kernels on the CPU: the CUDA source compiled as C++ against a small
+# emulation of the CUDA execution model (one OS thread per CUDA thread, blocks
+# one after another, __syncthreads and warp shuffles as barriers, shared memory
+# as statics).  It runs the launches of _cuda_kernels._launch unchanged, so the
+# index arithmetic, the reductions, the shared-memory cache and the non-finite
+# handling are checked on machines without a GPU.  Needs g++ (C++20).
+# ---------------------------------------------------------------------------
+_EMU_PRELUDE = r"""
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+#include <math.h>
+
+struct emu_dim3 { unsigned x = 0, y = 0, z = 0; };
+thread_local emu_dim3 threadIdx, blockIdx, blockDim;
+struct EmuWarp { std::barrier<>* bar; double slot[32]; };
+thread_local EmuWarp* emu_warp = nullptr;
+thread_local int emu_lane = 0;
+static std::barrier<>* emu_block_bar = nullptr;
+alignas(16) static unsigned char emu_dyn_smem[256 * 1024];
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __restrict__
+#define __align__(n) alignas(n)
+#define __shared__ static
+inline void __syncthreads() { emu_block_bar->arrive_and_wait(); }
+template <typename T> T __shfl_xor_sync(unsigned, T v, int off) {
+    emu_warp->slot[emu_lane] = (double)v;
+    emu_warp->bar->arrive_and_wait();
+    T r = (T)emu_warp->slot[emu_lane ^ off];
+    emu_warp->bar->arrive_and_wait();
+    return r;
+}
+inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
+inline float emu_h2f(unsigned short h) { _Float16 v; std::memcpy(&v, &h, 2); return (float)v; }
+inline unsigned short emu_f2h(float f) { _Float16 v = (_Float16)f; unsigned short h; std::memcpy(&h, &v, 2); return h; }
+"""
+
+_EMU_EPILOGUE = r"""
+template <typename... Ts, std::size_t... I>
+static void emu_invoke(void (*k)(Ts...), void** p, std::index_sequence<I...>) {
+    k(*reinterpret_cast<Ts*>(p[I])...);
+}
+template <typename... Ts> static void emu_invoke(void (*k)(Ts...), void** p) {
+    emu_invoke(k, p, std::index_sequence_for<Ts...>{});
+}
+typedef void (*emu_fn)(void**);
+static std::map<std::string, emu_fn>& emu_table() {
+    static std::map<std::string, emu_fn> t = {
+%TABLE%
+    };
+    return t;
+}
+extern "C" int emu_launch(const char* name, unsigned grid, unsigned block, void** params) {
+    auto it = emu_table().find(name);
+    if (it == emu_table().end() || block % 32 != 0) return 1;
+    emu_fn fn = it->second;
+    for (unsigned b = 0; b < grid; ++b) {  // blocks one after another, threads of a block at once
+        std::barrier<> bar(block);
+        emu_block_bar = &bar;
+        std::vector<std::unique_ptr<std::barrier<>>> wb;
+        std::vector<EmuWarp> warps(block / 32);
+        for (unsigned w = 0; w < block / 32; ++w) {
+            wb.emplace_back(new std::barrier<>(32));
+            warps[w].bar = wb[w].get();
+        }
+        std::vector<std::thread> ts;
+        ts.reserve(block);
+        for (unsigned t = 0; t < block; ++t) {
+            ts.emplace_back([&, t] {
+                threadIdx.x = t; blockIdx.x = b; blockDim.x = block;
+                emu_warp = &warps[t / 32]; emu_lane = t % 32;
+                fn(params);
+            });
+        }
+        for (auto& th : ts) th.join();
+    }
+    return 0;
+}
+"""
+
+EMU_OPTIN = 232448  # H100 / H200 shared memory per block, opt-in
+
+
+def _emu_source(names):
+    src = K.kernel_source()
+    src = src.replace('asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));', "f = emu_h2f(h);")
+    src = src.replace('asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(a));', "h = emu_f2h(a);")
+    src = src.replace("extern __shared__ __align__(16) unsigned char sl_dyn_smem[];",
+                      "unsigned char* sl_dyn_smem = emu_dyn_smem;")
+    assert "asm(" not in src and "extern __shared__" not in src, "the emulation's text patches are stale"
+    table = ",\n".join(f'        {{"{n}", [](void** p) {{ emu_invoke(&{n}, p); }}}}' for n in names)
+    return _EMU_PRELUDE + src + _EMU_EPILOGUE.replace("%TABLE%", table)
+
+
+# (N, C) cases for the emulation: every kernel kind, both load widths, several warps per block
+EMU_SHAPES = [(5, 1), (6, 3), (9, 33), (5, 1000), (2, 1023), (2, 4097), (1, 9000), (2, 20000), (2, 70001)]
+EMU_DTYPES = ["float16", "float32", "float64"]
+
+
+def _emu_names():
+    names = set()
+    for dtype in EMU_DTYPES:
+        names.update(K._all_kernel_names(dtype, K._MODES["ce"]))
+        for mode in (K._MODES["softmax"], K._MODES["log_softmax"]):
+            for c in (3, 1000, 4097, 20000):
+                for vec in (True, False):
+                    names.add(K._kernel_name(K._plan(c, dtype, vec), dtype, mode))
+    return sorted(names)
+
+
+@pytest.fixture(scope="module")
+def emu():
+    """The CPU emulation as a ctypes library (built once per session, about a minute)."""
+    if _GPU_REASON is None and not os.environ.get("SOFTMAXLAB_EMULATE"):
+        pytest.skip("a CUDA device is here, so the real kernels are tested; SOFTMAXLAB_EMULATE=1 runs "
+                    "the CPU emulation as well")
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not found: the CPU emulation of the CUDA kernels needs it")
+    tmp = tempfile.mkdtemp(prefix="softmaxlab-emu-")
+    src = os.path.join(tmp, "emu.cpp")
+    lib = os.path.join(tmp, "emu.so")
+    with open(src, "w") as f:
+        f.write(_emu_source(_emu_names()))
+    out = subprocess.run([gxx, "-std=c++20", "-O1", "-fPIC", "-shared", "-pthread", "-o", lib, src],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0 and "_Float16" in out.stderr:
+        pytest.skip("this g++ has no _Float16")
+    assert out.returncode == 0, out.stderr[-4000:]
+    dll = ctypes.CDLL(lib)
+    dll.emu_launch.argtypes = [ctypes.c_char_p, ctypes.c_uint, ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p)]
+    dll.emu_launch.restype = ctypes.c_int
+    yield dll
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _emu_runner(dll, seen=None):
+    def run(name, dtype_name, mode, grid, block, args, smem, device_id):
+        assert smem <= 256 * 1024
+        keep = []
+        for a in args:
+            if isinstance(a, np.ndarray):
+                keep.append(ctypes.c_void_p(a.ctypes.data))
+            elif isinstance(a, np.int64):
+                keep.append(ctypes.c_longlong(int(a)))
+            elif isinstance(a, np.int32):
+                keep.append(ctypes.c_int(int(a)))
+            elif isinstance(a, np.float32):
+                keep.append(ctypes.c_float(float(a)))
+            elif isinstance(a, np.float64):
+                keep.append(ctypes.c_double(float(a)))
+            else:
+                raise TypeError(f"kernel argument of type {type(a).__name__}")
+        params = (ctypes.c_void_p * len(keep))(*[ctypes.addressof(o) for o in keep])
+        rc = dll.emu_launch(name.encode(), grid[0], block[0], params)
+        assert rc == 0, f"{name} is not in the emulation library"
+        if seen is not None:
+            seen.append((name, grid, block, smem))
+    return run
+
+
+def _ce_emu(dll, z, y, *, weight=None, ignore_index=None, eps=0.0, grad_scale=1.0, want_grad=True,
+            seen=None):
+    """ce_rows_cupy's preparation, with NumPy arrays, launched in the emulation (outputs poisoned)."""
+    acc = np.float64 if z.dtype == np.float64 else np.float32
+    w = wsum = None
+    if weight is not None:
+        w = np.ascontiguousarray(weight, dtype=acc)
+        wsum = np.asarray([w.sum(dtype=acc)], dtype=acc)
+    grad = np.full(z.shape, np.nan, dtype=z.dtype) if want_grad else None
+    rows = np.full(z.shape[0], np.nan, dtype=acc)
+    K._launch("emu", K._MODES["ce"], z, grad, labels=np.ascontiguousarray(y, dtype=np.int64), weight=w,
+              wsum=wsum, ignore_index=ignore_index, eps=eps, grad_scale=grad_scale, row_loss=rows,
+              runner=_emu_runner(dll, seen), smem_optin=EMU_OPTIN)
+    return rows, (grad.astype(np.float64) if grad is not None else None)
+
+
+def _host_inputs(n, c, dtype, seed, aligned=True):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=3.0, size=(n, c))
+    if n > 1:
+        z[1] += 60.0 if dtype == "float16" else 1000.0
+    y = rng.integers(0, c, size=n)
+    if aligned:
+        return z.astype(dtype), y
+    buf = np.empty(n * c + 1, dtype=dtype)  # a C-contiguous array one element off 16-byte alignment
+    if buf.ctypes.data % 16 == 0:
+        zz = buf[1:].reshape(n, c)
+    else:
+        buf = np.empty(n * c + 16, dtype=dtype)
+        off = (16 - buf.ctypes.data % 16) // buf.itemsize + 1
+        zz = buf[off:off + n * c].reshape(n, c)
+    zz[...] = z
+    return zz, y
+
+
+@pytest.mark.parametrize("dtype", EMU_DTYPES)
+@pytest.mark.parametrize("n, c", EMU_SHAPES, ids=[f"{n}x{c}" for n, c in EMU_SHAPES])
+def test_emulated_ce_matches_reference(emu, n, c, dtype):
+    z, y = _host_inputs(n, c, dtype, seed=c)
+    before = z.copy()
+    loss, grad = _ce_emu(emu, z, y)
+    np.testing.assert_array_equal(_bits(z), _bits(before))
+    _check(dtype, loss, grad, *_ce_ref(z, y))
+    rng = np.random.default_rng(c + 1)
+    w = rng.uniform(0.1, 2.0, size=c)
+    y2 = y.copy()
+    y2[::3] = -100
+    gs = np.asarray(0.37)  # a 0-d array: the kernel reads it through a pointer
+    loss, grad = _ce_emu(emu, z, y2, weight=w, ignore_index=-100, eps=0.2, grad_scale=gs)
+    _check(dtype, loss, grad, *_ce_ref(z, y2, weight=w, ignore_index=-100, eps=0.2, grad_scale=0.37))
+    loss2, none = _ce_emu(emu, z, y2, weight=w, ignore_index=-100, eps=0.2, want_grad=False)
+    assert none is None
+    np.testing.assert_array_equal(loss2, loss)
+
+
+@pytest.mark.parametrize("dtype", EMU_DTYPES)
+@pytest.mark.parametrize("c", [4, 1000, 4096, 70000])
+def test_emulated_ce_scalar_path(emu, c, dtype):
+    z, y = _host_inputs(3, c, dtype, seed=c, aligned=False)
+    seen = []
+    loss, grad = _ce_emu(emu, z, y, eps=0.1, seen=seen)
+    assert ", 1, " in seen[0][0]  # VEC == 1
+    _check(dtype, loss, grad, *_ce_ref(z, y, eps=0.1))
+
+
+@pytest.mark.parametrize("cache", [None, 0, 4096])
+@pytest.mark.parametrize("threads", [512, 1024])
+def test_emulated_long_rows_cache_and_block_size(emu, monkeypatch, cache, threads):
+    monkeypatch.setattr(K, "_SMEM_CACHE_BYTES", cache)
+    monkeypatch.setattr(K, "_BIG_THREADS", threads)
+    for dtype in ("float16", "float32"):
+        z, y = _host_inputs(2, 70001 if dtype == "float32" else 70000, dtype, seed=threads)
+        seen = []
+        loss, grad = _ce_emu(emu, z, y, eps=0.05, seen=seen)
+        name, _, block, smem = seen[0]
+        assert name.startswith("sl_rows_big") and block == (threads,)
+        if cache == 0:
+            assert smem == 0
+        _check(dtype, loss, grad, *_ce_ref(z, y, eps=0.05))
+
+
+@pytest.mark.parametrize("dtype", EMU_DTYPES)
+@pytest.mark.parametrize("c", [2, 1000, 4097, 20000])
+def test_emulated_non_finite_rows_and_bad_labels(emu, c, dtype):
+    rng = np.random.default_rng(c)
+    n = 9
+    z = rng.normal(size=(n, c)).astype(dtype)
+    y = rng.integers(0, c, size=n)
+    z[0, (y[0] + 1) % c] = -np.inf
+    z[1, :] = -np.inf
+    z[1, y[1]] = 0.5
+    z[2, c // 2] = np.nan
+    z[3, c - 1] = np.inf
+    z[4, :] = -np.inf
+    y[5] = c          # out of range: NaN, nothing read
+    y[6] = -3
+    for eps in (0.0, 0.1):
+        loss, grad = _ce_emu(emu, z, y, eps=eps, ignore_index=-100)
+        bad = [2, 3, 4, 5, 6]
+        assert np.isnan(loss[bad]).all() and np.isnan(grad[bad]).all()
+        good = [0, 1, 7, 8]
+        rl, rg = _ce_ref(z, y, eps=eps)
+        _check(dtype, loss[good], grad[good], rl[good], rg[good])
+        if eps == 0.0:
+            assert (grad[good][np.isneginf(z[good])] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", EMU_DTYPES)
+@pytest.mark.parametrize("c", [3, 1000, 4097, 20000])
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_emulated_softmax(emu, c, dtype, log):
+    z, _ = _host_inputs(4, c, dtype, seed=c)
+    z[0, ::2] = -np.inf
+    z[3, :] = -np.inf
+    out = np.full(z.shape, np.nan, dtype=z.dtype)
+    K._launch("emu", K._MODES["log_softmax" if log else "softmax"], z, out,
+              runner=_emu_runner(emu), smem_optin=EMU_OPTIN)
+    got = out.astype(np.float64)
+    ref = _softmax_ref(z, log)
+    assert np.isnan(got[3]).all()
+    rtol = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}[dtype]
+    atol = {"float16": 1e-5, "float32": 1e-6, "float64": 1e-14}[dtype]
+    if log:
+        atol *= 1 + np.abs(ref[:3][np.isfinite(ref[:3])]).max()
+    np.testing.assert_allclose(got[:3], ref[:3], rtol=rtol, atol=atol)
