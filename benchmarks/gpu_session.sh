@@ -22,7 +22,7 @@
 # BUDGET: a GPU session has about 15 minutes of device time, one command at most
 # 10 minutes, and the machine's start-up counts.  The whole script stops starting
 # steps once GPU_SESSION_BUDGET seconds (default 540) have passed, and no step's
-# timeout runs past that budget.  Per-step limits (seconds): T_KERNEL=150 T_BENCH=120
+# timeout runs past that budget.  Per-step limits (seconds): T_KERNEL=180 T_BENCH=120
 # T_SUITE=180 T_NOTEBOOKS=150.  A first run also compiles the CUDA kernels with NVRTC
 # (about 30 s, cached afterwards in ~/.cupy/kernel_cache for the later steps).
 # To split the work over two commands:  `... gpu_session.sh kernel bench`, then
@@ -74,7 +74,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 PY=${PYTHON:-python3}
 BUDGET=${GPU_SESSION_BUDGET:-540}
-T_KERNEL=${T_KERNEL:-150}
+T_KERNEL=${T_KERNEL:-180}
 T_BENCH=${T_BENCH:-120}
 T_SUITE=${T_SUITE:-180}
 T_NOTEBOOKS=${T_NOTEBOOKS:-150}

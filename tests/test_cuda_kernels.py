@@ -193,7 +193,12 @@ def test_cuda_source_compiles():
     names = _compile_subset()
     lib = _find_nvrtc()
     if lib is not None:
-        log = _nvrtc_compile(lib, K.kernel_source(), names)
+        try:
+            log = _nvrtc_compile(lib, K.kernel_source(), names)
+        except AssertionError as exc:  # an NVRTC older than CUDA 11.8 has no compute_90
+            if "compute_90" not in str(exc) and "gpu-architecture" not in str(exc):
+                raise
+            log = _nvrtc_compile(lib, K.kernel_source(), names, arch="compute_80")
         assert "warning" not in log.lower(), log
         return
     nvcc = _find_nvcc()
