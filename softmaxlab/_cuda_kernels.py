@@ -467,8 +467,9 @@ _MODES = {"ce": 0, "softmax": 1, "log_softmax": 2}
 _BIG_THREADS = 1024
 _WARP_ROWS_PER_BLOCK = 4
 #: Bytes of dynamic shared memory the long-row kernel may use as a row cache;
-#: None: as much as the device allows (its opt-in limit less 2 KiB).  0 turns
-#: the cache off (every logit of a long row is then read twice).
+#: None: as much as the device allows (its opt-in limit less 2 KiB, halved for
+#: 512-thread blocks, two of which share an SM).  0 turns the cache off (every
+#: logit of a long row is then read twice).
 _SMEM_CACHE_BYTES: int | None = None
 
 
