@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from . import _validation as V
+from ._backend import is_cupy_namespace
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid"]
 
@@ -44,6 +45,34 @@ def _shifted(x, xp, ax: int, fn: str, validate: bool):
         V.check_row_max(xp.reshape(m, batch_shape), xp, fn, "x", batch_shape)
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     return x - m, m
+
+
+def _softmax_cuda(x, xp, ax: int, out_dtype, fn: str, log: bool, validate: bool):
+    """The fused CUDA kernel for CuPy input along the last axis; None if it does not apply.
+
+    The kernel gives a NaN row for a row with a NaN, a ``+inf`` or only
+    ``-inf``.  Such rows are rare, so they are looked at afterwards: all-``-inf``
+    rows get this module's answer (0 or ``-inf``), the others raise.
+    """
+    if not is_cupy_namespace(xp) or ax != x.ndim - 1 or x.size == 0:
+        return None
+    import cupy
+
+    from ._cuda_kernels import softmax_lastaxis_cupy
+
+    shape = tuple(x.shape)
+    x2 = cupy.ascontiguousarray(x.reshape(-1, shape[-1]))
+    res = softmax_lastaxis_cupy(x2, log=log)
+    bad = cupy.isnan(res[:, 0])
+    if bool(bad.any()):
+        masked = cupy.all(x2 == -math.inf, axis=1)
+        if validate:
+            V.check_row_max(cupy.max(x2, axis=1).reshape(shape[:-1]), xp, fn, "x", shape[:-1])
+        fill = -math.inf if log else 0.0
+        res[masked] = fill
+    if res.dtype != out_dtype:
+        res = res.astype(out_dtype)
+    return res.reshape(shape)
 
 
 def _temperature(x, temperature: Any, fn: str):
@@ -168,6 +197,9 @@ def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool 
     x = _temperature(x, temperature, fn)
     if x.shape[ax] == 0:
         return xp.astype(x, out_dtype)
+    fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=False, validate=validate)
+    if fast is not None:
+        return fast
     with V.quiet(xp):
         z, _ = _shifted(x, xp, ax, fn, validate)
         e = xp.exp(z)
@@ -224,6 +256,9 @@ def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: b
     x = _temperature(x, temperature, fn)
     if x.shape[ax] == 0:
         return xp.astype(x, out_dtype)
+    fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=True, validate=validate)
+    if fast is not None:
+        return fast
     with V.quiet(xp):
         z, _ = _shifted(x, xp, ax, fn, validate)
         s = xp.sum(xp.exp(z), axis=ax, keepdims=True)
