@@ -28,13 +28,14 @@
 # To split the work over two commands:  `... gpu_session.sh kernel bench`, then
 # `... gpu_session.sh suite notebooks` (each appends to $OUT/gpu-run.md).
 #
-# WHEELS: nbval and ipykernel are not on the device machine.  Before the session, on a
+# WHEELS: nbval, ipykernel, array-api-compat (a core dependency of softmaxlab) and
+# array-api-strict (the strict test leg) are not on the device machine.  Before the session, on a
 # machine with internet, put their wheels (and their dependencies) into .whl/ at the
 # repository root (.whl/ is git-ignored; the session carries it over):
 #
 #     pip download --only-binary=:all: --python-version 3.12 --implementation cp \
 #         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-#         --platform manylinux2014_x86_64 -d .whl nbval ipykernel
+#         --platform manylinux2014_x86_64 -d .whl nbval ipykernel array-api-compat array-api-strict
 #     cd .whl && rm -f pytest-* pluggy-* iniconfig-* packaging-* pygments-* psutil-* \
 #         attrs-* coverage-* python_dateutil-* typing_extensions-* tzdata-*
 #
