@@ -37,7 +37,7 @@
 #         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 #         --platform manylinux2014_x86_64 -d .whl nbval ipykernel array-api-compat array-api-strict
 #     cd .whl && rm -f pytest-* pluggy-* iniconfig-* packaging-* pygments-* psutil-* \
-#         attrs-* coverage-* python_dateutil-* typing_extensions-* tzdata-*
+#         attrs-* coverage-* python_dateutil-* typing_extensions-* tzdata-* numpy-*
 #
 # This script installs them without the network into /tmp/site
 # (pip install --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl) and
