@@ -405,25 +405,28 @@ def diagnose(
     if first_nonfinite is not None:
         return result(
             "diverging",
-            f"The loss became {L[first_nonfinite]} at step {first_nonfinite} (it was "
-            f"{float(good[-1]):.4g} just before; baseline {bname}): training diverged. "
-            "Lower the learning rate (try 10x smaller).",
+            f"The loss became {L[first_nonfinite]} at step {first_nonfinite} (baseline "
+            f"{bname}): training diverged. Lower the learning rate (try 10x smaller).",
         )
     # 4: climbing up from the start or from the best point so far.
     ref = min(first, best)
     if end - ref > rise_tolerance * max(scale, ref):
         return result(
             "diverging",
-            f"The loss rose from {ref:.4g} to {end:.4g} (smoothed over {w_eff} steps; "
-            f"peak {float(np.max(good)):.4g}; baseline {bname}): training is diverging. "
-            "Lower the learning rate (try 10x smaller).",
+            # The runaway values themselves (end_loss, the peak) stay in the fields:
+            # their digits are chaotic and would differ from one machine to the next.
+            f"The loss rose far above where it started ({ref:.4g}; smoothed over {w_eff} "
+            f"steps; baseline {bname}): training is diverging. Lower the learning rate "
+            "(try 10x smaller).",
         )
-    # 5: a bad start that has not recovered.
-    if far_above and end > B:
+    # 5: a bad start that has not recovered: the loss is still above the
+    # baseline, or has only fallen back to about it (chance level).
+    if far_above and end > B - stall_tolerance * scale:
+        where = "still above it" if end > B else "only back at about chance level"
         return result(
             "bad_init",
             f"The first loss, {first:.4g}, is far above the uniform-guess baseline "
-            f"{bname}, and after {n} steps the loss ({end:.4g}) is still above it. "
+            f"{bname}, and after {n} steps the loss ({end:.4g}) is {where}. "
             + init_advice,
         )
     # 6: no progress.
