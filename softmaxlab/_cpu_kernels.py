@@ -46,7 +46,7 @@ __all__ = ["ce_rows_numpy", "default_num_threads"]
 
 #: Inputs with fewer elements than this run on the calling thread only:
 #: below it, handing work to a pool costs more than it saves.
-_THREAD_MIN_ELEMENTS = 1 << 18
+_THREAD_MIN_ELEMENTS = 1 << 17
 
 #: Target size in bytes of one block of logits (the gradient block is as
 #: large).  Two such blocks should sit in a core's L2 cache.
