@@ -399,3 +399,30 @@ def test_notebook_is_executed_cleanly(path):
         f"{path.name}: cells were executed out of order ({counts}); "
         "restart the kernel and run all cells"
     )
+
+
+def _figure_outputs(entry: str) -> int:
+    """Image outputs of the notebook behind *entry* that the build shows."""
+    nb = nbformat.read(ROOT / f"{entry}.ipynb", as_version=4)
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        if tags & {"remove-cell", "remove-output"}:
+            continue
+        n += sum(1 for o in cell.get("outputs", [])
+                 if any(k.startswith("image/") for k in o.get("data", {})))
+    return n
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", notebook_pages())
+def test_chapter_page_shows_its_figures(html, entry):
+    """Every figure a chapter's notebook made is on its page, and every chapter has one."""
+    expected = _figure_outputs(entry)
+    assert expected >= 1, f"{entry}: the notebook has no figure"
+    shown = [src for src in scan(html.page(entry)).images if "_images/" in src]
+    assert len(shown) >= expected, (
+        f"{entry}: the notebook has {expected} figure outputs but the page shows "
+        f"{len(shown)} images from _images/")
