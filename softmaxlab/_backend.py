@@ -190,9 +190,49 @@ def asarray(x: Any, dtype: Any = None):
     >>> sml.asarray([[1, 2], [3, 4]], dtype="float32").dtype
     dtype('float32')
     """
+    return convert(x, dtype, fn="asarray", name="x")
+
+
+def _type_name(x: Any) -> str:
+    return type(x).__name__
+
+
+def _check_convertible(x: Any, fn: str, name: str) -> None:
+    """Raise a clear error for Python objects that are not numbers or nested lists of them.
+
+    Arrays of any library pass unchecked; everything else is tried with NumPy
+    first, so ragged lists, ``None``, strings and dicts are named in the message
+    instead of surfacing as NumPy's own error or as a silent object array.
+    """
+    from array_api_compat import is_array_api_obj
+
+    if is_array_api_obj(x):
+        return
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{fn}: argument {name!r} must be an array or a (nested) list of numbers with "
+            f"rows of equal length; found {_type_name(x)} that NumPy cannot convert ({exc})"
+        ) from None
+    if a.dtype.kind in "OUSV":
+        raise TypeError(
+            f"{fn}: argument {name!r} must be an array or a (nested) list of numbers; "
+            f"found {_type_name(x)} {_short_repr(x)}"
+        )
+
+
+def _short_repr(x: Any) -> str:
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def convert(x: Any, dtype: Any = None, *, fn: str = "asarray", name: str = "x"):
+    """:func:`asarray` whose messages name the calling function `fn` and argument `name`."""
+    _check_convertible(x, fn, name)
     mod = backend_module()
     if dtype is not None:
-        dtype = _backend_dtype(mod, dtype)
+        dtype = _backend_dtype(mod, dtype, fn)
     if mod is np:
         return np.asarray(to_numpy(x) if _is_foreign(x) else x, dtype=dtype)
     if _is_foreign(x, mod):
@@ -200,8 +240,12 @@ def asarray(x: Any, dtype: Any = None):
     return mod.asarray(x, dtype=dtype)
 
 
-def _backend_dtype(mod, dtype):
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+def _backend_dtype(mod, dtype, fn: str = "asarray"):
+    try:
+        name = np.dtype(dtype).name if not isinstance(dtype, str) else np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"{fn}: argument 'dtype' must be a NumPy dtype or its name "
+                        f"(e.g. 'float32'); found {dtype!r}") from None
     if mod is np:
         return np.dtype(name)
     if mod.__name__ == "cupy":
@@ -227,6 +271,8 @@ def to_numpy(x: Any) -> np.ndarray:
     array([1.5, 2.5])
     """
     mod = type(x).__module__.split(".")[0]
+    if mod not in ("cupy", "array_api_strict", "numpy"):
+        _check_convertible(x, "to_numpy", "x")
     if mod == "cupy":
         return x.get()
     if mod == "array_api_strict":

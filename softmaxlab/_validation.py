@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import array_namespace, asarray, to_numpy
+from ._backend import _check_convertible, array_namespace, convert, to_numpy
 
 
 def as_array(x: Any, xp, fn: str, name: str):
@@ -19,6 +19,7 @@ def as_array(x: Any, xp, fn: str, name: str):
 
     if is_array_api_obj(x):
         return x
+    _check_convertible(x, fn, name)
     try:
         return xp.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic inputs
@@ -32,17 +33,56 @@ def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any):
     from array_api_compat import is_array_api_obj
 
     if not is_array_api_obj(x):
-        x = asarray(x)
+        x = convert(x, fn=fn, name=name)
     xp = array_namespace(x, *others, fn=fn)
     return xp, x
+
+
+def dtype_kind(dt, xp) -> str:
+    """'floating', 'integer', 'boolean', 'complex' or 'non-numeric' for a dtype of `xp`."""
+    if dt == xp.bool:
+        return "boolean"
+    for kind, name in (("real floating", "floating"), ("integral", "integer"),
+                       ("complex floating", "complex")):
+        try:
+            if xp.isdtype(dt, kind):
+                return name
+        except (TypeError, ValueError):  # object/string dtypes in NumPy's wrapper
+            break
+    return "non-numeric"
+
+
+def check_real_numeric(x, xp, fn: str, name: str):
+    """Reject complex and non-numeric arrays (integers and booleans pass)."""
+    kind = dtype_kind(x.dtype, xp)
+    if kind in ("complex", "non-numeric"):
+        raise TypeError(
+            f"{fn}: argument {name!r} must hold real numbers (a floating, integer or boolean "
+            f"dtype); found {kind} dtype {x.dtype}"
+        )
+
+
+def check_bool(value: Any, fn: str, name: str) -> bool:
+    """A Python or NumPy bool (not a truthy string or number)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: argument {name!r} must be True or False; found {value!r}")
+    return bool(value)
+
+
+def check_int(value: Any, fn: str, name: str, *, lo: int | None = None) -> int:
+    """An integer (not a bool, not a float) that is >= `lo` when given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{fn}: argument {name!r} must be an integer; found {value!r}")
+    if lo is not None and value < lo:
+        raise ValueError(f"{fn}: argument {name!r} must be an integer >= {lo}; found {value!r}")
+    return int(value)
 
 
 def check_float(x, xp, fn: str, name: str):
     """Reject integer, boolean and complex arrays with a TypeError."""
     dt = x.dtype
-    if not xp.isdtype(dt, "real floating"):
-        kind = "complex" if xp.isdtype(dt, "complex floating") else (
-            "boolean" if dt == xp.bool else "integer")
+    kind = dtype_kind(dt, xp)
+    if kind != "floating":
         raise TypeError(
             f"{fn}: argument {name!r} must have a real floating dtype "
             f"(float16, float32 or float64); found {kind} dtype {dt}. "

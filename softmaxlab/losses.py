@@ -86,9 +86,9 @@ class _Problem:
 
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
-             allow_probs: bool) -> _Problem:
-    xp, logits = V.namespace_and_array(logits, fn, "logits", target, weight)
-    V.check_float(logits, xp, fn, "logits")
+             allow_probs: bool, name: str = "logits") -> _Problem:
+    xp, logits = V.namespace_and_array(logits, fn, name, target, weight)
+    V.check_float(logits, xp, fn, name)
     ax = V.normalize_axis(axis, logits.ndim, fn)
     target = V.as_array(target, xp, fn, "target")
     P = _Problem()
@@ -98,7 +98,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     shape = tuple(logits.shape)
     C = shape[ax]
     if C == 0:
-        raise ValueError(f"{fn}: argument 'logits' has 0 classes along axis {ax} (shape {shape}); "
+        raise ValueError(f"{fn}: argument {name!r} has 0 classes along axis {ax} (shape {shape}); "
                          "expected at least one class")
     batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
     P.C, P.batch_shape = C, batch_shape
@@ -300,13 +300,13 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         return rows, grad
 
 
-def _normaliser(P: _Problem, reduction: str):
+def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
     """The divisor of the summed loss: a Python number or a 0-d array."""
     xp = P.xp
     if reduction in ("none", "sum"):
         return 1
     if P.M == 0:
-        raise ValueError(f"cross_entropy: reduction={reduction!r} needs at least one position; "
+        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
                          f"found an empty batch of shape {P.batch_shape}")
     if reduction == "full":
         return P.M
@@ -336,7 +336,7 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
     P = _prepare(fn, logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
                  validate=validate, allow_probs=True)
     xp = P.xp
-    denom = _normaliser(P, reduction)
+    denom = _normaliser(P, reduction, fn)
     # scale = 1/denom, and 0 where denom == 0 (every position ignored).
     if isinstance(denom, int):
         scale = 1.0 / denom
@@ -588,7 +588,7 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: argument 'p' must be 1 or 2; found {p!r}")
     P = _prepare(fn, scores, target, axis=axis, weight=None, ignore_index=None,
-                 validate=validate, allow_probs=False)
+                 validate=validate, allow_probs=False, name="scores")
     xp, s, C = P.xp, P.z, P.C
     if validate and P.M:
         bad = ~xp.isfinite(s)

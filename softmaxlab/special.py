@@ -130,6 +130,7 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool 
     array([  0., -inf])
     """
     fn = "logsumexp"
+    keepdims = V.check_bool(keepdims, fn, "keepdims")
     xp, x, ax, out_dtype = _prepare(x, axis, fn)
     if x.shape[ax] == 0:
         shape = tuple(1 if i == ax else s for i, s in enumerate(x.shape))
