@@ -111,12 +111,23 @@ def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+def check_number(value: Any, fn: str, name: str) -> float:
+    """A real number (Python or NumPy, or a 0-d real array; not a bool) as a float.
+
+    Only the type is checked; NaN and inf pass (callers check the range).
+    """
+    if getattr(value, "ndim", None) == 0 and getattr(value, "dtype", None) is not None \
+            and getattr(value.dtype, "kind", "f") in "iuf":
+        value = value.item() if hasattr(value, "item") else float(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}: argument {name!r} must be a real number; found {value!r}")
+    return float(value)
+
+
 def check_real_scalar(value: Any, fn: str, name: str, *, lo=None, hi=None,
                       lo_open=False, hi_open=False) -> float:
     """A finite real Python number within [lo, hi] (open ends where asked)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{fn}: argument {name!r} must be a real number; found {value!r}")
-    v = float(value)
+    v = check_number(value, fn, name)
     bad = not math.isfinite(v)
     if lo is not None:
         bad |= v <= lo if lo_open else v < lo

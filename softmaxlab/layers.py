@@ -31,10 +31,12 @@ diff is ``loss_weight``).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
 
+from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
 
 __all__ = [
@@ -246,8 +248,16 @@ class Layer:
         self.input_shape, self.output_shape = input_shape, out
         return out
 
+    def _input(self, x: Any, method: str, name: str = "x") -> Any:
+        """`x` as an array of real numbers (lists are converted); a clear error otherwise."""
+        fn = f"{self._label()}.{method}"
+        xp, x = V.namespace_and_array(x, fn, name)
+        V.check_real_numeric(x, xp, fn, name)
+        return x
+
     def forward(self, x: Any) -> Any:
         """Compute the output and keep what :meth:`backward` needs."""
+        x = self._input(x, "forward")
         self.setup(tuple(x.shape))
         y, self._cache = self._forward(x)
         self._top_shape = tuple(y.shape)
@@ -255,6 +265,7 @@ class Layer:
 
     def predict(self, x: Any) -> Any:
         """The output of :meth:`forward` without caching anything (inference)."""
+        x = self._input(x, "predict")
         self._setup(tuple(int(s) for s in x.shape))
         return self._forward(x)[0]
 
@@ -267,6 +278,7 @@ class Layer:
                 f"{self._label()}.backward: called before forward; run forward(x) first "
                 "(predict() keeps nothing for the backward pass)"
             )
+        dy = self._input(dy, "backward", "dy")
         if tuple(dy.shape) != self._top_shape:
             raise ValueError(
                 f"{self._label()}.backward: the top gradient must have the output's shape "
@@ -405,7 +417,11 @@ class InnerProduct(Layer):
         self.num_input, self.num_output = int(num_input), int(num_output)
         self.filler, self.bias_filler = filler, bias_filler
         self.dtype = str(dtype)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        try:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise TypeError(f"InnerProduct: argument 'seed' must be None, a non-negative integer "
+                            f"or a numpy.random.Generator; found {seed!r}") from None
         w = fill((self.num_output, self.num_input), filler, std=std, value=value,
                  variance_norm=variance_norm, rng=rng)
         self.weight = Param(asarray(w, dtype=self.dtype), name="weight",
@@ -479,7 +495,7 @@ class ReLU(Layer):
 
     def __init__(self, negative_slope: float = 0.0, *, name: str | None = None):
         super().__init__(name=name)
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = V.check_real_scalar(negative_slope, "ReLU", "negative_slope")
 
     def _forward(self, x):
         xp = array_namespace(x, fn=f"{self._label()}.forward")
@@ -534,7 +550,7 @@ class Softmax(Layer):
 
     def __init__(self, axis: int = -1, *, name: str | None = None):
         super().__init__(name=name)
-        self.axis = int(axis)
+        self.axis = V.check_int(axis, "Softmax", "axis")
 
     def _setup(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape):
@@ -577,13 +593,15 @@ class LossLayer(Layer):
                 f"{type(self).__name__}: unknown reduction {reduction!r}; expected one of "
                 + ", ".join(repr(r) for r in self._REDUCTIONS)
             )
-        lw = float(loss_weight)
+        lw = V.check_number(loss_weight, type(self).__name__, "loss_weight")
         if not math.isfinite(lw):
             raise ValueError(f"{type(self).__name__}: loss_weight must be finite, found {loss_weight!r}")
-        self.reduction, self.loss_weight, self.axis = reduction, lw, int(axis)
+        self.reduction, self.loss_weight = reduction, lw
+        self.axis = V.check_int(axis, type(self).__name__, "axis")
 
     def forward(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
         """Return the loss (times ``loss_weight``) and keep its gradient for :meth:`backward`."""
+        scores = self._scores(scores, labels, "forward")
         self.input_shape = self.output_shape = tuple(scores.shape)
         loss, grad = self._loss_and_grad(scores, labels)
         self._cache = (grad, scores)
@@ -593,6 +611,7 @@ class LossLayer(Layer):
 
     def predict(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
         """The loss without caching anything."""
+        scores = self._scores(scores, labels, "predict")
         loss, _ = self._loss_and_grad(scores, labels)
         return loss * self.loss_weight if self.loss_weight != 1.0 else loss
 
@@ -603,11 +622,27 @@ class LossLayer(Layer):
                 f"{self._label()}.backward: called before forward; run forward(scores, labels) first"
             )
         grad = self._cache[0]
-        scale = self.loss_weight
-        if isinstance(dloss, (int, float)):
-            scale *= float(dloss)
+        fn = f"{self._label()}.backward"
+        if isinstance(dloss, numbers.Real) and not isinstance(dloss, (bool, np.bool_)):
+            scale = self.loss_weight * V.check_real_scalar(dloss, fn, "dloss")
             return grad * scale if scale != 1.0 else grad
-        return grad * (dloss * scale)
+        if getattr(dloss, "ndim", None) == 0 and hasattr(dloss, "dtype"):
+            xp = array_namespace(dloss, grad, fn=fn)
+            V.check_float(dloss, xp, fn, "dloss")
+            if not V.any_true(xp.isfinite(dloss), xp):
+                raise ValueError(f"{fn}: argument 'dloss' must be finite; found {float(dloss)!r}")
+            return grad * (dloss * self.loss_weight)
+        shape = getattr(dloss, "shape", None)
+        raise TypeError(
+            f"{fn}: argument 'dloss' must be a real number or a 0-d floating array (the "
+            f"gradient of the final loss with respect to this scalar loss); found "
+            f"{type(dloss).__name__}" + (f" of shape {tuple(shape)}" if shape is not None
+                                         else f" {dloss!r}")
+        )
+
+    def _scores(self, scores: Any, labels: Any, method: str) -> Any:
+        fn = f"{self._label()}.{method}"
+        return V.namespace_and_array(scores, fn, "scores", labels)[1]
 
     def _loss_and_grad(self, scores, labels):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -687,7 +722,7 @@ class SoftmaxWithLoss(LossLayer):
                 )
             reduction = _NORMALIZATION[key]
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
-        ls = float(label_smoothing)
+        ls = V.check_number(label_smoothing, "SoftmaxWithLoss", "label_smoothing")
         if not 0.0 <= ls <= 1.0:
             raise ValueError(f"SoftmaxWithLoss: label_smoothing must be in [0, 1], found {label_smoothing!r}")
         self.ignore_index, self.label_smoothing, self.weight = ignore_index, ls, weight
@@ -769,9 +804,10 @@ class HingeLoss(LossLayer):
                  name: str | None = None):
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
         self.validate = bool(validate)
-        if p not in (1, 2):
+        if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"HingeLoss: p must be 1 or 2, found {p!r}")
-        self.margin, self.p = float(margin), int(p)
+        self.margin = V.check_real_scalar(margin, "HingeLoss", "margin", lo=0.0)
+        self.p = int(p)
 
     def _loss_and_grad(self, scores, labels):
         from .losses import multiclass_hinge_with_grad

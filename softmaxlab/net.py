@@ -8,6 +8,8 @@ first, as Caffe's solver calls ``ClearParamDiffs``).
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Iterable
 from typing import Any, Iterator, Sequence
 
 from ._backend import array_namespace
@@ -51,6 +53,11 @@ class Net:
     """
 
     def __init__(self, layers: Sequence[Layer], loss: LossLayer | None = None):
+        if isinstance(layers, Layer) or not isinstance(layers, Iterable) or isinstance(layers, str):
+            raise TypeError(
+                f"Net: argument 'layers' must be a list of layers, e.g. Net([InnerProduct(64, 10)], "
+                f"loss=SoftmaxWithLoss()); found {type(layers).__name__} {layers!r}"
+            )
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer) or isinstance(layer, LossLayer):
@@ -166,7 +173,15 @@ class Net:
         total parameters: 760
         """
         rows = []
-        shape = tuple(input_shape) if input_shape is not None else None
+        shape = None
+        if input_shape is not None:
+            ok = isinstance(input_shape, Sequence) and not isinstance(input_shape, str) and all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0
+                for d in input_shape)
+            if not ok:
+                raise TypeError(f"Net.summary: argument 'input_shape' must be a tuple of "
+                                f"non-negative integers such as (32, 64); found {input_shape!r}")
+            shape = tuple(int(d) for d in input_shape)
         for i, layer in enumerate(self.layers):
             if shape is not None:
                 shape = layer.setup(shape)

@@ -102,3 +102,107 @@ def test_logsumexp_keepdims_must_be_bool():
                                         "found 'yes'"):
         logsumexp(X, keepdims="yes")
     assert logsumexp(X, keepdims=np.bool_(True)).shape == (2, 1)
+
+
+# --------------------------------------------------------------------------- layers and Net
+from softmaxlab.layers import HingeLoss, InnerProduct, ReLU, Softmax, SoftmaxWithLoss  # noqa: E402
+from softmaxlab.net import Net  # noqa: E402
+
+
+@pytest.mark.parametrize("make", [lambda: InnerProduct(3, 2, seed=0), ReLU, Softmax])
+@pytest.mark.parametrize("method", ["forward", "predict"])
+def test_layer_input_none_names_layer_and_argument(make, method):
+    layer = make()
+    with pytest.raises(TypeError, match=rf"{type(layer).__name__}\.{method}: argument 'x' must be "
+                                        "an array.*found NoneType None"):
+        getattr(layer, method)(None)
+
+
+def test_layer_takes_lists_like_the_functions_do():
+    ip = InnerProduct(3, 2, seed=0)
+    np.testing.assert_array_equal(ip.forward(X.tolist()), ip.forward(X))
+    np.testing.assert_array_equal(ip.backward([[1.0, 1.0], [1.0, 1.0]]), ip.backward(np.ones((2, 2))))
+    s = SoftmaxWithLoss()
+    assert float(s.forward(X.tolist(), Y.tolist())) == pytest.approx(float(cross_entropy(X, Y)))
+
+
+def test_layer_rejects_complex_input():
+    with pytest.raises(TypeError, match=r"ReLU\.forward: argument 'x' must hold real numbers.*"
+                                        "found complex dtype complex128"):
+        ReLU().forward(np.array([1 + 1j]))
+
+
+def test_layer_backward_none():
+    r = ReLU()
+    r.forward(X)
+    with pytest.raises(TypeError, match=r"ReLU\.backward: argument 'dy' must be an array.*NoneType"):
+        r.backward(None)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxWithLoss, HingeLoss])
+@pytest.mark.parametrize("dloss, exc, found", [
+    ("a", TypeError, "found str 'a'"),
+    (None, TypeError, "found NoneType None"),
+    (np.array([1.0, 2.0]), TypeError, r"found ndarray of shape \(2,\)"),
+    (float("nan"), ValueError, "found nan"),
+    (np.array(np.inf), ValueError, "found inf"),
+])
+def test_loss_layer_backward_dloss(cls, dloss, exc, found):
+    layer = cls()
+    layer.forward(X, Y)
+    with pytest.raises(exc, match=rf"{cls.__name__}\.backward: argument 'dloss' must .*{found}"):
+        layer.backward(dloss)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxWithLoss, HingeLoss])
+def test_loss_layer_backward_scalars_still_scale(cls):
+    layer = cls()
+    layer.forward(X, Y)
+    g = layer.backward()
+    np.testing.assert_allclose(layer.backward(2.0), 2 * g)
+    np.testing.assert_allclose(layer.backward(np.float32(2.0)), 2 * g)
+    np.testing.assert_allclose(layer.backward(np.array(2.0)), 2 * g)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxWithLoss, HingeLoss])
+def test_loss_layer_scores_none(cls):
+    with pytest.raises(TypeError, match=rf"{cls.__name__}\.forward: argument 'scores' must be an "
+                                        "array.*found NoneType None"):
+        cls().forward(None, Y)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: ReLU("a"), "ReLU: argument 'negative_slope' must be a real number; found 'a'"),
+    (lambda: ReLU(float("nan")), "ReLU: argument 'negative_slope' must be a finite number.*found nan"),
+    (lambda: Softmax(axis=1.5), "Softmax: argument 'axis' must be an integer; found 1.5"),
+    (lambda: SoftmaxWithLoss(axis=1.5), "SoftmaxWithLoss: argument 'axis' must be an integer; found 1.5"),
+    (lambda: SoftmaxWithLoss(loss_weight="a"), "SoftmaxWithLoss: argument 'loss_weight' must be a "
+                                               "real number; found 'a'"),
+    (lambda: SoftmaxWithLoss(label_smoothing="a"), "argument 'label_smoothing' must be a real number"),
+    (lambda: HingeLoss(margin="a"), "HingeLoss: argument 'margin' must be a real number; found 'a'"),
+    (lambda: HingeLoss(margin=-1), r"HingeLoss: argument 'margin' must be a finite number in \[0.0, inf\]"),
+    (lambda: InnerProduct(3, 2, seed="a"), "InnerProduct: argument 'seed' must be None, a non-negative "
+                                           "integer or a numpy.random.Generator; found 'a'"),
+])
+def test_layer_constructor_arguments(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+@pytest.mark.parametrize("bad", [None, InnerProduct(3, 2, seed=0), "ip"])
+def test_net_layers_must_be_a_list(bad):
+    with pytest.raises(TypeError, match="Net: argument 'layers' must be a list of layers.*found"):
+        Net(bad)
+
+
+def test_net_summary_input_shape():
+    net = Net([InnerProduct(3, 2, seed=0)], loss=SoftmaxWithLoss())
+    with pytest.raises(TypeError, match=r"Net\.summary: argument 'input_shape' must be a tuple of "
+                                        "non-negative integers.*found 'a'"):
+        net.summary("a")
+    assert "(8, 2)" in net.summary((8, 3))
+
+
+def test_net_accepts_lists():
+    net = Net([InnerProduct(3, 4, seed=0)], loss=SoftmaxWithLoss())
+    assert net.forward(X.tolist(), Y.tolist()) == net.forward(X, Y)
