@@ -90,11 +90,13 @@ class Param:
 
     def __init__(self, data: Any, *, name: str | None = None, lr_mult: float = 1.0,
                  decay_mult: float = 1.0):
+        xp, data = V.namespace_and_array(data, "Param", "data")
+        V.check_float(data, xp, "Param", "data")
         self.data = data
         self.name = name
-        self.lr_mult = float(lr_mult)
-        self.decay_mult = float(decay_mult)
-        self.grad = array_namespace(data, fn="Param").zeros_like(data)
+        self.lr_mult = V.check_real_scalar(lr_mult, "Param", "lr_mult")
+        self.decay_mult = V.check_real_scalar(decay_mult, "Param", "decay_mult")
+        self.grad = xp.zeros_like(data)
 
     @property
     def shape(self) -> tuple[int, ...]:

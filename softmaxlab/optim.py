@@ -18,8 +18,11 @@ iteration :math:`t` (Caffe's ``SGDSolver::GetLearningRate``).
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+import numbers
+from collections.abc import Iterable
+from typing import Any, Sequence
 
+from . import _validation as V
 from ._backend import array_namespace
 from .layers import Param
 
@@ -107,13 +110,19 @@ class SGD:
                  gamma: float | None = None, stepsize: int | None = None,
                  stepvalues: Sequence[int] | None = None, power: float | None = None,
                  max_iter: int | None = None, regularization: str = "L2"):
+        if isinstance(params, Param) or not isinstance(params, Iterable):
+            hint = " (pass net.params or layer.params)" if hasattr(params, "params") else ""
+            raise TypeError(f"SGD: argument 'params' must be an iterable of Param{hint}; "
+                            f"found {type(params).__name__}")
         self.params = list(params)
         for i, p in enumerate(self.params):
             if not isinstance(p, Param):
                 raise TypeError(f"SGD: params[{i}] must be a softmaxlab.layers.Param, found {type(p).__name__}")
         if not self.params:
             raise ValueError("SGD: params is empty; pass net.params (nothing to optimise)")
-        lr, momentum, weight_decay = float(lr), float(momentum), float(weight_decay)
+        lr, momentum, weight_decay = (V.check_number(v, "SGD", k) for k, v in
+                                      (("lr", lr), ("momentum", momentum),
+                                       ("weight_decay", weight_decay)))
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"SGD: lr must be a finite number > 0, found {lr!r}")
         if not 0.0 <= momentum < 1.0:
@@ -135,12 +144,34 @@ class SGD:
                 f"SGD: lr_policy={lr_policy!r} needs " + " and ".join(missing)
                 + f" (it uses {', '.join(LR_POLICIES[lr_policy])})"
             )
-        if stepsize is not None and (int(stepsize) != stepsize or stepsize < 1):
-            raise ValueError(f"SGD: stepsize must be a positive integer, found {stepsize!r}")
-        if max_iter is not None and (int(max_iter) != max_iter or max_iter < 1):
-            raise ValueError(f"SGD: max_iter must be a positive integer, found {max_iter!r}")
+        for k, v in (("stepsize", stepsize), ("max_iter", max_iter)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                                  or v < 1):
+                raise ValueError(f"SGD: {k} must be a positive integer, found {v!r}")
+        uses = LR_POLICIES[lr_policy]
+        if gamma is not None:
+            g = V.check_number(gamma, "SGD", "gamma")
+            if "gamma" in uses and lr_policy != "sigmoid" and not (g > 0 and math.isfinite(g)):
+                raise ValueError(f"SGD: argument 'gamma' must be a finite number > 0 for "
+                                 f"lr_policy={lr_policy!r} (a rate of 0 or below makes the learning "
+                                 f"rate vanish or change sign); found {gamma!r}")
+            if not math.isfinite(g):
+                raise ValueError(f"SGD: argument 'gamma' must be finite; found {gamma!r}")
+        if power is not None:
+            pw = V.check_number(power, "SGD", "power")
+            if not (pw >= 0 and math.isfinite(pw)):
+                raise ValueError(f"SGD: argument 'power' must be a finite number >= 0 (a negative "
+                                 f"power makes the learning rate grow without bound); found {power!r}")
         if stepvalues is not None:
-            stepvalues = [int(s) for s in stepvalues]
+            if isinstance(stepvalues, (str, bytes)) or not isinstance(stepvalues, Iterable):
+                raise TypeError(f"SGD: argument 'stepvalues' must be a list of increasing "
+                                f"iteration numbers; found {stepvalues!r}")
+            stepvalues = list(stepvalues)
+            for i, v in enumerate(stepvalues):
+                if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                    raise TypeError(f"SGD: argument 'stepvalues' must hold non-negative integers; "
+                                    f"found {v!r} at index {i}")
+            stepvalues = [int(v) for v in stepvalues]
             if any(b <= a for a, b in zip(stepvalues, stepvalues[1:])):
                 raise ValueError(f"SGD: stepvalues must be strictly increasing, found {stepvalues}")
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
@@ -156,7 +187,7 @@ class SGD:
     # -- schedule ------------------------------------------------------------
     def lr_at(self, it: int) -> float:
         """The learning rate of the policy at iteration `it` (Caffe's GetLearningRate)."""
-        base, pol, t = self.lr, self.lr_policy, int(it)
+        base, pol, t = self.lr, self.lr_policy, V.check_int(it, "SGD.lr_at", "it", lo=0)
         if pol == "fixed":
             return base
         if pol == "step":

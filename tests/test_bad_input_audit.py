@@ -206,3 +206,70 @@ def test_net_summary_input_shape():
 def test_net_accepts_lists():
     net = Net([InnerProduct(3, 4, seed=0)], loss=SoftmaxWithLoss())
     assert net.forward(X.tolist(), Y.tolist()) == net.forward(X, Y)
+
+
+# --------------------------------------------------------------------------- SGD and Param
+from softmaxlab.layers import Param  # noqa: E402
+from softmaxlab.optim import SGD  # noqa: E402
+
+
+def _p():
+    return Param(np.array([1.0, 2.0]), name="w")
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(lr="a"), TypeError, "SGD: argument 'lr' must be a real number; found 'a'"),
+    (dict(momentum=None), TypeError, "SGD: argument 'momentum' must be a real number; found None"),
+    (dict(lr_policy="exp", gamma=-1.0), ValueError,
+     "SGD: argument 'gamma' must be a finite number > 0 for lr_policy='exp'.*found -1.0"),
+    (dict(lr_policy="step", gamma=0.0, stepsize=5), ValueError, "argument 'gamma' must be .*> 0"),
+    (dict(lr_policy="poly", power=-1.0, max_iter=10), ValueError,
+     "SGD: argument 'power' must be a finite number >= 0.*found -1.0"),
+    (dict(lr_policy="multistep", gamma=0.1, stepvalues="ab"), TypeError,
+     "SGD: argument 'stepvalues' must be a list of increasing iteration numbers; found 'ab'"),
+    (dict(lr_policy="multistep", gamma=0.1, stepvalues=[5, 2.5]), TypeError,
+     "SGD: argument 'stepvalues' must hold non-negative integers; found 2.5 at index 1"),
+    (dict(lr_policy="step", gamma=0.1, stepsize="5"), ValueError,
+     "SGD: stepsize must be a positive integer, found '5'"),
+])
+def test_sgd_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        SGD([_p()], **kwargs)
+
+
+def test_sgd_sigmoid_may_decrease():
+    # Caffe's sigmoid policy with gamma < 0 is a decreasing schedule: allowed.
+    opt = SGD([_p()], lr=1.0, lr_policy="sigmoid", gamma=-0.1, stepsize=10)
+    assert opt.lr_at(0) > opt.lr_at(20) > 0
+
+
+@pytest.mark.parametrize("params, found", [
+    (None, "found NoneType"),
+    (InnerProduct(3, 2, seed=0), r"\(pass net.params or layer.params\); found InnerProduct"),
+    (Param(np.zeros(2)), "found Param"),
+])
+def test_sgd_params_must_be_iterable(params, found):
+    with pytest.raises(TypeError, match=f"SGD: argument 'params' must be an iterable of Param.*{found}"):
+        SGD(params)
+
+
+@pytest.mark.parametrize("it, exc", [(-1, ValueError), (2.5, TypeError), ("a", TypeError)])
+def test_sgd_lr_at_iteration(it, exc):
+    opt = SGD([_p()], lr=0.1, lr_policy="poly", power=1.0, max_iter=10)
+    with pytest.raises(exc, match=f"SGD.lr_at: argument 'it' must be an integer.*found {it!r}"):
+        opt.lr_at(it)
+
+
+@pytest.mark.parametrize("data, exc, match", [
+    (None, TypeError, "Param: argument 'data' must be an array.*found NoneType None"),
+    (np.array([1, 2]), TypeError, "Param: argument 'data' must have a real floating dtype.*int64"),
+])
+def test_param_data(data, exc, match):
+    with pytest.raises(exc, match=match):
+        Param(data)
+
+
+def test_param_list_and_multipliers():
+    assert Param([1.0, 2.0]).shape == (2,)
+    with pytest.raises(TypeError, match="Param: argument 'lr_mult' must be a real number; found 'a'"):
+        Param(np.zeros(2), lr_mult="a")
