@@ -58,6 +58,7 @@ False
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 import warnings
 from dataclasses import dataclass, field
@@ -305,7 +306,6 @@ def _ref_sigmoid(x) -> np.ndarray:
 # --------------------------------------------------------------------------- framework
 
 
-
 @dataclass
 class _Variant:
     """A known wrong answer: computed on the case's inputs, it names the mistake."""
@@ -539,8 +539,50 @@ def _run(ex: _Exercise, fn, backend, verbose: bool, where: str) -> CheckResult:
 
 def _ctx(x) -> dict:
     x = np.asarray(x)
-    ctx = {"N": x.shape[0] if x.ndim > 1 else 1, "K": x.shape[-1], "C": x.shape[-1]}
-    return ctx
+    return {"N": x.shape[0] if x.ndim > 1 else 1, "K": x.shape[-1], "C": x.shape[-1]}
+
+
+# --------------------------------------------------------------------------- docstrings
+# The checkers share their `backend`/`verbose` parameters and their Returns and Raises
+# sections.  A checker's docstring names a shared section by a line of its own, such as
+# "{returns_raises}", and @_checker_doc puts the section's text there (indented to match).
+
+
+def _returns_raises(type_error: str) -> str:
+    return f"""Returns
+-------
+CheckResult
+    Truthy when all cases passed.
+
+Raises
+------
+TypeError
+    {type_error}
+ValueError
+    If `backend` is not a known backend."""
+
+
+_DOC_SECTIONS = {
+    "backend_verbose": """backend : {None, "numpy", "cupy", "array_api_strict"}, optional
+    Where the inputs are created (None: NumPy, or CuPy when the current
+    backend is ``"cupy"``).
+verbose : bool, default True
+    Print the feedback.""",
+    "returns_raises": _returns_raises("If `fn` is not callable."),
+    "returns_raises_ignore_index": _returns_raises(
+        "If `fn` is not callable or `ignore_index` is not a bool or an int."
+    ),
+}
+_DOC_PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", re.MULTILINE)
+
+
+def _checker_doc(fn: Callable) -> Callable:
+    """Fill the shared sections into `fn`'s docstring (kept as None under ``python -OO``)."""
+    if fn.__doc__ is not None:
+        fn.__doc__ = _DOC_PLACEHOLDER.sub(
+            lambda m: textwrap.indent(_DOC_SECTIONS[m.group(2)], m.group(1)), fn.__doc__
+        )
+    return fn
 
 
 # --------------------------------------------------------------------------- softmax
@@ -628,10 +670,14 @@ def _shift(x):
     return x - x.max(axis=-1, keepdims=True)
 
 
+def _softmax_case(name: str, x, reference, dtype: str = "float64") -> _Case:
+    x = np.asarray(x, dtype=dtype)
+    return _Case(name, (x,), reference(x), dtype, _ctx(x))
+
+
 def _softmax_cases(rng, reference) -> list[_Case]:
-    def case(name, x, dtype="float64", **kw):
-        x = np.asarray(x, dtype=dtype)
-        return _Case(name, (x,), reference(x), dtype, _ctx(x), **kw)
+    def case(name, x, dtype="float64"):
+        return _softmax_case(name, x, reference, dtype)
 
     f = np.array(
         [[0.0, 1.0, 2.0, 3.0], [1000.0, 1001.0, 1002.0, 1003.0], [-1000.0, -999.0, -998.0, -996.0]]
@@ -716,6 +762,7 @@ def _softmax_exercise() -> _Exercise:
     )
 
 
+@_checker_doc
 def check_softmax(fn: Callable, *, backend: str | None = None, verbose: bool = True) -> CheckResult:
     r"""Check a softmax along the last axis, ``fn(x) -> softmax(x)``.
 
@@ -726,23 +773,9 @@ def check_softmax(fn: Callable, *, backend: str | None = None, verbose: bool = T
         (N examples, K logits each) or ``(K,)``.  It must return an array of the
         same shape whose rows (along the last axis) are the softmax of the rows of
         `x`, and leave `x` unchanged.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created.  None: NumPy, or CuPy when the current
-        backend is ``"cupy"``.
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises}
 
     Notes
     -----
@@ -863,15 +896,12 @@ def _log_softmax_exercise() -> _Exercise:
         ),
     ]
     cases = _softmax_cases(rng, _ref_log_softmax)
-    gap = np.array([[0.0, -1000.0, 1.0], [5.0, 5.0, -800.0]])
     cases.insert(
         9,
-        _Case(
+        _softmax_case(
             "one logit far below the others (log p near -1000)",
-            (gap,),
-            _ref_log_softmax(gap),
-            "float64",
-            _ctx(gap),
+            [[0.0, -1000.0, 1.0], [5.0, 5.0, -800.0]],
+            _ref_log_softmax,
         ),
     )
     return _Exercise(
@@ -886,6 +916,7 @@ def _log_softmax_exercise() -> _Exercise:
     )
 
 
+@_checker_doc
 def check_log_softmax(
     fn: Callable, *, backend: str | None = None, verbose: bool = True
 ) -> CheckResult:
@@ -897,23 +928,9 @@ def check_log_softmax(
         The reader's function, called as ``fn(x)`` with `x` of shape ``(N, K)``
         or ``(K,)``; it must return an array of the same shape and leave `x`
         unchanged.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created (None: NumPy, or CuPy when the current
-        backend is ``"cupy"``).
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises}
 
     Notes
     -----
@@ -1070,11 +1087,16 @@ def _ce_value_hint(case: _Case, got: np.ndarray) -> str:
         )
     if g < 0:
         return "your loss is negative, but -log p is never negative: check the sign."
-    return f"your loss is off by {_num(abs(g - exp), 4)}."
+    return _loss_off_by(case, got)
+
+
+def _loss_off_by(case: _Case, got: np.ndarray) -> str:
+    return f"your loss is off by {_num(abs(float(got) - float(case.expected)), 4)}."
 
 
 def _ce_variants(ignore) -> list[_Variant]:
-    def mean_(v, mask):
+    def mean_picked(m, y):  # the mean of m[i, y_i] over the kept examples
+        v, mask = _pick(m, y, ignore)
         return (v * mask).sum() / mask.sum()
 
     def summed(x, y):
@@ -1094,35 +1116,29 @@ def _ce_variants(ignore) -> list[_Variant]:
         return (-_stable_lp(x) * mask[:, None]).sum() / (mask.sum() * x.shape[-1])
 
     def negated(x, y):
-        v, mask = _pick(_stable_lp(x), y, ignore)
-        return mean_(v, mask)
+        return mean_picked(_stable_lp(x), y)
 
     def column_index(x, y):
         return np.mean(-_stable_lp(x)[:, y])
 
     def naive(x, y):
         e = np.exp(x)
-        v, mask = _pick(-np.log(e / e.sum(axis=-1, keepdims=True)), y, ignore)
-        return mean_(v, mask)
+        return mean_picked(-np.log(e / e.sum(axis=-1, keepdims=True)), y)
 
     def log_of_softmax(x, y):
         e = np.exp(_shift(x))
-        v, mask = _pick(-np.log(e / e.sum(axis=-1, keepdims=True)), y, ignore)
-        return mean_(v, mask)
+        return mean_picked(-np.log(e / e.sum(axis=-1, keepdims=True)), y)
 
     def axis0(x, y):
         s = x - x.max(axis=0, keepdims=True)
         lp = s - np.log(np.exp(s).sum(axis=0, keepdims=True))
-        v, mask = _pick(-lp, y, ignore)
-        return mean_(v, mask)
+        return mean_picked(-lp, y)
 
     def probs(x, y):
-        v, mask = _pick(np.exp(_stable_lp(x)), y, ignore)
-        return mean_(-v, mask)
+        return mean_picked(-np.exp(_stable_lp(x)), y)
 
     def one_minus_p(x, y):
-        v, mask = _pick(np.exp(_stable_lp(x)), y, ignore)
-        return mean_(1 - v, mask)
+        return mean_picked(1 - np.exp(_stable_lp(x)), y)
 
     variants = [
         _Variant(
@@ -1178,22 +1194,18 @@ def _ce_variants(ignore) -> list[_Variant]:
         def wrapped(x, y):
             return np.mean(-_stable_lp(x)[np.arange(len(y)), y % x.shape[-1]])
 
+        hint_as_class = (
+            "the examples labelled {ignore} must be left out of the loss entirely "
+            "(keep = labels != {ignore}); yours counts them as a real class."
+        )
         variants[:0] = [
             _Variant(
                 over_n,
                 "you left the ignored examples out of the sum but still divided by N = "
                 "{N}; divide by the number of kept examples, {n_valid}.",
             ),
-            _Variant(
-                clipped,
-                "the examples labelled {ignore} must be left out of the loss entirely "
-                "(keep = labels != {ignore}); yours counts them as a real class.",
-            ),
-            _Variant(
-                wrapped,
-                "the examples labelled {ignore} must be left out of the loss entirely "
-                "(keep = labels != {ignore}); yours counts them as a real class.",
-            ),
+            _Variant(clipped, hint_as_class),
+            _Variant(wrapped, hint_as_class),
         ]
     return variants
 
@@ -1212,6 +1224,7 @@ def _ce_exercise(ignore) -> _Exercise:
     )
 
 
+@_checker_doc
 def check_cross_entropy(
     fn: Callable,
     *,
@@ -1234,23 +1247,9 @@ def check_cross_entropy(
         cases are run in which some labels equal that value; the reader's function
         (still called as ``fn(logits, labels)``) must leave those examples out and
         average over the remaining ones.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created (None: NumPy, or CuPy when the current
-        backend is ``"cupy"``).
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable or `ignore_index` is not a bool or an int.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises_ignore_index}
 
     Notes
     -----
@@ -1420,6 +1419,7 @@ def _grad_exercise(ignore) -> _Exercise:
     )
 
 
+@_checker_doc
 def check_cross_entropy_grad(
     fn: Callable,
     *,
@@ -1441,23 +1441,9 @@ def check_cross_entropy_grad(
         When True (the label -100) or an int, two more cases have some labels
         equal to that value; their rows of the gradient must be 0 and the others
         divided by the number of kept examples.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created (None: NumPy, or CuPy when the current
-        backend is ``"cupy"``).
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable or `ignore_index` is not a bool or an int.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises_ignore_index}
 
     Notes
     -----
@@ -1491,57 +1477,39 @@ def check_cross_entropy_grad(
 def _hinge_exercise() -> _Exercise:
     rng = np.random.default_rng(20240604)
 
-    def margins(s, y):
-        n = len(y)
-        m = s - s[np.arange(n), y][:, None] + 1.0
-        return m, np.arange(n)
+    def margins(s, y):  # s_j - s_y + 1, one row per example
+        return s - s[np.arange(len(y)), y][:, None] + 1.0
+
+    def hinged(m, y):  # max(0, m), with each example's correct class set to 0
+        m = np.maximum(0, m)
+        m[np.arange(len(y)), y] = 0
+        return m
 
     def with_correct(s, y):
-        m, r = margins(s, y)
-        return np.maximum(0, m).sum(axis=1).mean()
+        return np.maximum(0, margins(s, y)).sum(axis=1).mean()
 
     def summed(s, y):
-        m, r = margins(s, y)
-        m = np.maximum(0, m)
-        m[r, y] = 0
-        return m.sum()
+        return hinged(margins(s, y), y).sum()
 
     def no_clamp(s, y):
-        m, r = margins(s, y)
-        m[r, y] = 0
+        m = margins(s, y)
+        m[np.arange(len(y)), y] = 0
         return m.sum(axis=1).mean()
 
     def crammer_singer(s, y):
-        m, r = margins(s, y)
-        m = np.maximum(0, m)
-        m[r, y] = 0
-        return m.max(axis=1).mean()
+        return hinged(margins(s, y), y).max(axis=1).mean()
 
     def wrong_sign(s, y):
-        n = len(y)
-        m = s[np.arange(n), y][:, None] - s + 1.0
-        m = np.maximum(0, m)
-        m[np.arange(n), y] = 0
-        return m.sum(axis=1).mean()
+        return hinged(s[np.arange(len(y)), y][:, None] - s + 1.0, y).sum(axis=1).mean()
 
     def over_c(s, y):
-        m, r = margins(s, y)
-        m = np.maximum(0, m)
-        m[r, y] = 0
-        return m.sum() / s.shape[1]
+        return hinged(margins(s, y), y).sum() / s.shape[1]
 
     def squared(s, y):
-        m, r = margins(s, y)
-        m = np.maximum(0, m) ** 2
-        m[r, y] = 0
-        return m.sum(axis=1).mean()
+        return (hinged(margins(s, y), y) ** 2).sum(axis=1).mean()
 
     def transposed_pick(s, y):
-        n = len(y)
-        m = s - s[y, np.arange(n)][:, None] + 1.0
-        m = np.maximum(0, m)
-        m[np.arange(n), y] = 0
-        return m.sum(axis=1).mean()
+        return hinged(s - s[y, np.arange(len(y))][:, None] + 1.0, y).sum(axis=1).mean()
 
     variants = [
         _Variant(
@@ -1619,18 +1587,19 @@ def _hinge_exercise() -> _Exercise:
         cases,
         variants,
         nonfinite_hint="your loss is nan or inf; the hinge loss needs no exp, so look for a division by 0.",
-        value_hint=_ce_value_hint_hinge,
+        value_hint=_hinge_value_hint,
         shape_hint=_ce_shape_hint,
         exc_hint=_ce_exc_hint,
     )
 
 
-def _ce_value_hint_hinge(case: _Case, got: np.ndarray) -> str:
+def _hinge_value_hint(case: _Case, got: np.ndarray) -> str:
     if float(got) < 0:
         return "your loss is negative, but every term max(0, .) is at least 0."
-    return f"your loss is off by {_num(abs(float(got) - float(case.expected)), 4)}."
+    return _loss_off_by(case, got)
 
 
+@_checker_doc
 def check_hinge_loss(
     fn: Callable, *, backend: str | None = None, verbose: bool = True
 ) -> CheckResult:
@@ -1643,23 +1612,9 @@ def check_hinge_loss(
         shape ``(N, C)`` and int64 `labels` of shape ``(N,)``.  It must return
         the mean over the examples of ``sum over j != y of max(0, s_j - s_y + 1)``
         (margin 1) as a number, and leave its inputs unchanged.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created (None: NumPy, or CuPy when the current
-        backend is ``"cupy"``).
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises}
 
     Notes
     -----
@@ -1749,6 +1704,7 @@ def _sigmoid_exercise() -> _Exercise:
     )
 
 
+@_checker_doc
 def check_sigmoid(fn: Callable, *, backend: str | None = None, verbose: bool = True) -> CheckResult:
     r"""Check an elementwise logistic sigmoid that is stable for ``|x|`` up to 1e4.
 
@@ -1758,23 +1714,9 @@ def check_sigmoid(fn: Callable, *, backend: str | None = None, verbose: bool = T
         The reader's function, called as ``fn(x)`` with `x` a 1-D or 2-D float
         array; it must return ``1 / (1 + exp(-x))`` elementwise, with the shape of
         `x`, without nan or inf, and leave `x` unchanged.
-    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
-        Where the inputs are created (None: NumPy, or CuPy when the current
-        backend is ``"cupy"``).
-    verbose : bool, default True
-        Print the feedback.
+    {backend_verbose}
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises}
 
     Notes
     -----
@@ -1843,6 +1785,7 @@ def _baseline_exercise() -> _Exercise:
     )
 
 
+@_checker_doc
 def check_baseline_loss(
     fn: Callable, *, backend: str | None = None, verbose: bool = True
 ) -> CheckResult:
@@ -1860,17 +1803,7 @@ def check_baseline_loss(
     verbose : bool, default True
         Print the feedback.
 
-    Returns
-    -------
-    CheckResult
-        Truthy when all cases passed.
-
-    Raises
-    ------
-    TypeError
-        If `fn` is not callable.
-    ValueError
-        If `backend` is not a known backend.
+    {returns_raises}
 
     Notes
     -----
