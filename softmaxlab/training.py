@@ -154,11 +154,18 @@ def _has_int_labels(y: Any) -> bool:
     return y.ndim == 1 and xp.isdtype(y.dtype, "integral")
 
 
-def _infer_num_classes(net: Any, y: Any) -> int:
+def _net_num_output(net: Any) -> int | None:
     for layer in reversed(getattr(net, "layers", [])):
         k = getattr(layer, "num_output", None)
         if k is not None:
             return int(k)
+    return None
+
+
+def _infer_num_classes(net: Any, y: Any) -> int:
+    k = _net_num_output(net)
+    if k is not None:
+        return k
     if _has_int_labels(y):
         xp = array_namespace(y, fn="train")
         return int(xp.max(y)) + 1
@@ -329,6 +336,11 @@ def train(
         raise TypeError(
             "train: net needs a loss layer (build it with Net(layers, loss=SoftmaxWithLoss()))"
         )
+    if not callable(getattr(solver, "step", None)):
+        raise TypeError(
+            f"train: argument 'solver' must be an optimiser with a step() method, such as "
+            f"SGD(net.params, lr=0.1); found {type(solver).__name__}"
+        )
     if (iterations is None) == (epochs is None):
         raise ValueError(
             "train: give exactly one of iterations= and epochs= (how long to train); "
@@ -345,7 +357,16 @@ def train(
     if val_data is not None:
         Xv, yv, _ = _unpack(val_data, "val_data")
     log_every = max(1, total // 20) if log_every is None else _pos_int(log_every, "log_every")
-    K = _infer_num_classes(net, y) if num_classes is None else _pos_int(num_classes, "num_classes")
+    if num_classes is None:
+        K = _infer_num_classes(net, y)
+    else:
+        K = _pos_int(num_classes, "num_classes")
+        k_net = _net_num_output(net)
+        if k_net is not None and K != k_net:
+            raise ValueError(
+                f"train: argument 'num_classes' must match the net's last layer "
+                f"(num_output={k_net}); found {K} (leave num_classes=None to take it from the net)"
+            )
     if progress is None:
         progress = total >= LONG_RUN and sys.stderr is not None and sys.stderr.isatty()
     rng = _rng(seed, "train")

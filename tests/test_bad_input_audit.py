@@ -273,3 +273,29 @@ def test_param_list_and_multipliers():
     assert Param([1.0, 2.0]).shape == (2,)
     with pytest.raises(TypeError, match="Param: argument 'lr_mult' must be a real number; found 'a'"):
         Param(np.zeros(2), lr_mult="a")
+
+
+# --------------------------------------------------------------------------- train
+from softmaxlab.training import train  # noqa: E402
+
+XT = np.arange(20.0).reshape(10, 2) / 10
+YT = np.arange(10) % 2
+
+
+def _net():
+    return Net([InnerProduct(2, 2, seed=0)], loss=SoftmaxWithLoss())
+
+
+def test_train_solver_none():
+    with pytest.raises(TypeError, match=r"train: argument 'solver' must be an optimiser with a "
+                                        r"step\(\) method.*found NoneType"):
+        train(_net(), None, (XT, YT), iterations=2)
+
+
+def test_train_num_classes_must_match_the_net():
+    net = _net()
+    with pytest.raises(ValueError, match=r"train: argument 'num_classes' must match the net's last "
+                                         r"layer \(num_output=2\); found 1"):
+        train(net, SGD(net.params, lr=0.1), (XT, YT), iterations=2, num_classes=1)
+    h = train(net, SGD(net.params, lr=0.1), (XT, YT), iterations=2, num_classes=2)
+    assert h.num_classes == 2
