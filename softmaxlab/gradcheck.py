@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _validation as V
 from ._backend import array_namespace, to_numpy
 
 __all__ = ["gradcheck", "GradcheckResult", "rel_error"]
@@ -142,9 +143,11 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     Raises
     ------
     TypeError
-        If an input or parameter is not float64, or `f` returns no gradient.
+        If an input or parameter is not float64, or `f` returns no gradient;
+        if a tolerance, `max_entries` or `seed` is not a number of the right kind.
     ValueError
-        If a gradient's shape differs from its input's.
+        If a gradient's shape differs from its input's; if `eps` or `tiny` is
+        not > 0, `tol` or `atol` is negative, or `max_entries` is below 1.
 
     Notes
     -----
@@ -170,7 +173,15 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     from .layers import Layer, LossLayer
     from .net import Net
 
-    rng = np.random.default_rng(seed)
+    fn = "gradcheck"
+    eps = V.check_real_scalar(eps, fn, "eps", lo=0.0, lo_open=True)
+    tol = V.check_real_scalar(tol, fn, "tol", lo=0.0)
+    atol = V.check_real_scalar(atol, fn, "atol", lo=0.0)
+    tiny = V.check_real_scalar(tiny, fn, "tiny", lo=0.0, lo_open=True)
+    check_params = V.check_bool(check_params, fn, "check_params")
+    if max_entries is not None:
+        max_entries = V.check_int(max_entries, fn, "max_entries", lo=1)
+    rng = np.random.default_rng(V.check_int(seed, fn, "seed", lo=0))
     if isinstance(f, (LossLayer, Net)):
         if labels is None:
             raise TypeError(f"gradcheck: checking {type(f).__name__} needs labels=...")

@@ -299,3 +299,24 @@ def test_train_num_classes_must_match_the_net():
         train(net, SGD(net.params, lr=0.1), (XT, YT), iterations=2, num_classes=1)
     h = train(net, SGD(net.params, lr=0.1), (XT, YT), iterations=2, num_classes=2)
     assert h.num_classes == 2
+
+
+# --------------------------------------------------------------------------- gradcheck
+from softmaxlab.gradcheck import gradcheck  # noqa: E402
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(eps=0), ValueError, r"gradcheck: argument 'eps' must be a finite number in \(0.0, inf\]; found 0"),
+    (dict(eps=-1e-6), ValueError, "argument 'eps' must be .*found -1e-06"),
+    (dict(tol=-1), ValueError, r"gradcheck: argument 'tol' must be a finite number in \[0.0, inf\]; found -1"),
+    (dict(atol=float("nan")), ValueError, "argument 'atol' .*found nan"),
+    (dict(max_entries=0), ValueError, "gradcheck: argument 'max_entries' must be an integer >= 1; found 0"),
+    (dict(max_entries=-1), ValueError, "argument 'max_entries' must be an integer >= 1; found -1"),
+    (dict(max_entries=2.5), TypeError, "argument 'max_entries' must be an integer; found 2.5"),
+    (dict(check_params="no"), TypeError, "argument 'check_params' must be True or False; found 'no'"),
+    (dict(seed="a"), TypeError, "gradcheck: argument 'seed' must be an integer; found 'a'"),
+])
+def test_gradcheck_settings(kwargs, exc, match):
+    # before: eps=0 divided by zero, tol<0 / max_entries=0 reported ok=True having checked nothing
+    with pytest.raises(exc, match=match):
+        gradcheck(InnerProduct(3, 2, seed=0), X, **kwargs)
