@@ -350,8 +350,13 @@ def diagnose(
     nan = float("nan")
     if good.size:
         w_eff = min(w, good.size)
-        c = np.concatenate(([0.0], np.cumsum(good)))
-        smooth = (c[w_eff:] - c[:-w_eff]) / w_eff
+        with np.errstate(over="ignore", invalid="ignore"):
+            c = np.concatenate(([0.0], np.cumsum(good)))
+            smooth = (c[w_eff:] - c[:-w_eff]) / w_eff
+        if not np.isfinite(smooth).all():  # the running sum overflowed (losses near 1e308)
+            m = float(np.max(np.abs(good)))
+            c = np.concatenate(([0.0], np.cumsum(good / m)))
+            smooth = (c[w_eff:] - c[:-w_eff]) / w_eff * m
         start, end, best = float(smooth[0]), float(smooth[-1]), float(smooth.min())
         improvement = (start - end) / start if start != 0 else 0.0
     else:

@@ -320,3 +320,14 @@ def test_gradcheck_settings(kwargs, exc, match):
     # before: eps=0 divided by zero, tol<0 / max_entries=0 reported ok=True having checked nothing
     with pytest.raises(exc, match=match):
         gradcheck(InnerProduct(3, 2, seed=0), X, **kwargs)
+
+
+# --------------------------------------------------------------------------- diagnose
+def test_diagnose_huge_finite_losses_do_not_turn_into_nan():
+    # before: the running sum overflowed and the verdict read "fell from 1e+308 to nan
+    # (nan % lower) ... the network is learning"
+    with np.errstate(all="raise"):
+        d = sml.diagnose([1e308, 1e308, 1e308], 10)
+    assert d.verdict == "bad_init"
+    assert d.end_loss == pytest.approx(1e308) and math.isfinite(d.relative_improvement)
+    assert "nan" not in d.message
