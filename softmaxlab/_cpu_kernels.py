@@ -99,7 +99,7 @@ class _Plan:
     __slots__ = (
         "logits", "grad", "flat_idx", "gy", "coefnum", "eps", "weight",
         "smooth_vec", "block", "dtype", "C", "m", "s", "shifted", "sz",
-        "m_lo", "m_hi", "any_shifted",
+        "m_lo", "m_hi", "s_lo", "s_hi", "any_shifted",
     )
 
 
@@ -124,22 +124,31 @@ def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
     z = plan.logits[b0:b1]
     m = plan.m[b0:b1]
     s = plan.s[b0:b1]
-    np.maximum.reduce(z, axis=1, out=m)
-    # Fast path: where a row maximum is moderate, exp(z) neither overflows nor
-    # loses precision to underflow, so the shift by m can be skipped for that
-    # row (lse = log sum exp z).  NaN or inf maxima fail the test.  The choice
-    # is made row by row, so a row's result does not depend on its neighbours
-    # (nor on the block and thread split).
-    if plan.eps == 0.0 and plan.m_lo <= m.min() and m.max() <= plan.m_hi:
+    if plan.eps == 0.0:
+        # Fast path, no pass for the maximum: exponentiate unshifted and look at
+        # each row's sum s.  Since exp(max z) <= s <= C exp(max z), a row with
+        # C exp(m_lo) <= s <= exp(m_hi) neither overflowed nor lost precision to
+        # underflow, so it needs no shift (lse = log s).  The rare other rows
+        # (large or very negative scores, inf, NaN, all -inf; NaN fails both
+        # tests) are redone with the shift by their maximum.  The choice is made
+        # row by row, so a row's result does not depend on its neighbours (nor on
+        # the block and thread split).
         np.exp(z, out=g)
-    elif plan.eps == 0.0:
-        shift = (m >= plan.m_lo) & (m <= plan.m_hi)
-        np.logical_not(shift, out=shift)
-        plan.shifted[b0:b1] = shift
-        plan.any_shifted = True
-        np.subtract(z, np.where(shift, m, 0)[:, None], out=g)  # z - 0 is z exactly
-        np.exp(g, out=g)
+        np.add.reduce(g, axis=1, out=s)
+        ok = (s >= plan.s_lo) & (s <= plan.s_hi)
+        if not ok.all():
+            redo = np.flatnonzero(~ok)
+            zr = z[redo]
+            mr = np.maximum.reduce(zr, axis=1)
+            m[redo] = mr
+            plan.shifted[b0 + redo] = True
+            plan.any_shifted = True
+            gr = np.subtract(zr, mr[:, None])
+            np.exp(gr, out=gr)
+            g[redo] = gr
+            s[redo] = np.add.reduce(gr, axis=1)
     else:
+        np.maximum.reduce(z, axis=1, out=m)
         plan.shifted[b0:b1] = True
         plan.any_shifted = True
         np.subtract(z, m[:, None], out=g)
@@ -151,7 +160,7 @@ def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
             np.multiply(g, plan.weight, out=wz)
             np.add.reduce(wz, axis=1, out=plan.sz[b0:b1])
         np.exp(g, out=g)
-    np.add.reduce(g, axis=1, out=s)
+        np.add.reduce(g, axis=1, out=s)
     if plan.grad is None:
         return
     # grad = scale * (p * (a + eps W / C) - a * onehot - (eps / C) * w)
@@ -369,6 +378,10 @@ def ce_rows_numpy(
     log_c = float(np.log(C))
     plan.m_lo = log_c + float(np.log(finfo.smallest_normal)) + 20.0
     plan.m_hi = float(np.log(finfo.max)) - log_c - 2.0
+    # The same bounds on a row's unshifted sum s (exp(max) <= s <= C exp(max)).
+    with np.errstate(over="ignore", under="ignore"):
+        plan.s_lo = dtype.type(C * np.exp(plan.m_lo))
+        plan.s_hi = dtype.type(np.exp(plan.m_hi))
     if grad is not None:
         coefnum = grad_scale * (a + eps * W / C)
         if ignored.size:
