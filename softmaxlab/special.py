@@ -193,20 +193,7 @@ def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool 
     >>> sml.softmax(np.array([1.0, 2.0, 3.0]), temperature=100.0).round(4)
     array([0.33  , 0.3333, 0.3367])
     """
-    fn = "softmax"
-    xp, x, ax, out_dtype = _prepare(x, axis, fn)
-    x = _temperature(x, temperature, fn)
-    if x.shape[ax] == 0:
-        return xp.astype(x, out_dtype)
-    fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=False, validate=validate)
-    if fast is not None:
-        return fast
-    with V.quiet(xp):
-        z, _ = _shifted(x, xp, ax, fn, validate)
-        e = xp.exp(z)
-        s = xp.sum(e, axis=ax, keepdims=True)
-        res = e / xp.where(s == 0, xp.ones_like(s), s)
-    return xp.astype(res, out_dtype) if res.dtype != out_dtype else res
+    return _softmax_or_log(x, axis, temperature, validate, log=False)
 
 
 def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool = True):
@@ -252,18 +239,25 @@ def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: b
     ...     np.log(sml.softmax(np.array([1000.0, 1.0])))
     array([  0., -inf])
     """
-    fn = "log_softmax"
+    return _softmax_or_log(x, axis, temperature, validate, log=True)
+
+
+def _softmax_or_log(x: Any, axis: Any, temperature: Any, validate: bool, *, log: bool):
+    """The body shared by :func:`softmax` and :func:`log_softmax`."""
+    fn = "log_softmax" if log else "softmax"
     xp, x, ax, out_dtype = _prepare(x, axis, fn)
     x = _temperature(x, temperature, fn)
     if x.shape[ax] == 0:
         return xp.astype(x, out_dtype)
-    fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=True, validate=validate)
+    fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=log, validate=validate)
     if fast is not None:
         return fast
     with V.quiet(xp):
         z, _ = _shifted(x, xp, ax, fn, validate)
-        s = xp.sum(xp.exp(z), axis=ax, keepdims=True)
-        res = z - xp.log(xp.where(s == 0, xp.ones_like(s), s))
+        e = xp.exp(z)
+        s = xp.sum(e, axis=ax, keepdims=True)
+        s = xp.where(s == 0, xp.ones_like(s), s)  # an all -inf slice: 0 or -inf, not NaN
+        res = z - xp.log(s) if log else e / s
     return xp.astype(res, out_dtype) if res.dtype != out_dtype else res
 
 
