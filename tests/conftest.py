@@ -116,13 +116,3 @@ def pytest_runtest_makereport(item, call):
             rep.outcome = "failed"
             rep.longrepr = (f"SOFTMAXLAB_REQUIRE_TORCH is set but a PyTorch reference test "
                             f"skipped: {reason}")
-
-
-@pytest.fixture(autouse=True)
-def _reset_backend():
-    """Each test starts and ends on the default backend."""
-    import softmaxlab._backend as B
-
-    saved = B._explicit_default[0]
-    yield
-    B._explicit_default[0] = saved
