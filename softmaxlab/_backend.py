@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import sys
 from typing import Any, Iterator
 
 import numpy as np
@@ -316,8 +315,3 @@ def is_numpy_namespace(xp) -> bool:
 def is_cupy_namespace(xp) -> bool:
     """Whether `xp` is CuPy (or array-api-compat's CuPy wrapper)."""
     return xp.__name__ in ("cupy", "array_api_compat.cupy")
-
-
-def cupy_is_imported() -> bool:
-    """Whether CuPy has been imported in this process (by anyone)."""
-    return "cupy" in sys.modules

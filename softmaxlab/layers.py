@@ -219,7 +219,29 @@ def fill(shape: Sequence[int], filler: str = "xavier", *, std: float = 0.01,
 
 
 # --------------------------------------------------------------------------- Layer
-class Layer:
+class _ParamOwner:
+    """What a layer and a net share: helpers over their ``params`` list."""
+
+    params: list
+
+    @property
+    def num_params(self) -> int:
+        """The number of learnable numbers (sum of the parameters' sizes)."""
+        return sum(p.size for p in self.params)
+
+    def zero_grad(self) -> None:
+        """Set every parameter gradient to zero."""
+        for p in self.params:
+            p.zero_grad()
+
+    def to_backend(self):
+        """Move every parameter to the current backend; returns ``self``."""
+        for p in self.params:
+            p.to_backend()
+        return self
+
+
+class Layer(_ParamOwner):
     """Base class of every layer: Caffe's setup / forward / backward lifecycle.
 
     A subclass implements :meth:`_setup` (shape check, returns the output
@@ -304,19 +326,6 @@ class Layer:
         """The learnable parameters (empty for layers without any)."""
         return []
 
-    @property
-    def num_params(self) -> int:
-        return sum(p.size for p in self.params)
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.zero_grad()
-
-    def to_backend(self) -> "Layer":
-        """Move every parameter to the current backend; returns the layer."""
-        for p in self.params:
-            p.to_backend()
-        return self
 
     def _label(self) -> str:
         return type(self).__name__ + (f" {self.name!r}" if self.name else "")

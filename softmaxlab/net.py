@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from typing import Any, Iterator, Sequence
 
 from ._backend import array_namespace
-from .layers import Layer, LossLayer, Param, SoftmaxWithLoss, _softmax
+from .layers import Layer, LossLayer, Param, SoftmaxWithLoss, _ParamOwner, _softmax
 
 __all__ = ["Net"]
 
 
-class Net:
+class Net(_ParamOwner):
     """A chain of layers followed by an optional loss layer.
 
     Parameters
@@ -96,20 +96,6 @@ class Net:
         """Every learnable parameter, in layer order."""
         return [p for layer in self.layers for p in layer.params]
 
-    @property
-    def num_params(self) -> int:
-        return sum(p.size for p in self.params)
-
-    def zero_grad(self) -> None:
-        """Set every parameter gradient to zero."""
-        for p in self.params:
-            p.zero_grad()
-
-    def to_backend(self) -> "Net":
-        """Move every parameter to the current backend; returns the net."""
-        for layer in self.layers:
-            layer.to_backend()
-        return self
 
     # -- passes ------------------------------------------------------------
     def forward(self, x: Any, y: Any) -> float:
