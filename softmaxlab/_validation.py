@@ -15,6 +15,8 @@ from ._backend import _check_convertible, array_namespace, convert, to_numpy
 
 def as_array(x: Any, xp, fn: str, name: str):
     """`x` as an array of namespace `xp` (lists and scalars are converted)."""
+    if type(x) is np.ndarray:
+        return x
     from array_api_compat import is_array_api_obj
 
     if is_array_api_obj(x):
@@ -30,16 +32,22 @@ def as_array(x: Any, xp, fn: str, name: str):
 
 def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any):
     """The namespace inferred from `x` (and `others`), and `x` as an array of it."""
-    from array_api_compat import is_array_api_obj
+    if type(x) is not np.ndarray:
+        from array_api_compat import is_array_api_obj
 
-    if not is_array_api_obj(x):
-        x = convert(x, fn=fn, name=name)
+        if not is_array_api_obj(x):
+            x = convert(x, fn=fn, name=name)
     xp = array_namespace(x, *others, fn=fn)
     return xp, x
 
 
+_NP_KINDS = {"b": "boolean", "f": "floating", "i": "integer", "u": "integer", "c": "complex"}
+
+
 def dtype_kind(dt, xp) -> str:
     """'floating', 'integer', 'boolean', 'complex' or 'non-numeric' for a dtype of `xp`."""
+    if isinstance(dt, np.dtype):  # NumPy and CuPy: read the kind code directly
+        return _NP_KINDS.get(dt.kind, "non-numeric")
     if dt == xp.bool:
         return "boolean"
     for kind, name in (("real floating", "floating"), ("integral", "integer"),
@@ -111,6 +119,37 @@ def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+def normalize_axes(axis: Any, ndim: int, fn: str, name: str = "axis") -> tuple:
+    """`axis` as a sorted tuple of distinct non-negative axes of an `ndim`-d array.
+
+    Accepts an integer, a tuple or list of integers (possibly empty), or None
+    (every axis), as ``scipy.special.logsumexp`` and ``softmax`` do.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    if not isinstance(axis, (tuple, list)):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"{fn}: argument {name!r} must be an integer, a tuple of integers "
+                            f"or None; found {axis!r}")
+        return (normalize_axis(axis, ndim, fn, name),)
+    out = []
+    for a in axis:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"{fn}: argument {name!r} must be an integer, a tuple of integers "
+                            f"or None; found {axis!r}, which holds {a!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(
+                f"{fn}: argument {name!r}={tuple(axis)!r} holds {a}, which is out of range for "
+                f"an array with {ndim} dimension{'s' if ndim != 1 else ''}; expected integers "
+                f"in [{-ndim}, {ndim - 1}]")
+        a = int(a) % ndim
+        if a in out:
+            raise ValueError(f"{fn}: argument {name!r}={tuple(axis)!r} names axis {a} twice; "
+                             "expected distinct axes")
+        out.append(a)
+    return tuple(sorted(out))
+
+
 def check_number(value: Any, fn: str, name: str) -> float:
     """A real number (Python or NumPy, or a 0-d real array; not a bool) as a float.
 
@@ -154,6 +193,8 @@ def fmt_index(idx: tuple) -> str:
 
 def any_true(mask, xp) -> bool:
     """Host-side bool of xp.any(mask) (one synchronisation on a GPU)."""
+    if isinstance(mask, np.ndarray):
+        return bool(mask.any())
     return bool(xp.any(mask))
 
 

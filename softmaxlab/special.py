@@ -24,14 +24,58 @@ __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid"]
 
 
 def _prepare(x: Any, axis: Any, fn: str):
+    """Namespace, input (float16 promoted), the reduced axes and the output dtype."""
     xp, x = V.namespace_and_array(x, fn, "x")
     V.check_float(x, xp, fn, "x")
-    ax = V.normalize_axis(axis, x.ndim, fn)
+    axes = V.normalize_axes(axis, x.ndim, fn)
     out_dtype = x.dtype
     cdt = V.compute_dtype(x, xp)
     if cdt != x.dtype:
         x = xp.astype(x, cdt)
-    return xp, x, ax, out_dtype
+    return xp, x, axes, out_dtype
+
+
+class _Merged:
+    """`x` with several reduced axes moved last and merged into one.
+
+    One reduced axis is used where it is (``x2 is x``).  For several (or none,
+    or a 0-d input), the kept axes come first in their order, then the reduced
+    ones, reshaped to ``(*kept, K)``; :meth:`full` and :meth:`reduced` map the
+    results back.
+    """
+
+    def __init__(self, x, xp, axes: tuple):
+        self.xp, self.shape, self.axes = xp, tuple(x.shape), axes
+        if len(axes) == 1:
+            self.x2, self.ax, self.perm = x, axes[0], None
+            return
+        keep = [i for i in range(x.ndim) if i not in axes]
+        self.perm = keep + list(axes)
+        self.kept_shape = tuple(self.shape[i] for i in keep)
+        y = xp.permute_dims(x, tuple(self.perm)) if self.perm != list(range(x.ndim)) else x
+        self.x2 = xp.reshape(y, self.kept_shape + (math.prod(self.shape[i] for i in axes),))
+        self.ax = len(keep)
+
+    def full(self, res):
+        """A result shaped like ``x2`` back to the shape of `x`."""
+        if self.perm is None:
+            return res
+        xp = self.xp
+        res = xp.reshape(res, tuple(self.shape[i] for i in self.perm))
+        inverse = [0] * len(self.perm)
+        for pos, i in enumerate(self.perm):
+            inverse[i] = pos
+        return xp.permute_dims(res, tuple(inverse)) if inverse != sorted(inverse) else res
+
+    def reduced(self, res, keepdims: bool):
+        """A reduction of ``x2`` along its axis (kept with length 1) back to `x`'s axes."""
+        xp = self.xp
+        if self.perm is None:
+            return res if keepdims else xp.squeeze(res, axis=self.ax)
+        if keepdims:
+            return xp.reshape(res, tuple(1 if i in self.axes else s
+                                         for i, s in enumerate(self.shape)))
+        return xp.reshape(res, self.kept_shape)
 
 
 def _shifted(x, xp, ax: int, fn: str, validate: bool):
@@ -80,7 +124,8 @@ def _temperature(x, temperature: Any, fn: str):
     return x if t == 1.0 else x / t
 
 
-def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool = True):
+def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1,
+              keepdims: bool = False, *, validate: bool = True):
     r"""Log of the sum of exponentials along `axis`, without overflow.
 
     .. math::
@@ -92,8 +137,9 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool 
     ----------
     x : array_like
         Real floating input (float16 is computed in float32).
-    axis : int, optional
-        The axis to reduce (default: the last).
+    axis : int, tuple of int or None, optional
+        The axis to reduce (default: the last); a tuple reduces over several
+        axes together and None over all of them, as in ``scipy.special``.
     keepdims : bool, optional
         Keep the reduced axis with length 1.
     validate : bool, optional
@@ -110,7 +156,7 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool 
     TypeError
         For integer, boolean or complex input.
     ValueError
-        For NaN or ``+inf`` entries, or an out-of-range `axis`.
+        For NaN or ``+inf`` entries, or an out-of-range or repeated `axis`.
 
     Notes
     -----
@@ -128,10 +174,19 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool 
     1000.6931471805599
     >>> sml.logsumexp(np.array([[0.0, -np.inf], [-np.inf, -np.inf]]))
     array([  0., -inf])
+
+    Several axes at once, or all of them, as in ``scipy.special.logsumexp``:
+
+    >>> float(sml.logsumexp(np.zeros((2, 3)), axis=None))  # log 6
+    1.791759469228055
+    >>> sml.logsumexp(np.zeros((2, 3, 4)), axis=(0, 2)).round(4)  # log 8 each
+    array([2.0794, 2.0794, 2.0794])
     """
     fn = "logsumexp"
     keepdims = V.check_bool(keepdims, fn, "keepdims")
-    xp, x, ax, out_dtype = _prepare(x, axis, fn)
+    xp, x, axes, out_dtype = _prepare(x, axis, fn)
+    mx = _Merged(x, xp, axes)
+    x, ax = mx.x2, mx.ax
     if x.shape[ax] == 0:
         shape = tuple(1 if i == ax else s for i, s in enumerate(x.shape))
         res = xp.full(shape, -math.inf, dtype=x.dtype)
@@ -139,12 +194,12 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False, *, validate: bool 
         with V.quiet(xp):
             z, m = _shifted(x, xp, ax, fn, validate)
             res = xp.log(xp.sum(xp.exp(z), axis=ax, keepdims=True)) + m
-    if not keepdims:
-        res = xp.squeeze(res, axis=ax)
+    res = mx.reduced(res, keepdims)
     return xp.astype(res, out_dtype) if res.dtype != out_dtype else res
 
 
-def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool = True):
+def softmax(x: Any, axis: int | tuple[int, ...] | None = -1,
+            temperature: float = 1.0, *, validate: bool = True):
     r"""The softmax (normalised exponential) along `axis`.
 
     .. math::
@@ -160,8 +215,10 @@ def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool 
     ----------
     x : array_like
         Scores (logits); ``-inf`` marks a masked class.
-    axis : int, optional
-        The class axis (default: the last).
+    axis : int, tuple of int or None, optional
+        The class axis (default: the last).  A tuple treats several axes
+        together as one class axis and None all of them, as in
+        ``scipy.special``.
     temperature : float, optional
         :math:`T > 0`. Large :math:`T` flattens the distribution towards
         uniform, small :math:`T` sharpens it towards the arg-max.
@@ -180,7 +237,7 @@ def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool 
         For integer, boolean or complex input.
     ValueError
         For NaN or ``+inf`` entries, a non-positive `temperature`, or an
-        out-of-range `axis`.
+        out-of-range or repeated `axis`.
 
     Examples
     --------
@@ -196,7 +253,8 @@ def softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool 
     return _softmax_or_log(x, axis, temperature, validate, log=False)
 
 
-def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: bool = True):
+def log_softmax(x: Any, axis: int | tuple[int, ...] | None = -1,
+                temperature: float = 1.0, *, validate: bool = True):
     r"""The logarithm of :func:`softmax`, computed directly (no log of a rounded 0).
 
     .. math::
@@ -207,8 +265,10 @@ def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: b
     ----------
     x : array_like
         Scores (logits); ``-inf`` marks a masked class (result ``-inf``).
-    axis : int, optional
-        The class axis (default: the last).
+    axis : int, tuple of int or None, optional
+        The class axis (default: the last).  A tuple treats several axes
+        together as one class axis and None all of them, as in
+        ``scipy.special``.
     temperature : float, optional
         :math:`T > 0`, dividing `x` first.
     validate : bool, optional
@@ -225,7 +285,7 @@ def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: b
         For integer, boolean or complex input.
     ValueError
         For NaN or ``+inf`` entries, a non-positive `temperature`, or an
-        out-of-range `axis`.
+        out-of-range or repeated `axis`.
 
     Examples
     --------
@@ -245,19 +305,22 @@ def log_softmax(x: Any, axis: int = -1, temperature: float = 1.0, *, validate: b
 def _softmax_or_log(x: Any, axis: Any, temperature: Any, validate: bool, *, log: bool):
     """The body shared by :func:`softmax` and :func:`log_softmax`."""
     fn = "log_softmax" if log else "softmax"
-    xp, x, ax, out_dtype = _prepare(x, axis, fn)
+    xp, x, axes, out_dtype = _prepare(x, axis, fn)
     x = _temperature(x, temperature, fn)
+    mx = _Merged(x, xp, axes)
+    x, ax = mx.x2, mx.ax
     if x.shape[ax] == 0:
-        return xp.astype(x, out_dtype)
+        return mx.full(xp.astype(x, out_dtype))
     fast = _softmax_cuda(x, xp, ax, out_dtype, fn, log=log, validate=validate)
     if fast is not None:
-        return fast
+        return mx.full(fast)
     with V.quiet(xp):
         z, _ = _shifted(x, xp, ax, fn, validate)
         e = xp.exp(z)
         s = xp.sum(e, axis=ax, keepdims=True)
         s = xp.where(s == 0, xp.ones_like(s), s)  # an all -inf slice: 0 or -inf, not NaN
         res = z - xp.log(s) if log else e / s
+    res = mx.full(res)
     return xp.astype(res, out_dtype) if res.dtype != out_dtype else res
 
 

@@ -30,6 +30,82 @@ def test_matches_scipy(lib, name, shape, axis):
     np.testing.assert_allclose(got, ref(x, axis=axis), rtol=1e-13, atol=1e-300)
 
 
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("shape,axis", [
+    ((4, 9), None), ((2, 3, 5), None), ((2, 3, 5), (0, 2)), ((2, 3, 5), (2, 0)),
+    ((2, 3, 5), (-1, -2)), ((2, 3, 5), [0, 1]), ((2, 3, 4, 5), (1, 3)), ((2, 3, 5), (1,)),
+    ((2, 3, 5), (0, 1, 2)), ((3, 4), ()), ((), None), ((6,), None), ((2, 0, 3), (0, 2)),
+    ((2, 0, 3), (0, 1)),
+])
+def test_matches_scipy_several_axes(lib, name, shape, axis):
+    # scipy.special reduces over a tuple of axes, or all of them for axis=None.
+    ours, ref = FUNCS[name]
+    x = np.random.default_rng(2).normal(scale=10.0, size=shape)
+    got = lib.numpy(ours(lib.asarray(x), axis=axis))
+    if x.size == 0:
+        # scipy 1.17 raises on these empty inputs.  A sum of no terms is 0 and
+        # its log -inf; softmax of an empty array is that empty array.
+        kept = tuple(s for i, s in enumerate(shape) if i not in axis)
+        want = np.full(kept, -np.inf) if name == "logsumexp" else np.empty(shape)
+    else:
+        want = ref(x, axis=tuple(axis) if isinstance(axis, list) else axis)
+    assert got.shape == np.shape(want)
+    # log_softmax of the largest entry is x - lse with x close to lse: both
+    # results carry an absolute error of about one ulp of lse there.
+    atol = 1e-15 if name == "log_softmax" else 1e-300
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=atol)
+
+
+@pytest.mark.parametrize("axis", [None, (0, 2), (2, 0), (1,), (), -1])
+def test_logsumexp_keepdims_several_axes(lib, axis):
+    x = np.random.default_rng(3).normal(size=(2, 3, 4))
+    got = lib.numpy(sml.logsumexp(lib.asarray(x), axis=axis, keepdims=True))
+    want = sps.logsumexp(x, axis=axis, keepdims=True)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_several_axes_are_one_class_axis():
+    # softmax over (1, 2) equals softmax over the last axis of the merged array,
+    # masked classes and an all -inf slice included.
+    x = np.random.default_rng(4).normal(size=(3, 2, 5)).astype(np.float32)
+    x[0, 1, 2] = -np.inf
+    x[2] = -np.inf
+    merged = x.reshape(3, 10)
+    np.testing.assert_array_equal(sml.softmax(x, axis=(1, 2)), sml.softmax(merged).reshape(3, 2, 5))
+    np.testing.assert_array_equal(sml.log_softmax(x, axis=(2, 1)),
+                                  sml.log_softmax(merged).reshape(3, 2, 5))
+    np.testing.assert_array_equal(sml.logsumexp(x, axis=(1, 2)), sml.logsumexp(merged))
+    assert sml.softmax(x, axis=(1, 2)).dtype == np.float32
+    np.testing.assert_allclose(sml.softmax(x, axis=None).sum(), 1.0, rtol=1e-6)
+    assert float(sml.softmax(np.array(3.0), axis=None)) == 1.0
+
+
+def test_several_axes_report_the_bad_slice():
+    x = np.zeros((3, 2, 5))
+    x[1, 0, 4] = np.nan
+    with pytest.raises(ValueError, match=r"softmax: argument 'x' contains NaN in the slice at index \(1,\)"):
+        sml.softmax(x, axis=(1, 2))
+    with pytest.raises(ValueError, match=r"logsumexp: argument 'x' contains NaN in the slice at index \(\)"):
+        sml.logsumexp(x, axis=None)
+
+
+@pytest.mark.parametrize("axis,exc,msg", [
+    ((0, 0), ValueError, r"softmax: argument 'axis'=\(0, 0\) names axis 0 twice"),
+    ((0, -2), ValueError, r"softmax: argument 'axis'=\(0, -2\) names axis 0 twice"),
+    ((0, 2), ValueError, r"softmax: argument 'axis'=\(0, 2\) holds 2, which is out of range "
+                         r"for an array with 2 dimensions; expected integers in \[-2, 1\]"),
+    ((0, 1.0), TypeError, r"softmax: argument 'axis' must be an integer, a tuple of integers "
+                          r"or None; found \(0, 1.0\), which holds 1.0"),
+    ((True,), TypeError, r"softmax: argument 'axis' must be an integer, a tuple"),
+    ("1", TypeError, r"softmax: argument 'axis' must be an integer, a tuple of integers or None; "
+                     r"found '1'"),
+])
+def test_bad_several_axes(axis, exc, msg):
+    with pytest.raises(exc, match=msg):
+        sml.softmax(np.zeros((2, 3)), axis=axis)
+
+
 def test_logsumexp_keepdims(lib):
     x = np.random.default_rng(1).normal(size=(3, 4))
     got = lib.numpy(sml.logsumexp(lib.asarray(x), axis=0, keepdims=True))
