@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import os
 from typing import Any, Iterator
 
@@ -288,6 +289,10 @@ def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
     Python scalars) are ignored for the inference; when no argument is an
     array, the current backend's namespace is returned.
     """
+    # Fast path: NumPy arrays only (the common CPU case; saves ~10 us per call).
+    if all(a is None or type(a) is np.ndarray for a in arrays) and any(
+            a is not None for a in arrays):
+        return _numpy_namespace()
     from array_api_compat import array_namespace as _ns
     from array_api_compat import is_array_api_obj
 
@@ -305,6 +310,14 @@ def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
             + ". Move them to one backend first (softmaxlab.asarray or softmaxlab.to_numpy)."
         )
     return _ns(*arrs)
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_namespace():
+    """array-api-compat's NumPy namespace (what ``array_namespace`` gives NumPy)."""
+    from array_api_compat import array_namespace as _ns
+
+    return _ns(np.empty(0))
 
 
 def is_numpy_namespace(xp) -> bool:

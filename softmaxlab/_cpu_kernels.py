@@ -36,6 +36,8 @@ logarithm over ``N * C`` elements) and more accurate.
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -93,13 +95,30 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
+@functools.lru_cache(maxsize=256)
+def _unshifted_sum_bounds(dtype: np.dtype, C: int):
+    """Bounds on a row's unshifted exponential sum ``s`` that make it safe to use.
+
+    With ``m`` the row maximum, ``exp(m) <= s <= C exp(m)``.  ``exp(m)`` must stay
+    normal, with C denormal terms negligible (lower bound ``m_lo``), and
+    ``C exp(m)`` must not overflow (upper bound ``m_hi``); the same bounds on
+    ``s`` are ``C exp(m_lo)`` and ``exp(m_hi)``.  Cached: they depend only on
+    the dtype and ``C``.
+    """
+    finfo = np.finfo(dtype)
+    log_c = math.log(C)
+    m_lo = log_c + math.log(float(finfo.smallest_normal)) + 20.0
+    m_hi = math.log(float(finfo.max)) - log_c - 2.0
+    return dtype.type(C * math.exp(m_lo)), dtype.type(math.exp(m_hi))
+
+
 class _Plan:
     """Everything a worker needs besides its row range."""
 
     __slots__ = (
         "logits", "grad", "flat_idx", "gy", "coefnum", "eps", "weight",
         "smooth_vec", "block", "dtype", "C", "m", "s", "shifted", "sz",
-        "m_lo", "m_hi", "s_lo", "s_hi", "any_shifted",
+        "s_lo", "s_hi", "any_shifted",
     )
 
 
@@ -372,16 +391,7 @@ def ce_rows_numpy(
     plan.shifted = np.zeros(N, dtype=bool)
     plan.any_shifted = False
     plan.sz = np.empty(N, dtype=dtype) if eps != 0.0 else None
-    # exp(m) must stay normal, with C denormal terms negligible (lower bound),
-    # and C * exp(m) must not overflow (upper bound).
-    finfo = np.finfo(dtype)
-    log_c = float(np.log(C))
-    plan.m_lo = log_c + float(np.log(finfo.smallest_normal)) + 20.0
-    plan.m_hi = float(np.log(finfo.max)) - log_c - 2.0
-    # The same bounds on a row's unshifted sum s (exp(max) <= s <= C exp(max)).
-    with np.errstate(over="ignore", under="ignore"):
-        plan.s_lo = dtype.type(C * np.exp(plan.m_lo))
-        plan.s_hi = dtype.type(np.exp(plan.m_hi))
+    plan.s_lo, plan.s_hi = _unshifted_sum_bounds(dtype, C)
     if grad is not None:
         coefnum = grad_scale * (a + eps * W / C)
         if ignored.size:

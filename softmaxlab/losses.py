@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import is_cupy_namespace, is_numpy_namespace, to_numpy
+from ._cpu_kernels import ce_rows_numpy
 
 __all__ = [
     "REDUCTIONS",
@@ -112,7 +113,8 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     tdt = target.dtype
     tshape = tuple(target.shape)
     P.labels = P.probs = None
-    if xp.isdtype(tdt, "real floating"):
+    tkind = V.dtype_kind(tdt, xp)
+    if tkind == "floating":
         if tshape == shape:
             if not allow_probs:
                 raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
@@ -142,7 +144,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
             raise ValueError(
                 f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
                 f"scores' shape {shape} (or integer labels of shape {batch_shape})")
-    elif xp.isdtype(tdt, "integral"):
+    elif tkind == "integer":
         if tshape != batch_shape:
             msg = _expected_label_shape_msg(fn, shape, ax, tshape)
             if tshape == shape:
@@ -184,7 +186,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
         if tuple(w.shape) != (C,):
             raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
                              f"class; found shape {tuple(w.shape)}")
-        if not (xp.isdtype(w.dtype, "real floating") or xp.isdtype(w.dtype, "integral")):
+        if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
             raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {w.dtype}")
         w = xp.astype(w, P.cdtype)
         bad = ~xp.isfinite(w) | (w < 0)
@@ -368,7 +370,7 @@ def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
     xp = P.xp
     try:
         if is_numpy_namespace(xp):
-            from ._cpu_kernels import ce_rows_numpy as kernel
+            kernel = ce_rows_numpy
             z = np.ascontiguousarray(P.z)
             scale = float(scale)  # one number on the host
         elif is_cupy_namespace(xp):
