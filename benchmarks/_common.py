@@ -5,9 +5,20 @@ of ``name -> callable`` per case, times them with :func:`time_interleaved`,
 and writes rows (plain dicts) with :func:`write_results`, which produces a
 JSON file (everything) and a Markdown file (machine facts and tables).
 
-Timing is *interleaved*: one repetition runs every method once, in turn, so
-that a burst of load from other processes hits all methods alike and the
-ratios stay meaningful on a shared machine.  The statistic is the median.
+Timing is *interleaved*: one round runs every method in turn, so that a burst
+of load from other processes hits all methods alike and the ratios stay
+meaningful on a shared machine.  The statistic is the median.
+
+A method's turn can be a *block* of consecutive timed calls, after untimed
+*settle* calls.  That matters on the CPU: after a call, PyTorch's OpenMP
+worker threads keep spinning (libgomp's default wait policy), and on a 2-core
+machine they take a core from whatever runs next.  Measured on the 2-core
+benchmark machine at 256 x 1000 float32, the NumPy kernel took about 730 us per
+call for the first ~10 ms after a burst of PyTorch calls and 430 us after that
+(and 430 us from the first call with ``OMP_WAIT_POLICY=PASSIVE``).  A training
+loop calls one library over and over, so each method is timed in its own
+steady state: its turn starts with untimed calls lasting at least
+``settle_seconds``, which outlast the previous method's spinning threads.
 """
 
 from __future__ import annotations
@@ -103,24 +114,40 @@ def time_interleaved(
     repeats: int,
     warmup: int = 1,
     max_seconds: float | None = None,
+    *,
+    block: int = 1,
+    settle: int = 0,
+    settle_seconds: float = 0.0,
 ) -> dict[str, list[float]]:
-    """Time every callable ``repeats`` times, round-robin, after ``warmup`` rounds.
+    """Time every callable, round-robin, after ``warmup`` untimed rounds.
 
     Parameters
     ----------
     fns : mapping of name to zero-argument callable
     repeats : int
-        Timed rounds (each runs every callable once, in turn).
+        Timed rounds.  In each round every callable takes a turn: ``settle``
+        untimed calls, then ``block`` timed calls.
     warmup : int, optional
         Untimed rounds first (allocations, thread pools, caches).
     max_seconds : float, optional
-        Stop after the round in which the timed total passes this (at least
+        Stop after the round in which the elapsed time passes this (at least
         one timed round always runs).
+    block : int, optional
+        Timed calls per turn (each one is a sample).
+    settle : int, optional
+        Untimed calls at the start of each turn (see the module docstring).
+    settle_seconds : float, optional
+        More untimed calls at the start of each turn, until their total time
+        reaches this (after the ``settle`` calls).
 
     Returns
     -------
-    dict of name to list of seconds
+    dict of name to list of seconds (``block`` samples per round)
     """
+    if block < 1 or settle < 0 or not settle_seconds >= 0:
+        raise ValueError(f"time_interleaved: need block >= 1, settle >= 0 and "
+                         f"settle_seconds >= 0, found block={block}, settle={settle}, "
+                         f"settle_seconds={settle_seconds}")
     for _ in range(warmup):
         for f in fns.values():
             f()
@@ -128,9 +155,16 @@ def time_interleaved(
     start = time.perf_counter()
     for _ in range(max(1, repeats)):
         for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
+            for _ in range(settle):
+                f()
+            if settle_seconds > 0:
+                t_end = time.perf_counter() + settle_seconds
+                while time.perf_counter() < t_end:
+                    f()
+            for _ in range(block):
+                t0 = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t0)
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
             break
     return times

@@ -85,19 +85,28 @@ def exp_threads(z, out, nt):
         f.result()
 
 
-def repeats_for(nbytes: int, quick: bool) -> tuple[int, int]:
-    """(repeats, warmup) so that a case takes seconds, not minutes."""
+#: Untimed calls at the start of each method's turn last at least this long:
+#: PyTorch's idle OpenMP threads spin for about 10 ms after its last call.
+SETTLE_SECONDS = 0.03
+
+
+def repeats_for(nbytes: int, quick: bool) -> tuple[int, int, int]:
+    """(rounds, warmup, block) so that a case takes seconds, not minutes.
+
+    Each round gives every method untimed calls for ``SETTLE_SECONDS`` (at
+    least one), then ``block`` timed ones (see ``_common.time_interleaved``).
+    """
     if quick:
-        return (5, 1) if nbytes < 2**28 else (2, 1)
+        return (5, 1, 3) if nbytes < 2**28 else (2, 1, 1)
     if nbytes >= 2**30:
-        return 3, 1
+        return 3, 1, 1
     if nbytes >= 2**28:
-        return 5, 1
+        return 5, 1, 1
     if nbytes >= 2**22:
-        return 40, 3
+        return 20, 3, 2
     if nbytes >= 2**18:
-        return 200, 10
-    return 1000, 50
+        return 40, 10, 5
+    return 100, 50, 10
 
 
 def bench_case(N, C, dtype, nt, quick, rng):
@@ -136,8 +145,9 @@ def bench_case(N, C, dtype, nt, quick, rng):
     assert np.allclose(gf[:k], gp[:k], rtol=tol, atol=tol / C), "fused gradient differs"
     del gp, gf
 
-    repeats, warmup = repeats_for(nbytes, quick)
-    times = time_interleaved(fns, repeats, warmup, max_seconds=60.0 if not quick else 10.0)
+    rounds, warmup, block = repeats_for(nbytes, quick)
+    times = time_interleaved(fns, rounds, warmup, max_seconds=60.0 if not quick else 10.0,
+                             block=block, settle=1, settle_seconds=SETTLE_SECONDS)
     stats = {k: summarize(v) for k, v in times.items()}
     t_torch = stats["torch"]["median_s"] if "torch" in stats else None
     t_exp = stats[f"exp-{nt}t"]["median_s"]
@@ -176,6 +186,8 @@ def main(argv=None):
         softmaxlab_threads=nt,
         block_bytes=K._BLOCK_BYTES,
         thread_min_elements=K._THREAD_MIN_ELEMENTS,
+        settle_seconds=SETTLE_SECONDS,
+        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
         quick=args.quick,
     )
     print(f"# {meta['cpu_model']}, {nt} cores, numpy {meta['numpy']}, torch {meta['torch']}, "
@@ -211,6 +223,8 @@ def main(argv=None):
             "lib_ms": g("lib"), "lib+validate_ms": g("lib+validate"),
             "numpy-plain_ms": g("numpy-plain"), "torch_ms": g("torch"),
             "torch/fused": r["torch/this"],
+            "torch/lib": by.get((shape, dtn, "lib"), {}).get("torch/this"),
+            "torch/lib+validate": by.get((shape, dtn, "lib+validate"), {}).get("torch/this"),
             "torch/numpy-plain": by.get((shape, dtn, "numpy-plain"), {}).get("torch/this"),
             f"exp-{nt}t_ms": g(f"exp-{nt}t"), "fused/exp": r["this/exp"],
             "copy_GB/s": by.get((shape, dtn, "copy"), {}).get("GB/s"),
@@ -221,8 +235,13 @@ def main(argv=None):
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
         stem = f"cpu-{stamp}" + ("-quick" if args.quick else "")
         notes = (
-            "Times are medians over interleaved repeats (every method once per round), "
-            "forward + backward of the mean cross-entropy; `torch/this` > 1 means faster "
+            "Times are medians over interleaved rounds; in each round every method first "
+            f"runs untimed for at least {SETTLE_SECONDS * 1e3:.0f} ms (one call at least), then "
+            "a block of timed calls, so that PyTorch's still-spinning OpenMP threads do not "
+            "slow the next method (see benchmarks/_common.py). "
+            "Forward + backward of the mean cross-entropy; "
+            "`lib` is the public `cross_entropy_with_grad`, `fused` the kernel under it; "
+            "`torch/this` > 1 means faster "
             "than PyTorch; `this/exp` is the time over `np.exp` alone on all cores "
             "(the floor for a NumPy softmax). `copy` GB/s counts read + write. "
             "Other processes shared the machine: see the load averages."

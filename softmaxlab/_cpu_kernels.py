@@ -236,7 +236,7 @@ def ce_rows_numpy(
         If False, only the loss is computed (no ``N * C`` array is allocated;
         each thread uses a cache-sized scratch block) and ``grad`` is None.
     num_threads : int or None, optional
-        Threads to use.  ``None``: 1 for inputs below :math:`2^{18}` elements,
+        Threads to use.  ``None``: 1 for inputs below :math:`2^{17}` elements,
         else :func:`default_num_threads`.  An explicit value is used as given
         (capped at ``N``), whatever the size.
 
