@@ -13,21 +13,26 @@ subtract a one-hot) makes five or six passes over ``N * C`` elements and
 allocates a temporary of that size for most of them; at 4096 x 1000 float32
 (16 MB) every pass goes to main memory.  Here the rows are cut into blocks of
 a few hundred KiB, so that one block of logits and the matching block of the
-gradient stay in the core's L2 cache while all the passes run over them:
+gradient stay in the core's L2 cache while all the passes run over them.
+Without label smoothing a block takes
 
-1. row maxima ``m`` (reads the logits from memory),
-2. ``g = z - m`` written straight into the gradient buffer,
-3. (label smoothing only) row sums of ``g``, weighted by ``weight``,
-4. gather ``g[i, y_i]``,
-5. ``exp`` in place,
-6. row sums ``s``; the loss of each row follows from ``log s`` and step 4,
-7. ``g *= scale_i / s_i`` turns ``exp`` into the gradient, then the one-hot
-   (and the smoothing term) is subtracted.
+1. ``g = exp(z)`` written straight into the gradient buffer (this reads the
+   logits from memory: the only pass over them),
+2. row sums ``s``.  A row whose ``s`` is in a safe range (see
+   :func:`_unshifted_sum_bounds`) needs no shift by its maximum; the rare other
+   rows (huge or very negative scores, ``inf``, NaN) are redone shifted,
+3. ``g *= scale_i / s_i``, which turns ``exp`` into the gradient, and the
+   one-hot subtracted at the labels.
 
-Only steps 1 and 2 touch main memory (read the logits, write the gradient).
-Every step is a NumPy ufunc or reduction with an ``out=`` argument, and NumPy
-releases the GIL inside them, so large inputs are split into row chunks run on
-a persistent thread pool (created lazily, once per process).
+With label smoothing every row is shifted by its maximum first and the
+(weighted) row sums of ``z - m`` are taken before the ``exp``.  Every step is a
+NumPy ufunc or reduction with an ``out=`` argument, and NumPy releases the GIL
+inside them, so inputs of at least :data:`_THREAD_MIN_ELEMENTS` elements are
+split into row chunks run on a persistent thread pool (created lazily, once
+per process).  Each chunk also does its own per-row setup (label gather, row
+coefficients) and its own row losses, so that almost nothing runs on one
+thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
+memory, is the floor.
 
 The per-row loss is never computed as ``log p``: it is
 ``log s - (z_y - m)``, accumulated in float64, which is both cheaper (no
@@ -113,17 +118,76 @@ def _unshifted_sum_bounds(dtype: np.dtype, C: int):
 
 
 class _Plan:
-    """Everything a worker needs besides its row range."""
+    """Everything a worker needs besides its row range (read-only for workers,
+    except the per-row outputs, which each worker writes for its rows only)."""
 
     __slots__ = (
-        "logits", "grad", "flat_idx", "gy", "coefnum", "eps", "weight",
-        "smooth_vec", "block", "dtype", "C", "m", "s", "shifted", "sz",
-        "s_lo", "s_hi", "any_shifted",
+        "logits", "labels", "grad", "row_loss", "eps", "weight", "w64", "W",
+        "ignore_index", "grad_scale", "smooth_vec", "block", "dtype", "C",
+        "m", "s", "shifted", "sz", "s_lo", "s_hi",
     )
 
 
+class _Chunk:
+    """Per-row coefficients of one worker's rows ``[r0, r1)``.
+
+    ``a`` is :math:`(1-\\varepsilon) w_{y_i}` (0 for ignored rows), ``coefnum``
+    and ``gy`` the gradient's row factors; each is a scalar when it is the same
+    for every row (no class weights and no ignored row), else an array.
+    """
+
+    __slots__ = ("r0", "ignored", "a", "flat_idx", "zy", "coefnum", "gy", "any_shifted")
+
+
+def _chunk_setup(plan: _Plan, r0: int, r1: int) -> _Chunk:
+    ch = _Chunk()
+    ch.r0 = r0
+    ch.any_shifted = False
+    eps, C = plan.eps, plan.C
+    lab = plan.labels[r0:r1]
+    if plan.ignore_index is not None:
+        ch.ignored = np.flatnonzero(lab == plan.ignore_index)
+    else:
+        ch.ignored = None
+    if ch.ignored is not None and ch.ignored.size:
+        safe = lab.astype(np.intp, copy=True)
+        safe[ch.ignored] = 0
+    else:
+        ch.ignored = None
+        safe = lab.astype(np.intp, copy=False)
+    if plan.weight is None and ch.ignored is None:
+        a = 1.0 - eps  # the same for every row
+    elif plan.weight is None:
+        a = np.full(r1 - r0, 1.0 - eps)
+    else:
+        a = (1.0 - eps) * plan.w64[safe]
+    if ch.ignored is not None:
+        a[ch.ignored] = 0.0
+    ch.a = a
+    ch.flat_idx = np.arange(r0 * C, r1 * C, C, dtype=np.intp)
+    ch.flat_idx += safe
+    ch.zy = plan.logits.reshape(-1)[ch.flat_idx].astype(np.float64)
+    if plan.grad is not None:
+        gs = plan.grad_scale
+        if isinstance(a, float):
+            ch.coefnum = plan.dtype.type(gs * (a + eps * plan.W / C))
+            ch.gy = plan.dtype.type(gs * a)
+        else:
+            coefnum = gs * (a + eps * plan.W / C)
+            if ch.ignored is not None:
+                coefnum[ch.ignored] = 0.0
+            ch.coefnum = coefnum.astype(plan.dtype)
+            ch.gy = (gs * a).astype(plan.dtype)
+    return ch
+
+
+def _rows(v, i0: int, i1: int):
+    """Rows ``[i0, i1)`` of a per-row factor, or the factor itself if scalar."""
+    return v[i0:i1] if isinstance(v, np.ndarray) else v
+
+
 def _process_rows(plan: _Plan, r0: int, r1: int) -> None:
-    """Run the fused kernel over rows ``[r0, r1)``, block by block."""
+    """Run the fused kernel over rows ``[r0, r1)``: setup, blocks, row losses."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         rows = min(plan.block, r1 - r0)
         scratch = None
@@ -132,14 +196,25 @@ def _process_rows(plan: _Plan, r0: int, r1: int) -> None:
         wz = None
         if plan.eps != 0.0 and plan.weight is not None:
             wz = np.empty((rows, plan.C), dtype=plan.dtype)
+        ch = None
         for b0 in range(r0, r1, plan.block):
             b1 = min(b0 + plan.block, r1)
             g = plan.grad[b0:b1] if scratch is None else scratch[: b1 - b0]
-            _process_block(plan, b0, b1, g, None if wz is None else wz[: b1 - b0])
+            shifted = _block_exp(plan, b0, b1, g, None if wz is None else wz[: b1 - b0])
+            if ch is None:
+                # After the first exponentials, not before: NumPy releases the
+                # GIL inside them, so another worker can do its own setup meanwhile.
+                ch = _chunk_setup(plan, r0, r1)
+            ch.any_shifted |= shifted
+            _block_grad(plan, ch, b0, b1, g)
+        _row_losses(plan, ch, r0, r1)
 
 
-def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
-    """One cache-sized block of rows: fills ``m``, ``s`` (``sz``) and ``g``."""
+def _block_exp(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> bool:
+    """One cache-sized block of rows: fills ``m``, ``s`` (``sz``) and ``g = exp(z - m)``.
+
+    Returns whether any row of the block was shifted by its maximum.
+    """
     z = plan.logits[b0:b1]
     m = plan.m[b0:b1]
     s = plan.s[b0:b1]
@@ -161,35 +236,84 @@ def _process_block(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> None:
             mr = np.maximum.reduce(zr, axis=1)
             m[redo] = mr
             plan.shifted[b0 + redo] = True
-            plan.any_shifted = True
             gr = np.subtract(zr, mr[:, None])
             np.exp(gr, out=gr)
             g[redo] = gr
             s[redo] = np.add.reduce(gr, axis=1)
+            return True
+        return False
+    np.maximum.reduce(z, axis=1, out=m)
+    plan.shifted[b0:b1] = True
+    np.subtract(z, m[:, None], out=g)
+    # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.  Not
+    # a matmul: BLAS may sum in an order that depends on the block.
+    if plan.weight is None:
+        np.add.reduce(g, axis=1, out=plan.sz[b0:b1])
     else:
-        np.maximum.reduce(z, axis=1, out=m)
-        plan.shifted[b0:b1] = True
-        plan.any_shifted = True
-        np.subtract(z, m[:, None], out=g)
-        # sum_j w_j (z_j - m); 0 * (-inf) gives NaN here, fixed later.  Not
-        # a matmul: BLAS may sum in an order that depends on the block.
-        if plan.weight is None:
-            np.add.reduce(g, axis=1, out=plan.sz[b0:b1])
-        else:
-            np.multiply(g, plan.weight, out=wz)
-            np.add.reduce(wz, axis=1, out=plan.sz[b0:b1])
-        np.exp(g, out=g)
-        np.add.reduce(g, axis=1, out=s)
+        np.multiply(g, plan.weight, out=wz)
+        np.add.reduce(wz, axis=1, out=plan.sz[b0:b1])
+    np.exp(g, out=g)
+    np.add.reduce(g, axis=1, out=s)
+    return True
+
+
+def _block_grad(plan: _Plan, ch: _Chunk, b0: int, b1: int, g: np.ndarray) -> None:
+    """Turns ``g = exp(z - m)`` of one block into the gradient (no-op without one)."""
     if plan.grad is None:
         return
+    s = plan.s[b0:b1]
     # grad = scale * (p * (a + eps W / C) - a * onehot - (eps / C) * w)
-    coef = np.divide(plan.coefnum[b0:b1], s)
+    i0, i1 = b0 - ch.r0, b1 - ch.r0
+    coef = np.divide(_rows(ch.coefnum, i0, i1), s)
     np.multiply(g, coef[:, None], out=g)
     flat = plan.grad.reshape(-1)
-    idx = plan.flat_idx[b0:b1]
-    flat[idx] -= plan.gy[b0:b1]
+    flat[ch.flat_idx[i0:i1]] -= _rows(ch.gy, i0, i1)
     if plan.eps != 0.0:
         np.subtract(g, plan.smooth_vec, out=g)
+
+
+def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
+    """The loss of rows ``[r0, r1)`` from their sums ``s`` (and ``m``, ``sz``)."""
+    eps, C, a = plan.eps, plan.C, ch.a
+    row_loss = plan.row_loss[r0:r1]
+    # lse - z_y = log s + (m - z_y) on shifted rows, log s - z_y otherwise;
+    # both terms of each sum are >= 0 on the shifted rows.
+    log_s = np.log(plan.s[r0:r1].astype(np.float64))
+    if ch.any_shifted:
+        m64 = np.where(plan.shifted[r0:r1], plan.m[r0:r1].astype(np.float64), 0.0)
+        d = log_s + (m64 - ch.zy)
+    else:
+        d = log_s - ch.zy
+    if isinstance(a, float):
+        if a == 1.0:
+            row_loss[...] = d
+        elif a == 0.0:
+            # 0 * inf must give 0 (eps = 1); NaN rows stay NaN.
+            np.multiply(0.0, log_s, out=row_loss)
+        else:
+            np.multiply(a, d, out=row_loss)
+    else:
+        np.multiply(a, d, out=row_loss)
+        zero_a = a == 0.0
+        if zero_a.any():
+            # 0 * inf must give 0 (masked label with weight 0); NaN rows stay NaN.
+            row_loss[zero_a] = 0.0 * log_s[zero_a]
+    if eps != 0.0:
+        sz = plan.sz[r0:r1].astype(np.float64)
+        m = plan.m[r0:r1]
+        bad = np.flatnonzero(np.isnan(sz) & np.isfinite(m) & np.isfinite(log_s))
+        if bad.size:
+            # A class with weight 0 and logit -inf: its term is 0, not NaN.
+            pos = plan.weight > 0
+            wpos = plan.w64[pos]
+            for i in bad:
+                row = plan.logits[r0 + i, pos].astype(np.float64)
+                sz[i] = float(np.dot(wpos, row - float(m[i])))
+        row_loss += (eps / C) * (plan.W * log_s - sz)
+    if ch.ignored is not None:
+        row_loss[ch.ignored] = 0.0
+        if plan.grad is not None:
+            plan.grad[r0 + ch.ignored] = 0.0
 
 
 def ce_rows_numpy(
@@ -357,52 +481,33 @@ def ce_rows_numpy(
     if C == 0:
         raise ValueError(f"{where}: logits must have at least one class, found shape {logits.shape}")
 
-    # Per-row coefficient a_i = (1 - eps) * w_{y_i}, 0 for ignored rows.
-    if ignore_index is not None:
-        ignored = np.flatnonzero(labels == ignore_index)
-    else:
-        ignored = np.empty(0, dtype=np.intp)
-    safe = labels.astype(np.intp, copy=True)
-    if ignored.size:
-        safe[ignored] = 0
-    if weight is None:
-        a = np.full(N, 1.0 - eps)
-        W = float(C)
-    else:
-        w64 = weight.astype(np.float64)
-        a = (1.0 - eps) * w64[safe]
-        W = float(w64.sum())
-    if ignored.size:
-        a[ignored] = 0.0
-    flat_idx = np.arange(N, dtype=np.intp) * C + safe
-    zy = logits.reshape(-1)[flat_idx].astype(np.float64)
-
     plan = _Plan()
     plan.logits = logits
+    plan.labels = labels
     plan.grad = grad
-    plan.flat_idx = flat_idx
+    plan.row_loss = row_loss
     plan.eps = eps
     plan.weight = weight
+    plan.ignore_index = ignore_index
+    plan.grad_scale = grad_scale
     plan.dtype = dtype
     plan.C = C
+    if weight is None:
+        plan.w64, plan.W = None, float(C)
+    else:
+        plan.w64 = weight.astype(np.float64)
+        plan.W = float(plan.w64.sum())
     plan.block = max(1, _BLOCK_BYTES // (C * dtype.itemsize))
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
     plan.shifted = np.zeros(N, dtype=bool)
-    plan.any_shifted = False
     plan.sz = np.empty(N, dtype=dtype) if eps != 0.0 else None
     plan.s_lo, plan.s_hi = _unshifted_sum_bounds(dtype, C)
-    if grad is not None:
-        coefnum = grad_scale * (a + eps * W / C)
-        if ignored.size:
-            coefnum[ignored] = 0.0
-        plan.coefnum = coefnum.astype(dtype)
-        plan.gy = (grad_scale * a).astype(dtype)
-        if eps != 0.0:
-            if weight is None:
-                plan.smooth_vec = dtype.type(grad_scale * eps / C)
-            else:
-                plan.smooth_vec = ((grad_scale * eps / C) * w64).astype(dtype)
+    if grad is not None and eps != 0.0:
+        if weight is None:
+            plan.smooth_vec = dtype.type(grad_scale * eps / C)
+        else:
+            plan.smooth_vec = ((grad_scale * eps / C) * plan.w64).astype(dtype)
 
     if num_threads is None:
         nt = default_num_threads() if N * C >= _THREAD_MIN_ELEMENTS else 1
@@ -422,33 +527,4 @@ def ce_rows_numpy(
         _process_rows(plan, bounds[0], bounds[1])
         for f in futures:
             f.result()
-
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        # lse - z_y = log s + (m - z_y) on shifted rows, log s - z_y otherwise;
-        # both terms of each sum are >= 0 on the shifted rows.
-        log_s = np.log(plan.s.astype(np.float64))
-        if plan.any_shifted:
-            m64 = np.where(plan.shifted, plan.m.astype(np.float64), 0.0)
-            d = log_s + (m64 - zy)
-        else:
-            d = log_s - zy
-        np.multiply(a, d, out=row_loss)
-        zero_a = (a == 0.0) if (weight is not None or eps == 1.0) else None
-        if zero_a is not None and zero_a.any():
-            # 0 * inf must give 0 (masked label with weight 0); NaN rows stay NaN.
-            row_loss[zero_a] = 0.0 * log_s[zero_a]
-        if eps != 0.0:
-            sz = plan.sz.astype(np.float64)
-            bad = np.flatnonzero(np.isnan(sz) & np.isfinite(plan.m) & np.isfinite(log_s))
-            if bad.size:
-                # A class with weight 0 and logit -inf: its term is 0, not NaN.
-                pos = weight > 0
-                wpos = w64[pos]
-                for i in bad:
-                    sz[i] = float(np.dot(wpos, logits[i, pos].astype(np.float64) - float(plan.m[i])))
-            row_loss += (eps / C) * (W * log_s - sz)
-        if ignored.size:
-            row_loss[ignored] = 0.0
-            if grad is not None:
-                grad[ignored] = 0.0
     return row_loss, grad
