@@ -313,6 +313,50 @@ def test_out_errors():
         sml.cross_entropy_with_grad(x, np.array([0, 1]), out=x)
 
 
+@pytest.mark.parametrize("make_out", [
+    lambda shape: np.full((shape[0], 2 * shape[1]), np.nan)[:, ::2],    # strided
+    lambda shape: np.full(shape[::-1], np.nan).T,                        # Fortran order
+])
+@pytest.mark.parametrize("shape, axis", [((5, 7), 1), ((4, 3, 2), 1), ((5, 7), 0)])
+def test_out_need_not_be_contiguous(make_out, shape, axis):
+    # Any writeable array of the right shape and dtype receives the gradient.
+    x = np.random.default_rng(1).normal(size=shape)
+    t = np.random.default_rng(2).integers(0, shape[axis], [s for i, s in enumerate(shape)
+                                                          if i != axis])
+    out = make_out(shape) if len(shape) == 2 else np.full(shape[::-1], np.nan).T
+    assert not out.flags.c_contiguous
+    loss, g = sml.cross_entropy_with_grad(x, t, axis=axis, out=out)
+    ref_loss, ref = sml.cross_entropy_with_grad(x, t, axis=axis)
+    assert g is out and loss == ref_loss
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_out_sharing_memory_with_logits_or_read_only_is_refused():
+    x = np.random.default_rng(3).normal(size=(4, 3))
+    t = np.array([0, 1, 2, 0])
+    for out in (x[:], x[::-1], x.T.copy().T[:, :]):
+        if np.shares_memory(out, x):
+            with pytest.raises(ValueError, match=r"^cross_entropy_with_grad: argument 'out' "
+                                                 r"shares memory with 'logits'"):
+                sml.cross_entropy_with_grad(x, t, out=out)
+    ro = np.zeros((4, 3))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^cross_entropy_with_grad: argument 'out' must be a "
+                                         r"writeable array; found a read-only one$"):
+        sml.cross_entropy_with_grad(x, t, out=ro)
+
+
+def test_out_of_another_library_is_refused():
+    xp = pytest.importorskip("array_api_strict")
+    x = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"^cross_entropy_with_grad: argument 'out' must be an "
+                                         r"array of the scores' library \(numpy\); found "
+                                         r"array_api_strict"):
+        sml.cross_entropy_with_grad(x, np.array([0, 1]), out=xp.zeros((2, 3), dtype=xp.float64))
+    with pytest.raises(ValueError, match=r"library \(array_api_strict\); found numpy.ndarray"):
+        sml.cross_entropy_with_grad(xp.asarray(x), xp.asarray([0, 1]), out=np.zeros((2, 3)))
+
+
 def test_probability_targets_with_one_hot_equal_labels(lib):
     x, t = _case((6, 4), 1)
     onehot = np.eye(4)[t]
@@ -452,3 +496,86 @@ def test_hinge_reductions_and_axis(lib):
     moved = np.moveaxis(s, 1, -1)
     m = lib.numpy(sml.multiclass_hinge(lib.asarray(moved), lib.asarray(t), axis=-1))
     assert float(m) == pytest.approx(ref.mean())
+
+
+# --------------------------------------------------------------------------- NumPy fast path
+@st.composite
+def _fast_case(draw):
+    N = draw(st.integers(1, 12))
+    C = draw(st.integers(1, 9))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = (rng.normal(size=(N, C)) * draw(st.sampled_from([1.0, 30.0, 500.0]))).astype(dtype)
+    if draw(st.booleans()):  # masked classes, some rows entirely
+        x[rng.random((N, C)) < 0.3] = -np.inf
+    y = rng.integers(0, C, N).astype(draw(st.sampled_from([np.int64, np.int32, np.uint8])))
+    return x, y
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=_fast_case(), eps=st.sampled_from([0.0, 0.1, 1.0]),
+       reduction=st.sampled_from(["none", "sum", "mean", "full", "batch_size"]),
+       validate=st.booleans(), use_out=st.booleans(), axis=st.sampled_from([1, -1]))
+def test_numpy_fast_path_is_bit_for_bit_the_general_path(case, eps, reduction, validate,
+                                                         use_out, axis, monkeypatch_module):
+    # The common (N, C) NumPy call skips the general machinery; it must not
+    # change a single bit of any result, nor which calls raise and how.
+    from softmaxlab import losses
+
+    x, y = case
+
+    def run():
+        out = np.full_like(x, np.nan) if use_out else None
+        try:
+            loss, grad = sml.cross_entropy_with_grad(x, y, axis=axis, label_smoothing=eps,
+                                                     reduction=reduction, validate=validate,
+                                                     out=out)
+            loss_only = sml.cross_entropy(x, y, axis=axis, label_smoothing=eps,
+                                          reduction=reduction, validate=validate)
+        except ValueError as e:
+            return ("raised", str(e))
+        assert out is None or grad is out
+        return (np.asarray(loss), np.asarray(loss_only), grad, type(loss), np.asarray(loss).dtype)
+
+    fast = run()
+    with monkeypatch_module.context() as m:
+        m.setattr(losses, "_ce_numpy_2d", lambda *a, **k: None)
+        general = run()
+    assert len(fast) == len(general)
+    for a, b in zip(fast, general):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype and a.shape == b.shape
+        else:
+            assert a == b
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as m:
+        yield m
+
+
+def test_numpy_fast_path_is_taken_and_defers_errors(monkeypatch):
+    # It does run for the common call (else the test above proves nothing) ...
+    from softmaxlab import losses
+
+    calls = []
+    real = losses._ce_numpy_2d
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        calls.append(r is not None)
+        return r
+
+    monkeypatch.setattr(losses, "_ce_numpy_2d", spy)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    sml.cross_entropy_with_grad(x, np.array([0, 1, 2, 0]))
+    assert calls == [True]
+    # ... and hands every invalid call to the general path, which reports it.
+    with pytest.raises(ValueError, match="holds class label 3 at position"):
+        sml.cross_entropy_with_grad(x, np.array([0, 1, 3, 0]))
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"has NaN at class 1 at position \(2,\)"):
+        sml.cross_entropy(x, np.array([0, 1, 2, 0]))
+    assert calls == [True, False, False]
