@@ -737,7 +737,7 @@ class SoftmaxWithLoss(LossLayer):
         if not 0.0 <= ls <= 1.0:
             raise ValueError(f"SoftmaxWithLoss: label_smoothing must be in [0, 1], found {label_smoothing!r}")
         self.ignore_index, self.label_smoothing, self.weight = ignore_index, ls, weight
-        self.validate = bool(validate)
+        self.validate = V.check_bool(validate, "SoftmaxWithLoss", "validate")
         self._probabilities = None
 
     def _loss_and_grad(self, scores, labels):
@@ -814,7 +814,7 @@ class HingeLoss(LossLayer):
                  loss_weight: float = 1.0, axis: int = 1, validate: bool = True,
                  name: str | None = None):
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
-        self.validate = bool(validate)
+        self.validate = V.check_bool(validate, "HingeLoss", "validate")
         if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"HingeLoss: p must be 1 or 2, found {p!r}")
         self.margin = V.check_real_scalar(margin, "HingeLoss", "margin", lo=0.0)

@@ -184,6 +184,7 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1,
     """
     fn = "logsumexp"
     keepdims = V.check_bool(keepdims, fn, "keepdims")
+    validate = V.check_bool(validate, fn, "validate")
     xp, x, axes, out_dtype = _prepare(x, axis, fn)
     mx = _Merged(x, xp, axes)
     x, ax = mx.x2, mx.ax
@@ -305,6 +306,7 @@ def log_softmax(x: Any, axis: int | tuple[int, ...] | None = -1,
 def _softmax_or_log(x: Any, axis: Any, temperature: Any, validate: bool, *, log: bool):
     """The body shared by :func:`softmax` and :func:`log_softmax`."""
     fn = "log_softmax" if log else "softmax"
+    validate = V.check_bool(validate, fn, "validate")
     xp, x, axes, out_dtype = _prepare(x, axis, fn)
     x = _temperature(x, temperature, fn)
     mx = _Merged(x, xp, axes)
@@ -363,6 +365,7 @@ def sigmoid(x: Any, *, validate: bool = True):
     array([0. , 0.5, 1. ])
     """
     fn = "sigmoid"
+    validate = V.check_bool(validate, fn, "validate")
     xp, x = V.namespace_and_array(x, fn, "x")
     V.check_float(x, xp, fn, "x")
     out_dtype = x.dtype

@@ -4,6 +4,7 @@ the function, the argument, what was expected and what was found."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -331,3 +332,27 @@ def test_diagnose_huge_finite_losses_do_not_turn_into_nan():
     assert d.verdict == "bad_init"
     assert d.end_loss == pytest.approx(1e308) and math.isfinite(d.relative_improvement)
     assert "nan" not in d.message
+
+
+# validate must be a bool: a truthy string or a number used to pass silently.
+_X, _Y = np.zeros((2, 3)), np.array([0, 2])
+
+
+@pytest.mark.parametrize("name, call", [
+    ("logsumexp", lambda v: logsumexp(_X, validate=v)),
+    ("softmax", lambda v: softmax(_X, validate=v)),
+    ("log_softmax", lambda v: log_softmax(_X, validate=v)),
+    ("sigmoid", lambda v: sigmoid(_X, validate=v)),
+    ("cross_entropy", lambda v: cross_entropy(_X, _Y, validate=v)),
+    ("cross_entropy_with_grad", lambda v: sml.cross_entropy_with_grad(_X, _Y, validate=v)),
+    ("multiclass_hinge", lambda v: multiclass_hinge(_X, _Y, validate=v)),
+    ("multiclass_hinge_with_grad", lambda v: multiclass_hinge_with_grad(_X, _Y, validate=v)),
+    ("SoftmaxWithLoss", lambda v: SoftmaxWithLoss(validate=v)),
+    ("HingeLoss", lambda v: HingeLoss(validate=v)),
+])
+@pytest.mark.parametrize("bad", ["no", 0, None])
+def test_validate_must_be_a_bool(name, call, bad):
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'validate' must be True or False; "
+                                        rf"found {re.escape(repr(bad))}$"):
+        call(bad)
+    call(np.bool_(False))  # NumPy's bool is a bool
