@@ -30,13 +30,23 @@ def as_array(x: Any, xp, fn: str, name: str):
         ) from exc
 
 
-def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any):
-    """The namespace inferred from `x` (and `others`), and `x` as an array of it."""
+def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
+                        float_like: bool = False):
+    """The namespace inferred from `x` (and `others`), and `x` as an array of it.
+
+    With ``float_like=True``, a Python list or number of integers (``[1, 2, 3]``)
+    becomes a float64 array, as ``scipy.special`` reads it: it carries no dtype
+    the caller chose.  Arrays are never converted.
+    """
     if type(x) is not np.ndarray:
         from array_api_compat import is_array_api_obj
 
         if not is_array_api_obj(x):
             x = convert(x, fn=fn, name=name)
+            if float_like:
+                xp = array_namespace(x, fn=fn)
+                if dtype_kind(x.dtype, xp) == "integer":
+                    x = xp.astype(x, xp.float64)
     xp = array_namespace(x, *others, fn=fn)
     return xp, x
 

@@ -90,7 +90,7 @@ class Param:
 
     def __init__(self, data: Any, *, name: str | None = None, lr_mult: float = 1.0,
                  decay_mult: float = 1.0):
-        xp, data = V.namespace_and_array(data, "Param", "data")
+        xp, data = V.namespace_and_array(data, "Param", "data", float_like=True)
         V.check_float(data, xp, "Param", "data")
         self.data = data
         self.name = name

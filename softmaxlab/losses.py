@@ -88,7 +88,7 @@ class _Problem:
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
              allow_probs: bool, name: str = "logits") -> _Problem:
-    xp, logits = V.namespace_and_array(logits, fn, name, target, weight)
+    xp, logits = V.namespace_and_array(logits, fn, name, target, weight, float_like=True)
     V.check_float(logits, xp, fn, name)
     ax = V.normalize_axis(axis, logits.ndim, fn)
     target = V.as_array(target, xp, fn, "target")
@@ -482,7 +482,8 @@ _CE_DOC = r"""
     ----------
     logits : array_like
         Class scores, real floating (float16 is computed in float32), with the
-        classes along `axis`; ``-inf`` masks a class (probability 0).
+        classes along `axis`; ``-inf`` masks a class (probability 0).  A list
+        of Python numbers is read as float64, integers included.
     target : array_like
         Either integer class labels of the scores' shape without the class axis
         (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
@@ -689,7 +690,8 @@ _HINGE_DOC = r"""
     Parameters
     ----------
     scores : array_like
-        Finite class scores, real floating, classes along `axis`.
+        Finite class scores, real floating, classes along `axis` (a list of
+        Python numbers is read as float64, integers included).
     target : array_like
         Integer class labels of the scores' shape without the class axis.
     axis : int, optional

@@ -25,7 +25,7 @@ __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid"]
 
 def _prepare(x: Any, axis: Any, fn: str):
     """Namespace, input (float16 promoted), the reduced axes and the output dtype."""
-    xp, x = V.namespace_and_array(x, fn, "x")
+    xp, x = V.namespace_and_array(x, fn, "x", float_like=True)
     V.check_float(x, xp, fn, "x")
     axes = V.normalize_axes(axis, x.ndim, fn)
     out_dtype = x.dtype
@@ -136,7 +136,8 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1,
     Parameters
     ----------
     x : array_like
-        Real floating input (float16 is computed in float32).
+        Real floating input (float16 is computed in float32).  A list of
+        Python numbers is read as float64, integers included.
     axis : int, tuple of int or None, optional
         The axis to reduce (default: the last); a tuple reduces over several
         axes together and None over all of them, as in ``scipy.special``.
@@ -215,7 +216,8 @@ def softmax(x: Any, axis: int | tuple[int, ...] | None = -1,
     Parameters
     ----------
     x : array_like
-        Scores (logits); ``-inf`` marks a masked class.
+        Scores (logits), real floating; ``-inf`` marks a masked class.  A list
+        of Python numbers is read as float64, integers included.
     axis : int, tuple of int or None, optional
         The class axis (default: the last).  A tuple treats several axes
         together as one class axis and None all of them, as in
@@ -265,7 +267,8 @@ def log_softmax(x: Any, axis: int | tuple[int, ...] | None = -1,
     Parameters
     ----------
     x : array_like
-        Scores (logits); ``-inf`` marks a masked class (result ``-inf``).
+        Scores (logits), real floating; ``-inf`` marks a masked class (result
+        ``-inf``).  A list of Python numbers is read as float64.
     axis : int, tuple of int or None, optional
         The class axis (default: the last).  A tuple treats several axes
         together as one class axis and None all of them, as in
@@ -340,7 +343,8 @@ def sigmoid(x: Any, *, validate: bool = True):
     Parameters
     ----------
     x : array_like
-        Real floating input (float16 is computed in float32).
+        Real floating input (float16 is computed in float32).  A list of
+        Python numbers is read as float64, integers included.
     validate : bool, optional
         Raise on NaN input (one pass over `x`).
 
@@ -366,7 +370,7 @@ def sigmoid(x: Any, *, validate: bool = True):
     """
     fn = "sigmoid"
     validate = V.check_bool(validate, fn, "validate")
-    xp, x = V.namespace_and_array(x, fn, "x")
+    xp, x = V.namespace_and_array(x, fn, "x", float_like=True)
     V.check_float(x, xp, fn, "x")
     out_dtype = x.dtype
     cdt = V.compute_dtype(x, xp)

@@ -356,3 +356,29 @@ def test_validate_must_be_a_bool(name, call, bad):
                                         rf"found {re.escape(repr(bad))}$"):
         call(bad)
     call(np.bool_(False))  # NumPy's bool is a bool
+
+
+# A list of Python integers carries no dtype the caller chose: functions that
+# need floats read it as float64, as scipy.special does.  Integer *arrays* are
+# still refused (above), and so are lists of booleans.
+@pytest.mark.parametrize("call, ref", [
+    (lambda: softmax([1, 2, 3]), lambda: softmax(np.array([1.0, 2.0, 3.0]))),
+    (lambda: log_softmax([[1, 2], [3, 5]]), lambda: log_softmax(np.array([[1.0, 2], [3, 5]]))),
+    (lambda: logsumexp([1000, 1000]), lambda: logsumexp(np.array([1000.0, 1000.0]))),
+    (lambda: sigmoid(3), lambda: sigmoid(np.array(3.0))),
+    (lambda: cross_entropy([[1, 2], [3, 4]], [0, 1]),
+     lambda: cross_entropy(np.array([[1.0, 2], [3, 4]]), np.array([0, 1]))),
+    (lambda: multiclass_hinge([[1, 2], [3, 4]], [0, 1]),
+     lambda: multiclass_hinge(np.array([[1.0, 2], [3, 4]]), np.array([0, 1]))),
+    (lambda: sml.Param([1, 2]).data, lambda: np.array([1.0, 2.0])),
+])
+def test_integer_lists_are_read_as_floats(call, ref):
+    got, want = call(), ref()
+    assert np.asarray(got).dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+
+
+def test_boolean_lists_are_still_refused():
+    with pytest.raises(TypeError, match="softmax: argument 'x' must have a real floating dtype.*"
+                                        "found boolean dtype"):
+        softmax([True, False])
