@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import array_namespace, asarray
+from . import _validation as V
+from ._backend import array_namespace, asarray, to_numpy
 from .datasets import _num_rows, _rng, _take_rows, minibatches
 from .diagnostics import Diagnosis, diagnose
 
@@ -145,7 +146,16 @@ def _unpack(data: Any, name: str):
         )
     if n == 0:
         raise ValueError(f"train: {name} is empty (0 samples)")
-    array_namespace(X, y, fn="train")
+    xp = array_namespace(X, y, fn="train")
+    if V.dtype_kind(X.dtype, xp) == "floating":
+        # One pass over the inputs now, rather than a NaN loss some steps later.
+        bad = ~xp.isfinite(X)
+        if V.any_true(bad, xp):
+            idx = V.first_true_index(bad, tuple(X.shape))
+            value = float(to_numpy(X[idx]))
+            raise ValueError(
+                f"train: {name}[0] (X) holds {value!r} at index {V.fmt_index(idx)}; the inputs "
+                "must be finite (drop or impute that sample first)")
     return X, y, n
 
 
@@ -302,7 +312,9 @@ def train(
     ------
     ValueError
         If both or neither of `iterations` and `epochs` are given, or a count is
-        not positive, or `data` is empty or its X and y differ in length.
+        not positive, or `data` is empty or its X and y differ in length, or
+        the X of `data` or `val_data` holds a NaN or an infinity (checked
+        before the first step).
     TypeError
         If `data` is not a pair, or the net has no loss layer.
 

@@ -382,3 +382,19 @@ def test_boolean_lists_are_still_refused():
     with pytest.raises(TypeError, match="softmax: argument 'x' must have a real floating dtype.*"
                                         "found boolean dtype"):
         softmax([True, False])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("which", ["data", "val_data"])
+def test_train_refuses_non_finite_inputs_up_front(bad, which):
+    # A NaN in the data used to end training after one step with a NaN loss.
+    from softmaxlab.datasets import make_spirals
+
+    X, y = make_spirals(n_per_class=10, num_classes=3, seed=0)
+    Xb = X.copy()
+    Xb[7, 1] = bad
+    net = sml.Net([InnerProduct(2, 3, seed=0)], SoftmaxWithLoss())
+    kw = dict(data=(Xb, y)) if which == "data" else dict(data=(X, y), val_data=(Xb, y))
+    with pytest.raises(ValueError, match=rf"^train: {which}\[0\] \(X\) holds {re.escape(repr(bad))} "
+                                         r"at index \(7, 1\); the inputs must be finite"):
+        sml.train(net, sml.SGD(net.params, lr=0.1), iterations=2, **kw)

@@ -124,15 +124,23 @@ def test_nan_stops_cleanly_without_warnings(spirals):
     assert h.stop_reason and "stopped_early=True" in repr(h)
 
 
-def test_nan_in_the_data_stops_at_once(spirals):
+def test_nan_in_the_data_is_refused_before_training(spirals):
     X, y = spirals
     Xbad = X.copy()
     Xbad[:] = np.nan
     net = _mlp()
-    h = train(net, SGD(net.params, lr=0.1), (Xbad, y), iterations=10, batch_size=32)
+    with pytest.raises(ValueError, match=r"train: data\[0\] \(X\) holds nan at index \(0, 0\)"):
+        train(net, SGD(net.params, lr=0.1), (Xbad, y), iterations=10, batch_size=32)
+
+
+def test_nan_in_the_weights_stops_at_once(spirals):
+    X, y = spirals
+    net = _mlp()
+    net.params[0].data[...] = np.nan
+    h = train(net, SGD(net.params, lr=0.1), (X, y), iterations=10, batch_size=32)
     assert h.iterations == 1 and h.stopped_early
     assert h.diagnosis.verdict == "bad_init" and "learning rate is not the cause" in h.diagnosis.message
-    assert np.isnan(Xbad).all() and not np.isnan(X).any()  # inputs untouched
+    assert not np.isnan(X).any()  # inputs untouched
 
 
 def test_other_value_errors_still_raise(spirals):
