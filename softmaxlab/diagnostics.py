@@ -209,7 +209,19 @@ def _as_history(loss_history: Any) -> np.ndarray:
             "diagnose: loss_history is empty; record at least one loss value "
             "(for example the loss of the untrained network) before diagnosing"
         )
+    neg = np.flatnonzero(np.isfinite(arr) & (arr < -_NEGATIVE_SLACK))  # non-finite: diverging
+    if neg.size:
+        i = int(neg[0])
+        raise ValueError(
+            f"diagnose: loss_history holds {float(arr[i])!r} at step {i}; a cross-entropy or "
+            "hinge loss is never negative (was the log-likelihood passed instead of its "
+            "negative, or an accuracy instead of a loss?)"
+        )
     return arr
+
+
+#: Losses down to this far below zero pass (rounding in another library's loss).
+_NEGATIVE_SLACK = 1e-6
 
 
 def diagnose(
@@ -265,7 +277,8 @@ def diagnose(
     Raises
     ------
     ValueError
-        If the history is empty or not 1-D, or a threshold is negative.
+        If the history is empty, not 1-D or holds a negative loss (below
+        ``-1e-6``), or a threshold is negative.
     TypeError
         If the history holds something other than numbers, or `num_classes`
         is not an integer.

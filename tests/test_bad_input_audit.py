@@ -398,3 +398,12 @@ def test_train_refuses_non_finite_inputs_up_front(bad, which):
     with pytest.raises(ValueError, match=rf"^train: {which}\[0\] \(X\) holds {re.escape(repr(bad))} "
                                          r"at index \(7, 1\); the inputs must be finite"):
         sml.train(net, sml.SGD(net.params, lr=0.1), iterations=2, **kw)
+
+
+def test_diagnose_refuses_negative_losses():
+    # A log-likelihood (or an accuracy) passed by mistake used to be read as a plateau.
+    with pytest.raises(ValueError, match=r"^diagnose: loss_history holds -1.0 at step 3; a "
+                                         r"cross-entropy or hinge loss is never negative"):
+        sml.diagnose([2.3, 2.0, 1.0, -1.0, -2.0], 10)
+    # Rounding just below zero in another library's loss is not an error.
+    assert sml.diagnose([2.3, 1.0, 0.1, -1e-9], 10).verdict == "learning"
