@@ -276,8 +276,12 @@ def to_numpy(x: Any) -> np.ndarray:
     if mod == "cupy":
         return x.get()
     if mod == "array_api_strict":
-        # Move to the CPU device, then let NumPy read the buffer protocol.
-        return np.asarray(x)
+        # Move to the CPU device, then hand the buffer over with DLPack, the
+        # array API's way (NumPy's implicit conversion refuses other devices).
+        cpu = type(x).__array_namespace__(x).__array_namespace_info__().default_device()
+        if x.device != cpu:
+            x = x.to_device(cpu)
+        return np.from_dlpack(x)
     return np.asarray(x)
 
 

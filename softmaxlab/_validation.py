@@ -51,6 +51,14 @@ def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
     return xp, x
 
 
+def dtype_name(dt) -> str:
+    """A dtype's plain name (``float64``), the same for every array library."""
+    if dt is None:
+        return "None"
+    name = getattr(dt, "name", None)
+    return name if isinstance(name, str) else str(dt).rsplit(".", 1)[-1]
+
+
 _NP_KINDS = {"b": "boolean", "f": "floating", "i": "integer", "u": "integer", "c": "complex"}
 
 
@@ -76,7 +84,7 @@ def check_real_numeric(x, xp, fn: str, name: str):
     if kind in ("complex", "non-numeric"):
         raise TypeError(
             f"{fn}: argument {name!r} must hold real numbers (a floating, integer or boolean "
-            f"dtype); found {kind} dtype {x.dtype}"
+            f"dtype); found {kind} dtype {dtype_name(x.dtype)}"
         )
 
 
@@ -103,7 +111,7 @@ def check_float(x, xp, fn: str, name: str):
     if kind != "floating":
         raise TypeError(
             f"{fn}: argument {name!r} must have a real floating dtype "
-            f"(float16, float32 or float64); found {kind} dtype {dt}. "
+            f"(float16, float32 or float64); found {kind} dtype {dtype_name(dt)}. "
             f"Convert it first, e.g. x.astype('float32')."
         )
 

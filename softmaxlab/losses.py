@@ -118,7 +118,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
         if tshape == shape:
             if not allow_probs:
                 raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
-                                f"{batch_shape}; found floating dtype {tdt} of shape {tshape}")
+                                f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
             if ignore_index is not None:
                 raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
                                  f"found ignore_index={ignore_index!r} with probability targets")
@@ -138,7 +138,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
         elif tshape == batch_shape:
             raise TypeError(
                 f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
-                f"dtype {tdt}; class labels must be integers (e.g. target.astype('int64')), and "
+                f"dtype {V.dtype_name(tdt)}; class labels must be integers (e.g. target.astype('int64')), and "
                 f"probability targets must have the scores' shape {shape}")
         else:
             raise ValueError(
@@ -152,7 +152,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
             raise ValueError(msg)
         P.labels = xp.reshape(target, (P.M,))
     else:
-        kind = "boolean" if tdt == xp.bool else str(tdt)
+        kind = "boolean" if tdt == xp.bool else V.dtype_name(tdt)
         raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
                         f"probabilities of the scores' shape); found {kind} dtype")
 
@@ -187,7 +187,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
             raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
                              f"class; found shape {tuple(w.shape)}")
         if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
-            raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {w.dtype}")
+            raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {V.dtype_name(w.dtype)}")
         w = xp.astype(w, P.cdtype)
         bad = ~xp.isfinite(w) | (w < 0)
         if V.any_true(bad, xp):
@@ -232,8 +232,9 @@ def _check_out(P: _Problem, out, fn: str) -> None:
                          f"({lib}); found {type(out).__module__}.{type(out).__name__}")
     if tuple(getattr(out, "shape", ())) != shape or getattr(out, "dtype", None) != P.in_dtype:
         raise ValueError(f"{fn}: argument 'out' must be an array of shape {shape} and dtype "
-                         f"{P.in_dtype}; found {type(out).__name__} of shape "
-                         f"{tuple(getattr(out, 'shape', ()))} and dtype {getattr(out, 'dtype', None)}")
+                         f"{V.dtype_name(P.in_dtype)}; found {type(out).__name__} of shape "
+                         f"{tuple(getattr(out, 'shape', ()))} and dtype "
+                         f"{V.dtype_name(getattr(out, 'dtype', None))}")
     if isinstance(out, np.ndarray):
         if not out.flags.writeable:
             raise ValueError(f"{fn}: argument 'out' must be a writeable array; found a "

@@ -163,3 +163,15 @@ def test_cupy_without_device_message(monkeypatch):
     with pytest.raises(RuntimeError, match=r"CuPy 14.2.0 is installed but no CUDA device"):
         B.set_backend("cupy")
     assert sml.get_backend() == "numpy"
+
+
+def test_to_numpy_reads_array_api_strict_on_any_device():
+    xps = pytest.importorskip("array_api_strict")
+    info = xps.__array_namespace_info__()
+    for device in info.devices():
+        if str(device).endswith(("no_float64')", "no_x64')")):
+            continue  # devices without float64 in array-api-strict
+        x = xps.asarray([1.5, 2.5], device=device)
+        got = sml.to_numpy(x)
+        assert type(got) is np.ndarray
+        np.testing.assert_array_equal(got, [1.5, 2.5])

@@ -407,3 +407,17 @@ def test_diagnose_refuses_negative_losses():
         sml.diagnose([2.3, 2.0, 1.0, -1.0, -2.0], 10)
     # Rounding just below zero in another library's loss is not an error.
     assert sml.diagnose([2.3, 1.0, 0.1, -1e-9], 10).verdict == "learning"
+
+
+def test_messages_name_dtypes_the_same_way_on_every_backend():
+    # array-api-strict spells its dtypes "array_api_strict.float64"; the messages
+    # say "float64" for every library, so a notebook prints the same text anywhere.
+    xps = pytest.importorskip("array_api_strict")
+    with pytest.raises(TypeError, match=r"but a floating dtype float64; class labels"):
+        cross_entropy(xps.zeros((2, 3)), xps.asarray([0.0, 2.0]))
+    with pytest.raises(TypeError, match=r"found integer dtype int64\. Convert"):
+        softmax(xps.asarray([1, 2]))
+    with pytest.raises(ValueError, match=r"dtype float64; found Array of shape \(2, 3\) and "
+                                         r"dtype float32$"):
+        cross_entropy_with_grad(xps.zeros((2, 3)), xps.asarray([0, 1]),
+                                out=xps.zeros((2, 3), dtype=xps.float32))
