@@ -14,7 +14,8 @@
 #   bench     benchmarks/bench_gpu.py --out $OUT            (fused CE vs CuPy-plain vs torch vs floor)
 #   suite     SOFTMAXLAB_BACKEND=cupy pytest tests softmaxlab --doctest-modules
 #             (tests/test_book.py is left out: its strict book build needs jupyter-book;
-#             tests/test_cuda_kernels.py too: the kernel step ran it)
+#             tests/test_cuda_kernels.py too: the kernel step ran it; and
+#             tests/test_notebooks_portable.py, the CPU stand-in for the next step)
 #   notebooks SOFTMAXLAB_BACKEND=cupy pytest --nbval book/  (every notebook, executed on CuPy)
 # The benchmark runs right after the kernel tests (the brief listed it last) so that a
 # session cut short still gets the numbers only a GPU can give.
@@ -196,7 +197,7 @@ EOF'
         suite)
             run_step suite "$T_SUITE" env SOFTMAXLAB_BACKEND=cupy "$PY" -m pytest -q -p no:cacheprovider \
                 tests softmaxlab --doctest-modules --ignore=tests/test_book.py \
-                --ignore=tests/test_cuda_kernels.py
+                --ignore=tests/test_cuda_kernels.py --ignore=tests/test_notebooks_portable.py
             ;;
         notebooks)
             run_step notebooks "$T_NOTEBOOKS" env SOFTMAXLAB_BACKEND=cupy "$PY" -m pytest --nbval -q \
