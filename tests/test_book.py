@@ -320,6 +320,21 @@ def test_outputs_show_no_error_or_nan(html, entry):
     assert not problems, f"{entry}:\n" + "\n".join(problems)
 
 
+#: A Markdown table that was not parsed shows up as a paragraph of pipes (for
+#: example a ``display(Markdown(table))`` output without the cell metadata
+#: ``mystnb: {markdown_format: myst}``: myst-nb renders outputs as CommonMark,
+#: which has no tables).
+RAW_TABLE_RE = re.compile(r"<p>\|[^<]*\|\s*\n?\|[:\u2014-]", re.S)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", toc_files())
+def test_markdown_tables_are_rendered_as_tables(html, entry):
+    text = html.page(entry).read_text(encoding="utf-8")
+    raw = [m.group(0)[:120] for m in RAW_TABLE_RE.finditer(text)]
+    assert not raw, f"{entry}: Markdown tables shown as raw text: {raw}"
+
+
 def api_modules() -> list[str]:
     """Modules documented with ``.. automodule:: X`` + ``:members:`` in book/api.md
     (outside HTML comments)."""
