@@ -8,6 +8,21 @@ deterministic: they reach CuPy through the ``lib`` fixture's CuPy leg
 
 import pytest
 
+# array-api-strict arrays refuse implicit conversion to NumPy in the tests, as
+# CuPy's arrays do: library code that calls np.asarray (or a NumPy function) on
+# a backend array fails on the strict leg here instead of on a GPU later.
+# softmaxlab.to_numpy, the explicit way, uses DLPack.
+try:
+    import array_api_strict as _xps
+except ImportError:  # pragma: no cover - a test dependency
+    _xps = None
+else:
+    def _refuse_implicit_numpy(self, *args, **kwargs):
+        raise TypeError("implicit conversion of an array-api-strict array to NumPy: CuPy "
+                        "refuses it too; use softmaxlab.to_numpy(x) (set in conftest.py)")
+
+    type(_xps.asarray(0.0)).__array__ = _refuse_implicit_numpy
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _numpy_backend_for_the_session():

@@ -175,3 +175,11 @@ def test_to_numpy_reads_array_api_strict_on_any_device():
         got = sml.to_numpy(x)
         assert type(got) is np.ndarray
         np.testing.assert_array_equal(got, [1.5, 2.5])
+
+
+def test_strict_arrays_refuse_implicit_numpy_in_the_tests():
+    # conftest.py makes the strict leg as strict as CuPy about host copies.
+    xps = pytest.importorskip("array_api_strict")
+    with pytest.raises(TypeError, match="CuPy refuses it too"):
+        np.asarray(xps.asarray([1.0]))
+    np.testing.assert_array_equal(sml.to_numpy(xps.asarray([1.0])), [1.0])
