@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import operator
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,25 @@ def check_int(value: Any, fn: str, name: str, *, lo: int | None = None) -> int:
     if lo is not None and value < lo:
         raise ValueError(f"{fn}: argument {name!r} must be an integer >= {lo}; found {value!r}")
     return int(value)
+
+
+def check_count(value: Any, fn: str, name: str, *, minimum: int = 1,
+                expected: str = "an integer >= 1", too_small: str | None = None) -> int:
+    """An integer (Python or NumPy, not a bool) of at least `minimum`: a size or a count.
+
+    The messages read ``"{fn}: {name} must be {expected}; got ..."``, with
+    `too_small` in place of `expected` for an integer below `minimum`.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be {expected}; got the bool {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{fn}: {name} must be {expected}; got {type(value).__name__} "
+                        f"{value!r}") from None
+    if v < minimum:
+        raise ValueError(f"{fn}: {name} must be {too_small or expected}; got {v}")
+    return v
 
 
 def check_float(x, xp, fn: str, name: str):

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
 
 __all__ = [
@@ -49,18 +50,9 @@ def _check_dtype(dtype: Any, fn: str) -> str:
     return name
 
 
-def _check_int(value: Any, name: str, fn: str, *, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{fn}: {name} must be an integer; got the bool {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{fn}: {name} must be an integer; got {type(value).__name__} {value!r}"
-        ) from None
-    if value < minimum:
-        raise ValueError(f"{fn}: {name} must be >= {minimum}; got {value}")
-    return value
+def _check_int(value: Any, name: str, fn: str) -> int:
+    """A count of at least 1 (sizes, numbers of classes, batch sizes)."""
+    return V.check_count(value, fn, name, expected="an integer", too_small=">= 1")
 
 
 def _check_real(value: Any, name: str, fn: str, *, minimum: float = 0.0) -> float:
@@ -235,8 +227,8 @@ def make_spirals(
     True
     """
     fn = "make_spirals"
-    n_per_class = _check_int(n_per_class, "n_per_class", fn, minimum=1)
-    num_classes = _check_int(num_classes, "num_classes", fn, minimum=1)
+    n_per_class = _check_int(n_per_class, "n_per_class", fn)
+    num_classes = _check_int(num_classes, "num_classes", fn)
     noise = _check_real(noise, "noise", fn)
     dtype = _check_dtype(dtype, fn)
     rng = _rng(seed, fn)
@@ -303,9 +295,9 @@ def make_gaussian_clusters(
     ((3000, 16), 0, 999)
     """
     fn = "make_gaussian_clusters"
-    n_samples = _check_int(n_samples, "n_samples", fn, minimum=1)
-    num_classes = _check_int(num_classes, "num_classes", fn, minimum=1)
-    dim = _check_int(dim, "dim", fn, minimum=1)
+    n_samples = _check_int(n_samples, "n_samples", fn)
+    num_classes = _check_int(num_classes, "num_classes", fn)
+    dim = _check_int(dim, "dim", fn)
     separation = _check_real(separation, "separation", fn)
     dtype = _check_dtype(dtype, fn)
     rng = _rng(seed, fn)
@@ -383,7 +375,7 @@ def minibatches(
                 f"rows and y with {ny}"
             )
         array_namespace(X, y, fn=fn)  # refuses mixed libraries up front
-    batch_size = _check_int(batch_size, "batch_size", fn, minimum=1)
+    batch_size = _check_int(batch_size, "batch_size", fn)
     order = _rng(seed, fn).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):

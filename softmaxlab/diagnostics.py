@@ -24,12 +24,12 @@ one number the loss history can be read:
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from . import _validation as V
 from ._backend import to_numpy
 
 __all__ = ["VERDICTS", "Diagnosis", "baseline_loss", "diagnose"]
@@ -80,18 +80,7 @@ def baseline_loss(num_classes: int) -> float:
 
 
 def _check_num_classes(num_classes: Any, fn: str) -> int:
-    if isinstance(num_classes, (bool, np.bool_)):
-        raise TypeError(f"{fn}: num_classes must be an integer >= 1; got the bool {num_classes!r}")
-    try:
-        k = operator.index(num_classes)
-    except TypeError:
-        raise TypeError(
-            f"{fn}: num_classes must be an integer >= 1; got "
-            f"{type(num_classes).__name__} {num_classes!r}"
-        ) from None
-    if k < 1:
-        raise ValueError(f"{fn}: num_classes must be an integer >= 1; got {k}")
-    return k
+    return V.check_count(num_classes, fn, "num_classes")
 
 
 def _check_threshold(value: Any, name: str, *, positive: bool = True) -> float:
@@ -346,14 +335,7 @@ def diagnose(
     if window is None:
         w = max(1, min(50, n // 10))
     else:
-        if isinstance(window, bool):
-            raise TypeError(f"diagnose: window must be an integer >= 1; got {window!r}")
-        try:
-            w = operator.index(window)
-        except TypeError:
-            raise TypeError(f"diagnose: window must be an integer >= 1; got {window!r}") from None
-        if w < 1:
-            raise ValueError(f"diagnose: window must be an integer >= 1; got {w}")
+        w = V.check_count(window, "diagnose", "window")
     scale = max(B, math.log(2.0))
 
     finite = np.isfinite(L)

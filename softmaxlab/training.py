@@ -19,7 +19,6 @@ reading of the loss curve.
 from __future__ import annotations
 
 import math
-import operator
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,17 +114,7 @@ class TrainingHistory:
 
 # --------------------------------------------------------------------------- helpers
 def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"train: {name} must be a positive integer; got the bool {value!r}")
-    try:
-        v = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"train: {name} must be a positive integer; got {type(value).__name__} {value!r}"
-        ) from None
-    if v < 1:
-        raise ValueError(f"train: {name} must be a positive integer; got {v}")
-    return v
+    return V.check_count(value, "train", name, expected="a positive integer")
 
 
 def _unpack(data: Any, name: str):
