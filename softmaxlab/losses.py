@@ -375,12 +375,15 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
             grad = _write_out(P, grad, out, fn)
     if validate and P.M:
         _check_rows(P, rows, fn)
+    return _reduce_rows(xp, rows, reduction, scale, P.batch_shape), grad
+
+
+def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
+    """The loss from the per-position losses: as they are, summed, or summed and scaled."""
     if reduction == "none":
-        loss = xp.reshape(rows, P.batch_shape)
-    else:
-        total = xp.sum(rows)
-        loss = total if reduction == "sum" else total * scale
-    return loss, grad
+        return xp.reshape(rows, batch_shape)
+    total = xp.sum(rows)
+    return total if reduction == "sum" else total * scale
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -418,10 +421,7 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
         return None
     if rows.dtype != logits.dtype:
         rows = rows.astype(logits.dtype)
-    if reduction == "none":
-        return rows, grad
-    total = np.sum(rows)
-    return (total if reduction == "sum" else total * scale), grad
+    return _reduce_rows(np, rows, reduction, scale, (N,)), grad
 
 
 def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
