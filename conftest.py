@@ -9,19 +9,11 @@ deterministic: they reach CuPy through the ``lib`` fixture's CuPy leg
 import pytest
 
 # array-api-strict arrays refuse implicit conversion to NumPy in the tests, as
-# CuPy's arrays do: library code that calls np.asarray (or a NumPy function) on
-# a backend array fails on the strict leg here instead of on a GPU later.
-# softmaxlab.to_numpy, the explicit way, uses DLPack.
+# CuPy's arrays do (see tests/cupy_like.py).
 try:
-    import array_api_strict as _xps
-except ImportError:  # pragma: no cover - a test dependency
-    _xps = None
-else:
-    def _refuse_implicit_numpy(self, *args, **kwargs):
-        raise TypeError("implicit conversion of an array-api-strict array to NumPy: CuPy "
-                        "refuses it too; use softmaxlab.to_numpy(x) (set in conftest.py)")
-
-    type(_xps.asarray(0.0)).__array__ = _refuse_implicit_numpy
+    import tests.cupy_like  # noqa: F401
+except ImportError:  # pragma: no cover - array-api-strict is a test dependency
+    pass
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -25,18 +25,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Run by IPython in every notebook kernel before the first cell.
-STARTUP = '''\
-import array_api_strict as _xps
-
-
-def _refuse_implicit_numpy(self, *args, **kwargs):
-    raise TypeError("implicit conversion of a backend array to NumPy (CuPy refuses it "
-                    "too): use softmaxlab.to_numpy(x)")
-
-
-type(_xps.asarray(0.0)).__array__ = _refuse_implicit_numpy
-'''
+#: Run by IPython in every notebook kernel before the first cell (the same
+#: patch the root conftest.py applies to the unit tests).
+STARTUP = (ROOT / "tests" / "cupy_like.py").read_text(encoding="utf-8")
 
 
 def test_startup_refuses_implicit_conversion(tmp_path):
