@@ -195,23 +195,19 @@ def bench_case(cp, torch, n, c, dtype, repeats, warmup, bandwidth, validate_rows
 
     methods = {"fused": (lambda: K.ce_rows_cupy(z, y, grad_scale=scale, out=g), tc)}
     if c >= 32000:
-        def nocache():
-            saved = K._SMEM_CACHE_BYTES
-            K._SMEM_CACHE_BYTES = 0
-            try:
-                K.ce_rows_cupy(z, y, grad_scale=scale, out=g)
-            finally:
-                K._SMEM_CACHE_BYTES = saved
-        methods["fused-nocache"] = (nocache, tc)
-        if dtype != "float64":
-            def blocks512():
-                saved = K._BIG_THREADS
-                K._BIG_THREADS = 512
+        def fused_with(knob, value):
+            """The fused call with one of the kernel module's tuning knobs changed."""
+            def run():
+                saved = getattr(K, knob)
+                setattr(K, knob, value)
                 try:
                     K.ce_rows_cupy(z, y, grad_scale=scale, out=g)
                 finally:
-                    K._BIG_THREADS = saved
-            methods["fused-512x2"] = (blocks512, tc)
+                    setattr(K, knob, saved)
+            return run
+        methods["fused-nocache"] = (fused_with("_SMEM_CACHE_BYTES", 0), tc)
+        if dtype != "float64":
+            methods["fused-512x2"] = (fused_with("_BIG_THREADS", 512), tc)
     if cross_entropy_with_grad is not None:
         lib = lambda: cross_entropy_with_grad(z, y, validate=False, out=g)  # noqa: E731
         try:
