@@ -39,16 +39,15 @@ def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
     becomes a float64 array, as ``scipy.special`` reads it: it carries no dtype
     the caller chose.  Arrays are never converted.
     """
+    converted = False
     if type(x) is not np.ndarray:
         from array_api_compat import is_array_api_obj
 
         if not is_array_api_obj(x):
-            x = convert(x, fn=fn, name=name)
-            if float_like:
-                xp = array_namespace(x, fn=fn)
-                if dtype_kind(x.dtype, xp) == "integer":
-                    x = xp.astype(x, xp.float64)
+            x, converted = convert(x, fn=fn, name=name), True
     xp = array_namespace(x, *others, fn=fn)
+    if converted and float_like and dtype_kind(x.dtype, xp) == "integer":
+        x = xp.astype(x, xp.float64)
     return xp, x
 
 
