@@ -14,6 +14,18 @@ import numpy as np
 from ._backend import _check_convertible, array_namespace, convert, to_numpy
 
 
+def argument_error(fn: str, name: str, expected: str, found: str,
+                   exc: type[Exception] = ValueError) -> Exception:
+    """The one wording of a bad-argument error, for ``raise``.
+
+    ``raise argument_error("softmax", "axis", "an integer", "'1'", TypeError)``
+    raises ``TypeError("softmax: argument 'axis' must be an integer; found '1'")``.
+    `expected` completes "must be ..." and `found` completes "found ...": name
+    the offending value, type, shape or index there.
+    """
+    return exc(f"{fn}: argument {name!r} must be {expected}; found {found}")
+
+
 def as_array(x: Any, xp, fn: str, name: str):
     """`x` as an array of namespace `xp` (lists and scalars are converted)."""
     if type(x) is np.ndarray:
