@@ -88,3 +88,12 @@ def test_ci_runs_the_readme_test_command_with_torch_required():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme
     assert "make test" in ci and "SOFTMAXLAB_REQUIRE_TORCH=1" in ci and "torch==2.13.0" in ci
+
+
+def test_license_file_matches_the_license_pyproject_declares():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]
+    text = (ROOT / "LICENSE").read_text()
+    titles = {"MIT": "MIT License"}
+    assert declared in titles, f"no LICENSE check for {declared!r}: add its title here"
+    assert text.splitlines()[0].strip() == titles[declared]
+    assert "Permission is hereby granted, free of charge" in text
