@@ -44,7 +44,7 @@ from .losses import (
 )
 from .net import Net
 from .optim import SGD
-from .special import log_softmax, logsumexp, sigmoid, softmax
+from .special import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax
 from .training import TrainingHistory, train
 
 __version__ = "0.1.0"
@@ -75,6 +75,7 @@ __all__ = [
     "exercises",
     "get_backend",
     "gradcheck",
+    "log_sigmoid",
     "log_softmax",
     "logsumexp",
     "multiclass_hinge",
