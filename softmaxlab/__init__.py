@@ -3,7 +3,8 @@
 The package reads like the library part of the book's table of contents:
 
 * :mod:`softmaxlab._backend` -- where arrays live (``set_backend``, ``use_backend``, ...)
-* :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``
+* :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``,
+  ``log_sigmoid``
 * :mod:`softmaxlab.losses` -- ``cross_entropy`` and ``multiclass_hinge`` (+ ``*_with_grad``)
 * :mod:`softmaxlab.layers`, :mod:`softmaxlab.net` -- Caffe-style layers and a sequential ``Net``
 * :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``

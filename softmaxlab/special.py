@@ -13,7 +13,7 @@ whose entries are all ``-inf`` or excluded has ``logsumexp = -inf``, ``softmax
 ``+inf`` among the included entries raise ``ValueError`` naming the offending
 slice.
 
-Arrays of every kind, one rule each (see :func:`softmaxlab._backend.plain_array`):
+Arrays of every kind, one rule each (``softmaxlab._backend.plain_array``):
 ``numpy.ma`` masked arrays are refused (pass ``where=~x.mask``), NumPy arrays in
 a foreign byte order are computed as native ones (big-endian float16 in
 float32), longdouble is computed in longdouble, and every result is an array of
@@ -304,11 +304,15 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1, b: Any = None,
 
     Returns
     -------
-    array or (array, array)
+    res : array
         An array of `x`'s library, on its device (0-d for a full reduction,
         never a NumPy scalar), with the dtype of `x` (or of `x` and `b`
-        promoted together).  ``-inf`` (sign 0) where a slice has no included
-        entries or only ``-inf`` ones, and for an empty axis.
+        promoted together).  ``-inf`` where a slice has no included entries
+        or only ``-inf`` ones, and for an empty axis.  With `return_sign`,
+        the log of the absolute value of the sum.
+    sgn : array
+        Only with ``return_sign=True`` (then ``(res, sgn)`` is returned): the
+        sign of the sum, +1, -1 or 0 (for a sum of no terms), like `res`.
 
     Raises
     ------
