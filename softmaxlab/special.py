@@ -613,10 +613,11 @@ def log_sigmoid(x: Any, *, validate: bool = True):
     Parameters
     ----------
     x : array_like
-        Real floating input (float16 is computed in float32).  A list of
-        Python numbers is read as float64, integers included.
+        Scores (logits) of any real floating dtype: float16 is computed in
+        float32, the others in their own precision.  Lists of Python numbers,
+        integers included, are read as float64.
     validate : bool, optional
-        Raise on NaN input (one pass over `x`).
+        Raise on NaN input (one pass over `x`); ``False`` skips the pass.
 
     Returns
     -------
@@ -627,9 +628,9 @@ def log_sigmoid(x: Any, *, validate: bool = True):
     Raises
     ------
     TypeError
-        For integer, boolean or complex input, or a ``numpy.ma`` masked array.
+        For a dtype that is not real floating, or a ``numpy.ma`` masked array.
     ValueError
-        For NaN entries.
+        For NaN entries, unless ``validate=False`` (then NaN in, NaN out).
 
     Examples
     --------

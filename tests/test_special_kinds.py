@@ -225,3 +225,14 @@ def test_odd_layouts_give_the_same_answer(name):
     layouts.append(ro)
     for x in layouts:
         np.testing.assert_array_equal(_call(name, x), want)
+
+
+# --------------------------------------------------------------------------- flags
+@pytest.mark.parametrize("fn, flag", [("log_sigmoid", "validate"), ("sigmoid", "validate"),
+                                      ("logsumexp", "return_sign"), ("logsumexp", "keepdims"),
+                                      ("softmax", "validate"), ("log_softmax", "validate")])
+@pytest.mark.parametrize("bad", ["no", 1, None])
+def test_flags_must_be_bools(fn, flag, bad):
+    with pytest.raises(TypeError, match=rf"^{fn}: argument '{flag}' must be True or False; "
+                                        rf"found {bad!r}$"):
+        getattr(sml, fn)(np.zeros(2), **{flag: bad})
