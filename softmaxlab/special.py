@@ -244,7 +244,10 @@ def _lse_parts(z, b, ax: int, xp, fn: str, validate: bool):
     w_safe = xp.where(w0, xp.ones_like(w), w)
     q = r / w_safe
     log1p_q = xp.where(q >= -1, xp.log1p(q), xp.log1p(-q - 2))
-    out = xp.where(w0, xp.log(xp.abs(r)), xp.log(xp.abs(w_safe)) + log1p_q) + m0
+    # Where the maxima carry no weight, or so little that r / w overflows (a
+    # subnormal b), the plain log of the sum is the answer.
+    direct = w0 | ~xp.isfinite(q)
+    out = xp.where(direct, xp.log(xp.abs(w + r)), xp.log(xp.abs(w_safe)) + log1p_q) + m0
     sign = xp.sign(w + r)
     # An all -inf (or empty-after-masking) slice: log 0 = -inf with sign 0; with
     # validate=False, NaN and +inf maxima come out as themselves.

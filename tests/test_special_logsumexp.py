@@ -302,6 +302,17 @@ def test_scipy_test_gh22903():
     assert np.isnan(sml.logsumexp(a, b=b, validate=False))  # SciPy's answer
 
 
+@pytest.mark.parametrize("b0", [5e-324, 1e-310, -5e-324, 1e-300])
+def test_tiny_weight_on_the_maximum(b0):
+    # Regression (found by hypothesis): a subnormal b on the largest entry made
+    # rest / weight overflow, and the result was inf.
+    x, b = np.array([1.0, 0.0]), np.array([b0, 1.0])
+    r, s = sml.logsumexp(x, b=b, return_sign=True)
+    wr, ws = _ref(x, b=b, return_sign=True)  # SciPy warns of its overflow
+    assert float(s) == ws == 1.0
+    assert float(r) == pytest.approx(wr, rel=1e-15)
+
+
 def test_empty_axis_with_return_sign():
     r, s = sml.logsumexp(np.zeros((2, 0)), return_sign=True)
     np.testing.assert_array_equal(r, [-np.inf, -np.inf])
