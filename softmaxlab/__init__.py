@@ -3,7 +3,8 @@
 The package reads like the library part of the book's table of contents:
 
 * :mod:`softmaxlab._backend` -- where arrays live (``set_backend``, ``use_backend``, ...)
-* :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``
+* :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``,
+  ``log_sigmoid``
 * :mod:`softmaxlab.losses` -- ``cross_entropy`` and ``multiclass_hinge`` (+ ``*_with_grad``)
 * :mod:`softmaxlab.layers`, :mod:`softmaxlab.net` -- Caffe-style layers and a sequential ``Net``
 * :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``
@@ -44,7 +45,7 @@ from .losses import (
 )
 from .net import Net
 from .optim import SGD
-from .special import log_softmax, logsumexp, sigmoid, softmax
+from .special import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax
 from .training import TrainingHistory, train
 
 __version__ = "0.1.0"
@@ -75,6 +76,7 @@ __all__ = [
     "exercises",
     "get_backend",
     "gradcheck",
+    "log_sigmoid",
     "log_softmax",
     "logsumexp",
     "multiclass_hinge",
