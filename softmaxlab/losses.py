@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _reductions as R
 from . import _validation as V
 from ._backend import is_cupy_namespace, is_numpy_namespace, to_numpy
 from ._cpu_kernels import ce_rows_numpy
@@ -47,21 +48,14 @@ __all__ = [
     "multiclass_hinge_with_grad",
 ]
 
-#: Valid values of ``reduction`` for :func:`cross_entropy`.
-REDUCTIONS = ("none", "sum", "mean", "full", "batch_size")
-_HINGE_REDUCTIONS = ("none", "sum", "mean")
+#: Valid values of ``reduction`` for :func:`cross_entropy` (from the table in
+#: :mod:`softmaxlab._reductions`).
+REDUCTIONS = R.REDUCTIONS
 
 
 # --------------------------------------------------------------------------- #
 # Argument checks shared by both losses
 # --------------------------------------------------------------------------- #
-def _check_reduction(reduction: Any, fn: str, valid=REDUCTIONS) -> str:
-    if reduction not in valid:
-        raise ValueError(
-            f"{fn}: argument 'reduction' must be one of "
-            f"{', '.join(repr(r) for r in valid)}; found {reduction!r}"
-        )
-    return reduction
 
 
 def _expected_label_shape_msg(fn: str, logits_shape: tuple, axis: int, found: tuple) -> str:
@@ -316,18 +310,22 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
 
 
 def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
-    """The divisor of the summed loss: a Python number or a 0-d array."""
+    """The divisor of the summed loss (a Python number or a 0-d array), from the table."""
+    entry = R.get(reduction)
+    if entry.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, reduction, P.batch_shape)
+    return entry.compute(R.Counts(P.M, P.N, lambda: _weighted_count(P)))
+
+
+def _empty_batch_error(fn: str, reduction: str, batch_shape: tuple) -> ValueError:
+    return ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
+                      f"found an empty batch of shape {batch_shape}")
+
+
+def _weighted_count(P: _Problem):
+    """PyTorch's "mean" divisor (Caffe's VALID): the summed class weights of the
+    non-ignored positions, their count without weights, M for probability targets."""
     xp = P.xp
-    if reduction in ("none", "sum"):
-        return 1
-    if P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
-                         f"found an empty batch of shape {P.batch_shape}")
-    if reduction == "full":
-        return P.M
-    if reduction == "batch_size":
-        return P.N
-    # "mean": PyTorch's weighted mean, Caffe's VALID.
     if P.probs is not None:
         return P.M
     if P.weight is None:
@@ -343,7 +341,7 @@ def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
 
 def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
                    reduction, validate, want_grad, out):
-    reduction = _check_reduction(reduction, fn)
+    reduction = R.check_reduction(reduction, fn, "ce").name
     eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
     validate = V.check_bool(validate, fn, "validate")
     if out is not None and out is logits:
@@ -380,10 +378,10 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
 
 def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     """The loss from the per-position losses: as they are, summed, or summed and scaled."""
-    if reduction == "none":
+    if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
     total = xp.sum(rows)
-    return total if reduction == "sum" else total * scale
+    return total if isinstance(scale, float) and scale == 1.0 else total * scale
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -413,8 +411,7 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
         return None
     if validate and ((target < 0) | (target >= C)).any():
         return None
-    denom = {"none": 1, "sum": 1, "mean": N, "full": N, "batch_size": N}[reduction]
-    scale = 1.0 / denom
+    scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
     rows, grad = ce_rows_numpy(logits, target, label_smoothing=eps, grad_scale=scale,
                                out=out if want_grad else None, want_grad=want_grad)
     if validate and np.isnan(rows).any():
@@ -646,7 +643,7 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
 # Multiclass hinge (Weston-Watkins SVM)
 # --------------------------------------------------------------------------- #
 def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_grad):
-    reduction = _check_reduction(reduction, fn, _HINGE_REDUCTIONS)
+    red = R.check_reduction(reduction, fn, "hinge")
     delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
     validate = V.check_bool(validate, fn, "validate")
     if p not in (1, 2) or isinstance(p, bool):
@@ -661,21 +658,15 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
             raise ValueError(
                 f"{fn}: argument 'scores' must be finite; found {float(to_numpy(s[i, j]))!r} at "
                 f"position {V.fmt_index(_unflat(i, P.batch_shape))}, class {j}")
-    if reduction != "none" and P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; found an "
-                         f"empty batch of shape {P.batch_shape}")
+    if red.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, red.name, P.batch_shape)
     onehot = _onehot(P.labels, C, xp, s.dtype)
     sy = xp.sum(s * onehot, axis=1, keepdims=True)
     marg = s - sy + delta
     marg = xp.where((marg > 0) & (onehot == 0), marg, xp.zeros_like(marg))
     rows = xp.sum(marg if p == 1 else marg * marg, axis=1)
-    if reduction == "none":
-        loss = xp.reshape(rows, P.batch_shape)
-        scale = 1.0
-    elif reduction == "sum":
-        loss, scale = xp.sum(rows), 1.0
-    else:
-        loss, scale = xp.sum(rows) / P.M, 1.0 / P.M
+    scale = 1.0 / red.compute(R.Counts(P.M, P.N))
+    loss = _reduce_rows(xp, rows, red.name, scale, P.batch_shape)
     grad = None
     if want_grad:
         d = xp.astype(marg > 0, s.dtype) if p == 1 else 2 * marg
