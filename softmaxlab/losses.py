@@ -300,7 +300,8 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         wy = xp.ones_like(m[:, 0]) if w is None else xp.sum(onehot * xp.reshape(w, (1, C)), axis=1)
         if P.valid is not None:
             wy = xp.where(P.valid, wy, xp.zeros_like(wy))
-        nlp_y = xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)), axis=1)
+        nlp_y = _label_nll(xp, e, onehot, xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)),
+                                               axis=1))
         rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
         if eps > 0:
             wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
@@ -329,6 +330,21 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
             if P.valid is not None:  # ignored positions may hold NaN or all -inf
                 grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
         return rows, grad
+
+
+def _label_nll(xp, e, onehot, far):
+    """``-log p_y`` to the last bits: ``log1p(rest / e_y)`` with ``rest`` the sum of
+    the other terms of ``e = exp(z - m)``, summed without the label's, wherever
+    ``e_y`` is a normal number (SciPy's logsumexp takes the same log1p of the
+    other terms when one dominates); `far`, ``log S - (z_y - m)``, elsewhere
+    (large, infinite or NaN losses, where it is accurate).  Never negative."""
+    zero = xp.zeros_like(e)
+    ey = xp.sum(xp.where(onehot > 0, e, zero), axis=1)
+    rest = xp.sum(xp.where(onehot > 0, zero, e), axis=1)
+    tiny = float(np.finfo(np.dtype(V.dtype_name(e.dtype))).smallest_normal)
+    good = (ey >= tiny) & (rest <= (2.0**60) * ey)
+    ratio = xp.where(good, rest / xp.where(good, ey, xp.ones_like(ey)), xp.zeros_like(ey))
+    return xp.where(good, xp.log1p(ratio), far)
 
 
 def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
