@@ -29,7 +29,7 @@ from . import _docs
 from . import _reductions as R
 from . import _validation as V
 from . import kernels
-from ._backend import to_numpy
+from ._backend import arange_on, as_indices, full_on, plain_array, to_numpy
 
 __all__ = [
     "REDUCTIONS",
@@ -42,6 +42,10 @@ __all__ = [
 #: Valid values of ``reduction`` for :func:`cross_entropy` (from the table in
 #: ``softmaxlab._reductions``).
 REDUCTIONS = R.REDUCTIONS
+
+#: Default ``ignore_index`` of the cross-entropy: -100, as in
+#: ``torch.nn.functional.cross_entropy`` (the padding label of most NLP code).
+IGNORE_INDEX = -100
 
 
 # --------------------------------------------------------------------------- #
@@ -76,7 +80,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     """Check and reshape one loss call's arguments: scores, then the target
     (class labels or probabilities), then the class weights."""
     P = _prepare_scores(fn, logits, target, weight, axis, name)
-    target = V.as_array(target, P.xp, fn, "target")
+    target = V.as_array(plain_array(target, fn, "target"), P.xp, fn, "target")
     kind = V.dtype_kind(target.dtype, P.xp)
     P.labels = P.probs = P.valid = None
     if kind == "floating":
@@ -94,8 +98,11 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
 
 def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Problem:
     """The scores as ``(M, C)``, class axis last, and the shapes of the call."""
+    logits = plain_array(logits, fn, name)
     xp, logits = V.namespace_and_array(logits, fn, name, target, weight, float_like=True)
     V.check_float(logits, xp, fn, name)
+    if logits.ndim == 1 and type(axis) is int and axis == 1:
+        axis = 0  # unbatched (C,) scores: the only class axis, as PyTorch infers it
     ax = V.normalize_axis(axis, logits.ndim, fn)
     P = _Problem()
     P.xp, P.axis, P.ndim = xp, ax, logits.ndim
@@ -133,7 +140,7 @@ def _prepare_probs(P: _Problem, fn: str, target, ignore_index, validate, allow_p
     if not allow_probs:
         raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
                         f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
-    if ignore_index is not None:
+    if ignore_index is not None and ignore_index != IGNORE_INDEX:
         raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
                          f"found ignore_index={ignore_index!r} with probability targets")
     probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
@@ -189,7 +196,7 @@ def _check_ignore_index(fn: str, ignore_index):
 def _prepare_weight(P: _Problem, fn: str, weight):
     """Class weights: ``(C,)``, finite and >= 0, in the compute dtype."""
     xp, C = P.xp, P.C
-    w = V.as_array(weight, xp, fn, "weight")
+    w = V.as_array(plain_array(weight, fn, "weight"), xp, fn, "weight")
     if tuple(w.shape) != (C,):
         raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
                          f"class; found shape {tuple(w.shape)}")
@@ -254,7 +261,7 @@ def _check_out(P: _Problem, out, fn: str) -> None:
 
 def _onehot(labels, C: int, xp, dtype):
     """(M, C) one-hot of `labels` (entries outside [0, C) give a zero row)."""
-    cls = xp.arange(C, dtype=labels.dtype)
+    cls = arange_on(labels, 0, C, xp=xp, dtype=labels.dtype)
     return xp.astype(xp.reshape(labels, (-1, 1)) == xp.reshape(cls, (1, C)), dtype)
 
 
@@ -275,8 +282,10 @@ axis : int, optional
     The class axis (default 1, as in PyTorch and Caffe).
 weight : array_like, optional
     Non-negative per-class weights of shape ``(C,)``.
-ignore_index : int, optional
-    A label value whose positions contribute nothing (labels only).
+ignore_index : int or None, optional
+    A label value whose positions contribute nothing (labels only); -100 by
+    default, as in PyTorch (None: no label is ignored).  A position is one
+    entry of the labels; unbatched ``(C,)`` scores take a 0-d label.
 label_smoothing : float, optional
     :math:`\varepsilon \in [0, 1]`: the target becomes
     :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
@@ -311,7 +320,9 @@ smoothed one-hot.  For probability targets :math:`q`,
 ``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
 with one deliberate difference: when the normaliser of ``"mean"`` is zero
 (every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
-and Keras behaviour) instead of PyTorch's NaN.  float16 scores give a
+and Keras behaviour) instead of PyTorch's NaN.  As in PyTorch,
+``ignore_index`` defaults to -100 and unbatched ``(C,)`` scores take a 0-d
+label.  float16 scores give a
 float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
 A masked target class gives an infinite loss, as it should.
 """,
@@ -328,6 +339,11 @@ margin : float, optional
     :math:`\Delta \ge 0`, the margin by which the correct class must win.
 p : {1, 2}, optional
     1 for the hinge, 2 for the squared hinge.
+weight : array_like, optional
+    Non-negative per-class weights of shape ``(C,)``: a position's terms are
+    multiplied by the weight of its label, as in PyTorch's
+    ``MultiMarginLoss`` (``"mean"`` still divides by the number of
+    positions).
 reduction : {"none", "sum", "mean"}, optional
     ``"mean"`` divides by the number of positions.
 validate : bool, optional
@@ -373,7 +389,7 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
                                                axis=1))
         rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
         if eps > 0:
-            wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+            wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
             smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)
             if P.valid is not None:
                 smooth = xp.where(P.valid, smooth, xp.zeros_like(smooth))
@@ -390,7 +406,7 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
                 coef = (1 - eps) * wy + (eps * wsum / C)
                 if P.valid is not None:
                     coef = xp.where(P.valid, coef, xp.zeros_like(coef))
-                wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+                wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
                 grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
                 smooth_g = (eps / C) * wj
                 if P.valid is not None:
@@ -440,7 +456,7 @@ def _weighted_count(P: _Problem):
     w = P.weight
     labels = P.labels if P.valid is None else xp.where(P.valid, P.labels,
                                                        xp.zeros_like(P.labels))
-    wy = xp.take(w, xp.astype(labels, xp.int64), axis=0)
+    wy = xp.take(w, as_indices(labels, xp), axis=0)
     if P.valid is not None:
         wy = xp.where(P.valid, wy, xp.zeros_like(wy))
     return xp.sum(wy)
@@ -454,8 +470,9 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
     if out is not None and out is logits:
         raise ValueError(f"{fn}: argument 'out' must not be 'logits' itself (the gradient "
                          "would overwrite the scores while they are read)")
-    if weight is None and ignore_index is None and type(axis) is int and axis in (1, -1):
-        fast = _ce_numpy_2d(logits, target, eps, reduction, validate, want_grad, out)
+    if weight is None and type(axis) is int and axis in (1, -1):
+        fast = _ce_numpy_2d(logits, target, eps, reduction, validate, want_grad, out,
+                            ignore_index)
         if fast is not None:
             return fast
     P = _prepare(fn, logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
@@ -488,14 +505,15 @@ def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
     total = xp.sum(rows)
-    return total if isinstance(scale, float) and scale == 1.0 else total * scale
+    total = total if isinstance(scale, float) and scale == 1.0 else total * scale
+    return xp.asarray(total)  # a 0-d array of the input's library (NumPy gives a scalar)
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, want_grad: bool,
-                 out):
+                 out, ignore_index=None):
     """The most common call, ``(N, C)`` NumPy scores and ``(N,)`` integer labels, with
     no class weights and no ignore_index, without the general path's machinery.
 
@@ -516,7 +534,11 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
             and out.flags.c_contiguous and out.flags.writeable
             and not np.may_share_memory(out, logits)):
         return None
-    if validate and ((target < 0) | (target >= C)).any():
+    if ignore_index is not None and (type(ignore_index) is not int or 0 <= ignore_index < C):
+        return None  # an ignore_index among the classes: the general path
+    # A label outside [0, C) is an error or an ignored position (ignore_index=-100
+    # is the default): the general path handles both.
+    if (validate or ignore_index is not None) and ((target < 0) | (target >= C)).any():
         return None
     scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
     rows, grad = kernels.ce_rows(logits, target, label_smoothing=eps, grad_scale=scale,
@@ -571,7 +593,7 @@ def _check_rows(P: _Problem, rows, fn: str) -> None:
 
 @_docs.fill(_DOCS)
 def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
-                  ignore_index: int | None = None, label_smoothing: float = 0.0,
+                  ignore_index: int | None = -100, label_smoothing: float = 0.0,
                   reduction: str = "mean", validate: bool = True):
     r"""Softmax cross-entropy between class scores and targets.
 
@@ -629,7 +651,7 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
 
 @_docs.fill(_DOCS)
 def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
-                            ignore_index: int | None = None, label_smoothing: float = 0.0,
+                            ignore_index: int | None = -100, label_smoothing: float = 0.0,
                             reduction: str = "mean", validate: bool = True, out: Any = None):
     r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
 
@@ -681,13 +703,13 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
 # --------------------------------------------------------------------------- #
 # Multiclass hinge (Weston-Watkins SVM)
 # --------------------------------------------------------------------------- #
-def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_grad):
+def _hinge(fn, scores, target, *, axis, margin, p, weight, reduction, validate, want_grad):
     red = R.check_reduction(reduction, fn, "hinge")
     delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
     validate = V.check_bool(validate, fn, "validate")
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: argument 'p' must be 1 or 2; found {p!r}")
-    P = _prepare(fn, scores, target, axis=axis, weight=None, ignore_index=None,
+    P = _prepare(fn, scores, target, axis=axis, weight=weight, ignore_index=None,
                  validate=validate, allow_probs=False, name="scores")
     xp, s, C = P.xp, P.z, P.C
     if validate and P.M:
@@ -704,12 +726,18 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
     marg = s - sy + delta
     marg = xp.where((marg > 0) & (onehot == 0), marg, xp.zeros_like(marg))
     rows = xp.sum(marg if p == 1 else marg * marg, axis=1)
+    wy = None
+    if P.weight is not None:  # MultiMarginLoss's weight: w_y times the row's terms
+        wy = xp.take(P.weight, as_indices(P.labels, xp), axis=0)
+        rows = rows * wy
     scale = 1.0 / red.compute(R.Counts(P.M, P.N))
     loss = _reduce_rows(xp, rows, red.name, scale, P.batch_shape)
     grad = None
     if want_grad:
         d = xp.astype(marg > 0, s.dtype) if p == 1 else 2 * marg
         grad = d - onehot * xp.sum(d, axis=1, keepdims=True)
+        if wy is not None:
+            grad = grad * xp.reshape(wy, (-1, 1))
         if scale != 1.0:
             grad = grad * scale
         grad = _write_out(P, grad, None, fn)
@@ -718,7 +746,8 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
 
 @_docs.fill(_DOCS)
 def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
-                     p: int = 1, reduction: str = "mean", validate: bool = True):
+                     p: int = 1, weight: Any = None, reduction: str = "mean",
+                     validate: bool = True):
     r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
 
     .. math::
@@ -760,13 +789,14 @@ def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float =
     2.9
     """
     loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
-                     reduction=reduction, validate=validate, want_grad=False)
+                     weight=weight, reduction=reduction, validate=validate, want_grad=False)
     return loss
 
 
 @_docs.fill(_DOCS)
 def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
-                               p: int = 1, reduction: str = "mean", validate: bool = True):
+                               p: int = 1, weight: Any = None, reduction: str = "mean",
+                               validate: bool = True):
     r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
 
     .. math::
@@ -798,7 +828,7 @@ def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margi
     array([[-1.,  1.,  0.]])
     """
     return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
-                  reduction=reduction, validate=validate, want_grad=True)
+                  weight=weight, reduction=reduction, validate=validate, want_grad=True)
 
 
 __doc__ = _docs.docformat(__doc__, _DOCS)
