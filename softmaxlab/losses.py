@@ -452,7 +452,11 @@ def _weighted_count(P: _Problem):
     if P.probs is not None:
         return P.M
     if P.weight is None:
-        return P.M if P.valid is None else xp.sum(xp.astype(P.valid, P.cdtype))
+        if P.valid is None:
+            return P.M
+        if isinstance(P.valid, np.ndarray):  # host data: an exact count, as 1/M is
+            return int(np.count_nonzero(P.valid))
+        return xp.sum(xp.astype(P.valid, P.cdtype))
     w = P.weight
     labels = P.labels if P.valid is None else xp.where(P.valid, P.labels,
                                                        xp.zeros_like(P.labels))
@@ -481,7 +485,7 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
     denom = _normaliser(P, reduction, fn)
     # scale = 1/denom, and 0 where denom == 0 (every position ignored).
     if isinstance(denom, int):
-        scale = 1.0 / denom
+        scale = 1.0 / denom if denom else 0.0
     else:
         scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
                          xp.zeros_like(denom))
