@@ -173,6 +173,34 @@ __device__ __forceinline__ int sl_row_setup(long long row, int n_cols, const lon
     return 0;
 }
 
+// sl_row_setup, and for an ignored row its zero gradient (threads tid, tid +
+// stride, ... of the row) and zero loss; returns 1 for an ignored row.
+template <typename A, typename P, int VEC>
+__device__ __forceinline__ int sl_setup_or_skip(long long row, int n_cols, const long long* __restrict__ labels,
+                                                const A* __restrict__ weight, int has_weight,
+                                                long long ignore_index, int has_ignore, A eps, A gscale,
+                                                const A* __restrict__ gscale_ptr, int has_gscale_ptr,
+                                                const A* __restrict__ wsum_ptr, P* __restrict__ ov, int nvec,
+                                                int write_out, A* __restrict__ row_loss, SlRow<A>& r,
+                                                bool& bad, int tid, int stride) {
+    if (!sl_row_setup<A>(row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale,
+                         gscale_ptr, has_gscale_ptr, wsum_ptr, r, bad))
+        return 0;
+    if (write_out) {
+        P zero;
+#pragma unroll
+        for (int v = 0; v < VEC; ++v) sl_store(A(0), zero.v[v]);
+        for (int idx = tid; idx < nvec; idx += stride) ov[idx] = zero;
+    }
+    if (tid == 0) row_loss[row] = A(0);
+    return 1;
+}
+
+// The kernels' arguments of sl_setup_or_skip, as named in both kernels.
+#define SL_SETUP_ARGS                                                                        \
+    row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale, gscale_ptr, \
+        has_gscale_ptr, wsum_ptr, ov, nvec, write_out, row_loss, r, bad
+
 #define SL_ARGS                                                                              \
     const typename TR::S* __restrict__ x, long long n_rows, int n_cols,                      \
         const long long* __restrict__ labels, const typename TR::A* __restrict__ weight,      \
@@ -204,23 +232,8 @@ __global__ void __launch_bounds__(RT == 32 ? 128 : RT) sl_rows_reg(SL_ARGS) {
 
     SlRow<A> r = {0, A(0), A(0), A(0), A(0)};
     bool bad = false;
-    if (MODE == 0) {
-        if (sl_row_setup<A>(row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale,
-                            gscale_ptr, has_gscale_ptr, wsum_ptr, r, bad)) {
-            if (write_out) {
-                P zero;
-#pragma unroll
-                for (int v = 0; v < VEC; ++v) sl_store(A(0), zero.v[v]);
-#pragma unroll
-                for (int k = 0; k < NV; ++k) {
-                    const int idx = k * RT + lane;
-                    if (idx < nvec) ov[idx] = zero;
-                }
-            }
-            if (lane == 0) row_loss[row] = A(0);
-            return;  // uniform over the row's threads
-        }
-    }
+    if (MODE == 0 && sl_setup_or_skip<A, P, VEC>(SL_SETUP_ARGS, lane, RT))
+        return;  // an ignored row, zeroed: uniform over the row's threads
 
     P buf[NV];
 #pragma unroll
@@ -299,19 +312,8 @@ __global__ void __launch_bounds__(BT, (BT <= 512 && sizeof(typename TR::S) < 8) 
 
     SlRow<A> r = {0, A(0), A(0), A(0), A(0)};
     bool bad = false;
-    if (MODE == 0) {
-        if (sl_row_setup<A>(row, n_cols, labels, weight, has_weight, ignore_index, has_ignore, eps, gscale,
-                            gscale_ptr, has_gscale_ptr, wsum_ptr, r, bad)) {
-            if (write_out) {
-                P zero;
-#pragma unroll
-                for (int v = 0; v < VEC; ++v) sl_store(A(0), zero.v[v]);
-                for (int idx = tid; idx < nvec; idx += BT) ov[idx] = zero;
-            }
-            if (tid == 0) row_loss[row] = A(0);
-            return;  // uniform over the block
-        }
-    }
+    if (MODE == 0 && sl_setup_or_skip<A, P, VEC>(SL_SETUP_ARGS, tid, BT))
+        return;  // an ignored row, zeroed: uniform over the row's threads
 
     // Sweep 1: online max and rescaled sum.
     A m = sl_ninf<A>();
