@@ -469,3 +469,73 @@ def is_numpy_namespace(xp) -> bool:
 def is_cupy_namespace(xp) -> bool:
     """Whether `xp` is CuPy (or array-api-compat's CuPy wrapper)."""
     return xp.__name__ in ("cupy", "array_api_compat.cupy")
+
+
+# --------------------------------------------------------------------- conversion
+# Array conversion and dtype queries (moved here from _validation, which keeps
+# the names importable): every public function turns its array arguments into
+# arrays of one namespace with these.
+
+def as_array(x: Any, xp, fn: str, name: str):
+    """`x` as an array of namespace `xp` (lists and scalars are converted)."""
+    if type(x) is np.ndarray:
+        return x
+    from array_api_compat import is_array_api_obj
+
+    if is_array_api_obj(x):
+        return x
+    _check_convertible(x, fn, name)
+    try:
+        return xp.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        from ._validation import argument_error  # _validation imports this module
+
+        raise argument_error(fn, name, "an array or array_like", type(x).__name__,
+                             TypeError) from exc
+
+
+def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
+                        float_like: bool = False):
+    """The namespace inferred from `x` (and `others`), and `x` as an array of it.
+
+    With ``float_like=True``, a Python list or number of integers (``[1, 2, 3]``)
+    becomes a float64 array, as ``scipy.special`` reads it: it carries no dtype
+    the caller chose.  Arrays are never converted.
+    """
+    converted = False
+    if type(x) is not np.ndarray:
+        from array_api_compat import is_array_api_obj
+
+        if not is_array_api_obj(x):
+            x, converted = convert(x, fn=fn, name=name), True
+    xp = array_namespace(x, *others, fn=fn)
+    if converted and float_like and dtype_kind(x.dtype, xp) == "integer":
+        x = xp.astype(x, xp.float64)
+    return xp, x
+
+
+def dtype_name(dt) -> str:
+    """A dtype's plain name (``float64``), the same for every array library."""
+    if dt is None:
+        return "None"
+    name = getattr(dt, "name", None)
+    return name if isinstance(name, str) else str(dt).rsplit(".", 1)[-1]
+
+
+_NP_KINDS = {"b": "boolean", "f": "floating", "i": "integer", "u": "integer", "c": "complex"}
+
+
+def dtype_kind(dt, xp) -> str:
+    """'floating', 'integer', 'boolean', 'complex' or 'non-numeric' for a dtype of `xp`."""
+    if isinstance(dt, np.dtype):  # NumPy and CuPy: read the kind code directly
+        return _NP_KINDS.get(dt.kind, "non-numeric")
+    if dt == xp.bool:
+        return "boolean"
+    for kind, name in (("real floating", "floating"), ("integral", "integer"),
+                       ("complex floating", "complex")):
+        try:
+            if xp.isdtype(dt, kind):
+                return name
+        except (TypeError, ValueError):  # object/string dtypes in NumPy's wrapper
+            break
+    return "non-numeric"

@@ -8,20 +8,10 @@ Caffe-style loss layer needs.
 Reductions
 ----------
 ``reduction`` names follow PyTorch; Caffe's ``LossParameter.normalization``
-modes map onto them as follows.
+modes map onto them as follows (the table is generated from
+``softmaxlab._reductions``, where adding a reduction is one entry).
 
-==================  ===========================  ==========================================
-softmaxlab          Caffe ``normalization``       divides the summed loss by
-==================  ===========================  ==========================================
-``"none"``          --                            nothing: one loss per position
-``"sum"``           ``NONE``                      1
-``"mean"``          ``VALID`` (PyTorch "mean")    sum of the class weights of the
-                                                  non-ignored positions (their count
-                                                  without weights); for probability
-                                                  targets the number of positions
-``"full"``          ``FULL``                      number of positions, ignored included
-``"batch_size"``    ``BATCH_SIZE``                N, the length of the first non-class axis
-==================  ===========================  ==========================================
+%(reduction_table)s
 
 A *position* is one entry of the label array: one example for ``(N, C)``
 scores, one pixel for ``(N, C, H, W)``.
@@ -35,9 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from . import _docs
+from . import _reductions as R
 from . import _validation as V
-from ._backend import is_cupy_namespace, is_numpy_namespace, to_numpy
-from ._cpu_kernels import ce_rows_numpy
+from . import kernels
+from ._backend import arange_on, as_indices, full_on, plain_array, to_numpy
 
 __all__ = [
     "REDUCTIONS",
@@ -47,21 +39,18 @@ __all__ = [
     "multiclass_hinge_with_grad",
 ]
 
-#: Valid values of ``reduction`` for :func:`cross_entropy`.
-REDUCTIONS = ("none", "sum", "mean", "full", "batch_size")
-_HINGE_REDUCTIONS = ("none", "sum", "mean")
+#: Valid values of ``reduction`` for :func:`cross_entropy` (from the table in
+#: ``softmaxlab._reductions``).
+REDUCTIONS = R.REDUCTIONS
+
+#: Default ``ignore_index`` of the cross-entropy: -100, as in
+#: ``torch.nn.functional.cross_entropy`` (the padding label of most NLP code).
+IGNORE_INDEX = -100
 
 
 # --------------------------------------------------------------------------- #
 # Argument checks shared by both losses
 # --------------------------------------------------------------------------- #
-def _check_reduction(reduction: Any, fn: str, valid=REDUCTIONS) -> str:
-    if reduction not in valid:
-        raise ValueError(
-            f"{fn}: argument 'reduction' must be one of "
-            f"{', '.join(repr(r) for r in valid)}; found {reduction!r}"
-        )
-    return reduction
 
 
 def _expected_label_shape_msg(fn: str, logits_shape: tuple, axis: int, found: tuple) -> str:
@@ -82,16 +71,39 @@ class _Problem:
     (hard targets) or `probs` is ``(M, C)`` (soft targets).
     """
 
-    __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C", "N",
-                 "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
+    __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C",
+                 "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
 
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
              allow_probs: bool, name: str = "logits") -> _Problem:
+    """Check and reshape one loss call's arguments: scores, then the target
+    (class labels or probabilities), then the class weights."""
+    P = _prepare_scores(fn, logits, target, weight, axis, name)
+    target = V.as_array(plain_array(target, fn, "target"), P.xp, fn, "target")
+    kind = V.dtype_kind(target.dtype, P.xp)
+    P.labels = P.probs = P.valid = None
+    if kind == "floating":
+        _prepare_probs(P, fn, target, ignore_index, validate, allow_probs)
+    elif kind == "integer":
+        _prepare_labels(P, fn, target, ignore_index, validate)
+    else:
+        kind = "boolean" if target.dtype == P.xp.bool else V.dtype_name(target.dtype)
+        raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
+                        f"probabilities of the scores' shape); found {kind} dtype")
+    P.ignore_index = _check_ignore_index(fn, ignore_index)
+    P.weight = None if weight is None else _prepare_weight(P, fn, weight)
+    return P
+
+
+def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Problem:
+    """The scores as ``(M, C)``, class axis last, and the shapes of the call."""
+    logits = plain_array(logits, fn, name)
     xp, logits = V.namespace_and_array(logits, fn, name, target, weight, float_like=True)
     V.check_float(logits, xp, fn, name)
+    if logits.ndim == 1 and type(axis) is int and axis == 1:
+        axis = 0  # unbatched (C,) scores: the only class axis, as PyTorch infers it
     ax = V.normalize_axis(axis, logits.ndim, fn)
-    target = V.as_array(target, xp, fn, "target")
     P = _Problem()
     P.xp, P.axis, P.ndim = xp, ax, logits.ndim
     P.in_dtype = logits.dtype
@@ -101,101 +113,103 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     if C == 0:
         raise ValueError(f"{fn}: argument {name!r} has 0 classes along axis {ax} (shape {shape}); "
                          "expected at least one class")
-    batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
-    P.C, P.batch_shape = C, batch_shape
-    P.M = math.prod(batch_shape)
-    P.N = batch_shape[0] if batch_shape else 1
+    P.shape = shape
+    P.batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
+    P.C, P.M = C, math.prod(P.batch_shape)
+    P.N = P.batch_shape[0] if P.batch_shape else 1
     z = logits if ax == logits.ndim - 1 else xp.moveaxis(logits, ax, -1)
     P.moved_shape = tuple(z.shape)
     P.zraw = xp.reshape(z, (P.M, C))
     P.z = P.zraw if P.cdtype == logits.dtype else xp.astype(P.zraw, P.cdtype)
+    return P
 
-    tdt = target.dtype
-    tshape = tuple(target.shape)
-    P.labels = P.probs = None
-    tkind = V.dtype_kind(tdt, xp)
-    if tkind == "floating":
-        if tshape == shape:
-            if not allow_probs:
-                raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
-                                f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
-            if ignore_index is not None:
-                raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
-                                 f"found ignore_index={ignore_index!r} with probability targets")
-            probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
-            if ax != logits.ndim - 1:
-                probs = xp.moveaxis(probs, ax, -1)
-            P.probs = xp.reshape(probs, (P.M, C))
-            if validate:
-                bad = ~xp.isfinite(P.probs) | (P.probs < 0)
-                if V.any_true(bad, xp):
-                    idx = V.first_true_index(bad, (P.M, C))
-                    val = float(to_numpy(P.probs)[idx])
-                    pos = V.first_true_index(xp.any(bad, axis=1), (P.M,))
-                    raise ValueError(
-                        f"{fn}: argument 'target' (probabilities) must be finite and >= 0; found "
-                        f"{val!r} at position {V.fmt_index(_unflat(pos[0], batch_shape))}, class {idx[1]}")
-        elif tshape == batch_shape:
-            raise TypeError(
-                f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
-                f"dtype {V.dtype_name(tdt)}; class labels must be integers (e.g. target.astype('int64')), and "
-                f"probability targets must have the scores' shape {shape}")
-        else:
+
+def _prepare_probs(P: _Problem, fn: str, target, ignore_index, validate, allow_probs) -> None:
+    """Floating targets: class probabilities of the scores' shape, as ``(M, C)``."""
+    xp, shape, batch_shape = P.xp, P.shape, P.batch_shape
+    tdt, tshape = target.dtype, tuple(target.shape)
+    if tshape == batch_shape and tshape != shape:
+        raise TypeError(
+            f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
+            f"dtype {V.dtype_name(tdt)}; class labels must be integers (e.g. target.astype('int64')), and "
+            f"probability targets must have the scores' shape {shape}")
+    if tshape != shape:
+        raise ValueError(
+            f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
+            f"scores' shape {shape} (or integer labels of shape {batch_shape})")
+    if not allow_probs:
+        raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
+                        f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
+    if ignore_index is not None and ignore_index != IGNORE_INDEX:
+        raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
+                         f"found ignore_index={ignore_index!r} with probability targets")
+    probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
+    if P.axis != P.ndim - 1:
+        probs = xp.moveaxis(probs, P.axis, -1)
+    P.probs = xp.reshape(probs, (P.M, P.C))
+    if validate:
+        bad = ~xp.isfinite(P.probs) | (P.probs < 0)
+        if V.any_true(bad, xp):
+            idx = V.first_true_index(bad, (P.M, P.C))
+            val = float(to_numpy(P.probs)[idx])
+            pos = V.first_true_index(xp.any(bad, axis=1), (P.M,))
             raise ValueError(
-                f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
-                f"scores' shape {shape} (or integer labels of shape {batch_shape})")
-    elif tkind == "integer":
-        if tshape != batch_shape:
-            msg = _expected_label_shape_msg(fn, shape, ax, tshape)
-            if tshape == shape:
-                msg += "; one-hot rows are probabilities: pass them as floats"
-            raise ValueError(msg)
-        P.labels = xp.reshape(target, (P.M,))
-    else:
-        kind = "boolean" if tdt == xp.bool else V.dtype_name(tdt)
-        raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
-                        f"probabilities of the scores' shape); found {kind} dtype")
+                f"{fn}: argument 'target' (probabilities) must be finite and >= 0; found "
+                f"{val!r} at position {V.fmt_index(_unflat(pos[0], batch_shape))}, class {idx[1]}")
 
+
+def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> None:
+    """Integer targets: class labels of the scores' shape without the class axis, as ``(M,)``."""
+    xp, C = P.xp, P.C
+    tshape = tuple(target.shape)
+    if tshape != P.batch_shape:
+        msg = _expected_label_shape_msg(fn, P.shape, P.axis, tshape)
+        if tshape == P.shape:
+            msg += "; one-hot rows are probabilities: pass them as floats"
+        raise ValueError(msg)
+    P.labels = lab = xp.reshape(target, (P.M,))
+    ignore = _check_ignore_index(fn, ignore_index)
+    if ignore is not None:
+        P.valid = lab != ignore
+    if validate and P.M:
+        bad = (lab < 0) | (lab >= C)
+        if P.valid is not None:
+            bad = bad & P.valid
+        if V.any_true(bad, xp):
+            pos = V.first_true_index(bad, (P.M,))[0]
+            val = int(to_numpy(lab[pos]))
+            extra = f" or equal to ignore_index={ignore}" if ignore is not None else ""
+            raise ValueError(
+                f"{fn}: argument 'target' holds class label {val} at position "
+                f"{V.fmt_index(_unflat(pos, P.batch_shape))}; expected labels in [0, {C - 1}] "
+                f"for {C} classes{extra}")
+
+
+def _check_ignore_index(fn: str, ignore_index):
     if ignore_index is not None and (isinstance(ignore_index, bool)
                                      or not isinstance(ignore_index, numbers.Integral)):
         raise TypeError(f"{fn}: argument 'ignore_index' must be an integer or None; "
                         f"found {ignore_index!r}")
-    P.ignore_index = None if ignore_index is None else int(ignore_index)
-    P.valid = None
-    if P.labels is not None:
-        if ignore_index is not None:
-            P.valid = P.labels != P.ignore_index
-        if validate and P.M:
-            lab = P.labels
-            bad = (lab < 0) | (lab >= C)
-            if P.valid is not None:
-                bad = bad & P.valid
-            if V.any_true(bad, xp):
-                pos = V.first_true_index(bad, (P.M,))[0]
-                val = int(to_numpy(lab[pos]))
-                extra = (f" or equal to ignore_index={ignore_index}" if ignore_index is not None
-                         else "")
-                raise ValueError(
-                    f"{fn}: argument 'target' holds class label {val} at position "
-                    f"{V.fmt_index(_unflat(pos, batch_shape))}; expected labels in [0, {C - 1}] "
-                    f"for {C} classes{extra}")
+    return None if ignore_index is None else int(ignore_index)
 
-    P.weight = None
-    if weight is not None:
-        w = V.as_array(weight, xp, fn, "weight")
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
-                             f"class; found shape {tuple(w.shape)}")
-        if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
-            raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {V.dtype_name(w.dtype)}")
-        w = xp.astype(w, P.cdtype)
-        bad = ~xp.isfinite(w) | (w < 0)
-        if V.any_true(bad, xp):
-            j = V.first_true_index(bad, (C,))[0]
-            raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
-                             f"{float(to_numpy(w)[j])!r} for class {j}")
-        P.weight = w
-    return P
+
+def _prepare_weight(P: _Problem, fn: str, weight):
+    """Class weights: ``(C,)``, finite and >= 0, in the compute dtype."""
+    xp, C = P.xp, P.C
+    w = V.as_array(plain_array(weight, fn, "weight"), xp, fn, "weight")
+    if tuple(w.shape) != (C,):
+        raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
+                         f"class; found shape {tuple(w.shape)}")
+    if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
+        raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype "
+                        f"{V.dtype_name(w.dtype)}")
+    w = xp.astype(w, P.cdtype)
+    bad = ~xp.isfinite(w) | (w < 0)
+    if V.any_true(bad, xp):
+        j = V.first_true_index(bad, (C,))[0]
+        raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
+                         f"{float(to_numpy(w)[j])!r} for class {j}")
+    return w
 
 
 def _unflat(flat: int, shape: tuple) -> tuple:
@@ -247,8 +261,95 @@ def _check_out(P: _Problem, out, fn: str) -> None:
 
 def _onehot(labels, C: int, xp, dtype):
     """(M, C) one-hot of `labels` (entries outside [0, C) give a zero row)."""
-    cls = xp.arange(C, dtype=labels.dtype)
+    cls = arange_on(labels, 0, C, xp=xp, dtype=labels.dtype)
     return xp.astype(xp.reshape(labels, (-1, 1)) == xp.reshape(cls, (1, C)), dtype)
+
+
+# --------------------------------------------------------------------------- #
+# Shared docstring sections (filled in by softmaxlab._docs.fill)
+# --------------------------------------------------------------------------- #
+_DOCS = {
+    "ce_params": r"""
+logits : array_like
+    Class scores, real floating (float16 is computed in float32), with the
+    classes along `axis`; ``-inf`` masks a class (probability 0).  A list
+    of Python numbers is read as float64, integers included.
+target : array_like
+    Either integer class labels of the scores' shape without the class axis
+    (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
+    probabilities of the scores' shape.
+axis : int, optional
+    The class axis (default 1, as in PyTorch and Caffe).
+weight : array_like, optional
+    Non-negative per-class weights of shape ``(C,)``.
+ignore_index : int or None, optional
+    A label value whose positions contribute nothing (labels only); -100 by
+    default, as in PyTorch (None: no label is ignored).  A position is one
+    entry of the labels; unbatched ``(C,)`` scores take a 0-d label.
+label_smoothing : float, optional
+    :math:`\varepsilon \in [0, 1]`: the target becomes
+    :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
+reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
+    See the table in :mod:`softmaxlab.losses`.
+validate : bool, optional
+    Check labels, weights and non-finite scores.  ``False`` skips the
+    checks that cost a pass over the data (for benchmarks); bad input then
+    gives undefined results.
+""",
+    "ce_notes": r"""
+For a position with label :math:`y`, scores :math:`z`, class weights
+:math:`w` (ones when not given) and :math:`p = \operatorname{softmax}(z)`:
+
+.. math::
+
+    \ell = (1-\varepsilon)\, w_y (-\log p_y)
+           + \frac{\varepsilon}{C} \sum_j w_j (-\log p_j),
+    \qquad
+    \frac{\partial \ell}{\partial z} =
+        p \Big((1-\varepsilon) w_y + \frac{\varepsilon}{C}\sum_j w_j\Big)
+        - (1-\varepsilon) w_y\, e_y - \frac{\varepsilon}{C} w .
+
+The reductions, with their Caffe (``LossParameter.normalization``) and
+PyTorch names:
+
+%(reduction_table)s
+
+Without weights the gradient is :math:`p - \tilde e_y`, softmax minus the
+smoothed one-hot.  For probability targets :math:`q`,
+:math:`\ell = -\sum_j w_j q_j \log p_j`.  The results match
+``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
+with one deliberate difference: when the normaliser of ``"mean"`` is zero
+(every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
+and Keras behaviour) instead of PyTorch's NaN.  As in PyTorch,
+``ignore_index`` defaults to -100 and unbatched ``(C,)`` scores take a 0-d
+label.  float16 scores give a
+float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
+A masked target class gives an infinite loss, as it should.
+""",
+    "reduction_table": R.table_rst("ce"),
+    "hinge_params": r"""
+scores : array_like
+    Finite class scores, real floating, classes along `axis` (a list of
+    Python numbers is read as float64, integers included).
+target : array_like
+    Integer class labels of the scores' shape without the class axis.
+axis : int, optional
+    The class axis (default 1).
+margin : float, optional
+    :math:`\Delta \ge 0`, the margin by which the correct class must win.
+p : {1, 2}, optional
+    1 for the hinge, 2 for the squared hinge.
+weight : array_like, optional
+    Non-negative per-class weights of shape ``(C,)``: a position's terms are
+    multiplied by the weight of its label, as in PyTorch's
+    ``MultiMarginLoss`` (``"mean"`` still divides by the number of
+    positions).
+reduction : {"none", "sum", "mean"}, optional
+    ``"mean"`` divides by the number of positions.
+validate : bool, optional
+    Check labels and scores (one pass over the data).
+""",
+}
 
 
 # --------------------------------------------------------------------------- #
@@ -284,10 +385,11 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         wy = xp.ones_like(m[:, 0]) if w is None else xp.sum(onehot * xp.reshape(w, (1, C)), axis=1)
         if P.valid is not None:
             wy = xp.where(P.valid, wy, xp.zeros_like(wy))
-        nlp_y = xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)), axis=1)
+        nlp_y = _label_nll(xp, e, onehot, xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)),
+                                               axis=1))
         rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
         if eps > 0:
-            wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+            wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
             smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)
             if P.valid is not None:
                 smooth = xp.where(P.valid, smooth, xp.zeros_like(smooth))
@@ -304,7 +406,7 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
                 coef = (1 - eps) * wy + (eps * wsum / C)
                 if P.valid is not None:
                     coef = xp.where(P.valid, coef, xp.zeros_like(coef))
-                wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
+                wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
                 grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
                 smooth_g = (eps / C) * wj
                 if P.valid is not None:
@@ -315,27 +417,50 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         return rows, grad
 
 
+def _label_nll(xp, e, onehot, far):
+    """``-log p_y`` to the last bits: ``log1p(rest / e_y)`` with ``rest`` the sum of
+    the other terms of ``e = exp(z - m)``, summed without the label's, wherever
+    ``e_y`` is a normal number (SciPy's logsumexp takes the same log1p of the
+    other terms when one dominates); `far`, ``log S - (z_y - m)``, elsewhere
+    (large, infinite or NaN losses, where it is accurate).  Never negative."""
+    zero = xp.zeros_like(e)
+    ey = xp.sum(xp.where(onehot > 0, e, zero), axis=1)
+    rest = xp.sum(xp.where(onehot > 0, zero, e), axis=1)
+    tiny = float(np.finfo(np.dtype(V.dtype_name(e.dtype))).smallest_normal)
+    good = (ey >= tiny) & (rest <= (2.0**60) * ey)
+    ratio = xp.where(good, rest / xp.where(good, ey, xp.ones_like(ey)), xp.zeros_like(ey))
+    return xp.where(good, xp.log1p(ratio), far)
+
+
 def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
-    """The divisor of the summed loss: a Python number or a 0-d array."""
+    """The divisor of the summed loss (a Python number or a 0-d array), from the table."""
+    entry = R.get(reduction)
+    if entry.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, reduction, P.batch_shape)
+    return entry.compute(R.Counts(P.M, P.N, lambda: _weighted_count(P)))
+
+
+def _empty_batch_error(fn: str, reduction: str, batch_shape: tuple) -> ValueError:
+    return ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
+                      f"found an empty batch of shape {batch_shape}")
+
+
+def _weighted_count(P: _Problem):
+    """PyTorch's "mean" divisor (Caffe's VALID): the summed class weights of the
+    non-ignored positions, their count without weights, M for probability targets."""
     xp = P.xp
-    if reduction in ("none", "sum"):
-        return 1
-    if P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
-                         f"found an empty batch of shape {P.batch_shape}")
-    if reduction == "full":
-        return P.M
-    if reduction == "batch_size":
-        return P.N
-    # "mean": PyTorch's weighted mean, Caffe's VALID.
     if P.probs is not None:
         return P.M
     if P.weight is None:
-        return P.M if P.valid is None else xp.sum(xp.astype(P.valid, P.cdtype))
+        if P.valid is None:
+            return P.M
+        if isinstance(P.valid, np.ndarray):  # host data: an exact count, as 1/M is
+            return int(np.count_nonzero(P.valid))
+        return xp.sum(xp.astype(P.valid, P.cdtype))
     w = P.weight
     labels = P.labels if P.valid is None else xp.where(P.valid, P.labels,
                                                        xp.zeros_like(P.labels))
-    wy = xp.take(w, xp.astype(labels, xp.int64), axis=0)
+    wy = xp.take(w, as_indices(labels, xp), axis=0)
     if P.valid is not None:
         wy = xp.where(P.valid, wy, xp.zeros_like(wy))
     return xp.sum(wy)
@@ -343,14 +468,15 @@ def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
 
 def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
                    reduction, validate, want_grad, out):
-    reduction = _check_reduction(reduction, fn)
+    reduction = R.check_reduction(reduction, fn, "ce").name
     eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
     validate = V.check_bool(validate, fn, "validate")
     if out is not None and out is logits:
         raise ValueError(f"{fn}: argument 'out' must not be 'logits' itself (the gradient "
                          "would overwrite the scores while they are read)")
-    if weight is None and ignore_index is None and type(axis) is int and axis in (1, -1):
-        fast = _ce_numpy_2d(logits, target, eps, reduction, validate, want_grad, out)
+    if weight is None and type(axis) is int and axis in (1, -1):
+        fast = _ce_numpy_2d(logits, target, eps, reduction, validate, want_grad, out,
+                            ignore_index)
         if fast is not None:
             return fast
     P = _prepare(fn, logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
@@ -359,15 +485,15 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
     denom = _normaliser(P, reduction, fn)
     # scale = 1/denom, and 0 where denom == 0 (every position ignored).
     if isinstance(denom, int):
-        scale = 1.0 / denom
+        scale = 1.0 / denom if denom else 0.0
     else:
         scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
                          xp.zeros_like(denom))
 
-    rows = grad = None
-    if P.labels is not None and P.M:
-        rows, grad = _ce_rows_fast(P, eps, scale, want_grad, out)
-    if rows is None:
+    fused = _ce_rows_fused(P, eps, scale, want_grad, out) if P.labels is not None and P.M else None
+    if fused is not None:
+        rows, grad = fused
+    else:
         rows, grad = _ce_rows_plain(P, eps, want_grad)
         if grad is not None and not (isinstance(scale, float) and scale == 1.0):
             grad = grad * scale
@@ -380,17 +506,18 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
 
 def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     """The loss from the per-position losses: as they are, summed, or summed and scaled."""
-    if reduction == "none":
+    if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
     total = xp.sum(rows)
-    return total if reduction == "sum" else total * scale
+    total = total if isinstance(scale, float) and scale == 1.0 else total * scale
+    return xp.asarray(total)  # a 0-d array of the input's library (NumPy gives a scalar)
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, want_grad: bool,
-                 out):
+                 out, ignore_index=None):
     """The most common call, ``(N, C)`` NumPy scores and ``(N,)`` integer labels, with
     no class weights and no ignore_index, without the general path's machinery.
 
@@ -411,12 +538,15 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
             and out.flags.c_contiguous and out.flags.writeable
             and not np.may_share_memory(out, logits)):
         return None
-    if validate and ((target < 0) | (target >= C)).any():
+    if ignore_index is not None and (type(ignore_index) is not int or 0 <= ignore_index < C):
+        return None  # an ignore_index among the classes: the general path
+    # A label outside [0, C) is an error or an ignored position (ignore_index=-100
+    # is the default): the general path handles both.
+    if (validate or ignore_index is not None) and ((target < 0) | (target >= C)).any():
         return None
-    denom = {"none": 1, "sum": 1, "mean": N, "full": N, "batch_size": N}[reduction]
-    scale = 1.0 / denom
-    rows, grad = ce_rows_numpy(logits, target, label_smoothing=eps, grad_scale=scale,
-                               out=out if want_grad else None, want_grad=want_grad)
+    scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
+    rows, grad = kernels.ce_rows(logits, target, label_smoothing=eps, grad_scale=scale,
+                                 out=out if want_grad else None, want_grad=want_grad)
     if validate and np.isnan(rows).any():
         return None
     if rows.dtype != logits.dtype:
@@ -424,31 +554,19 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
     return _reduce_rows(np, rows, reduction, scale, (N,)), grad
 
 
-def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
-    """Fused kernels for NumPy (CPU) and CuPy (GPU); ``(None, None)`` when none applies."""
+def _ce_rows_fused(P: _Problem, eps, scale, want_grad, out):
+    """The fused kernel's rows and gradient (:mod:`softmaxlab.kernels`), or None."""
     xp = P.xp
-    try:
-        if is_numpy_namespace(xp):
-            kernel = ce_rows_numpy
-            z = np.ascontiguousarray(P.z)
-            scale = float(scale)  # one number on the host
-        elif is_cupy_namespace(xp):
-            import cupy
-
-            from ._cuda_kernels import ce_rows_cupy as kernel
-            # The CUDA kernel reads float16 and accumulates in float32.
-            z = cupy.ascontiguousarray(P.zraw)
-        else:
-            return None, None
-    except ImportError:  # pragma: no cover - kernels ship with the package
-        return None, None
     gout = None
-    if want_grad and out is not None and P.axis == P.ndim - 1 and z.dtype == P.in_dtype:
+    if want_grad and out is not None and P.axis == P.ndim - 1:
         _check_out(P, out, "cross_entropy_with_grad")
-        if out.flags.c_contiguous:  # else computed apart, then copied into out
-            gout = xp.reshape(out, (P.M, P.C))
-    rows, g = kernel(z, P.labels, weight=P.weight, ignore_index=P.ignore_index,
-                     label_smoothing=eps, grad_scale=scale, out=gout, want_grad=want_grad)
+        if getattr(getattr(out, "flags", None), "c_contiguous", False):
+            gout = xp.reshape(out, (P.M, P.C))  # a view: the kernel writes into out
+    res = kernels.ce_rows(P.zraw, P.labels, weight=P.weight, ignore_index=P.ignore_index,
+                          label_smoothing=eps, grad_scale=scale, out=gout, want_grad=want_grad)
+    if res is None:
+        return None
+    rows, g = res
     if rows.dtype != P.cdtype:
         rows = xp.astype(rows, P.cdtype)
     if g is not None:
@@ -477,91 +595,20 @@ def _check_rows(P: _Problem, rows, fn: str) -> None:
         "scores)")
 
 
-_CE_DOC = r"""
-
-    Parameters
-    ----------
-    logits : array_like
-        Class scores, real floating (float16 is computed in float32), with the
-        classes along `axis`; ``-inf`` masks a class (probability 0).  A list
-        of Python numbers is read as float64, integers included.
-    target : array_like
-        Either integer class labels of the scores' shape without the class axis
-        (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
-        probabilities of the scores' shape.
-    axis : int, optional
-        The class axis (default 1, as in PyTorch and Caffe).
-    weight : array_like, optional
-        Non-negative per-class weights of shape ``(C,)``.
-    ignore_index : int, optional
-        A label value whose positions contribute nothing (labels only).
-    label_smoothing : float, optional
-        :math:`\varepsilon \in [0, 1]`: the target becomes
-        :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
-    reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
-        See the table in :mod:`softmaxlab.losses`.
-    validate : bool, optional
-        Check labels, weights and non-finite scores.  ``False`` skips the
-        checks that cost a pass over the data (for benchmarks); bad input then
-        gives undefined results."""
-
-_CE_NOTES = r"""
-    Notes
-    -----
-    For a position with label :math:`y`, scores :math:`z`, class weights
-    :math:`w` (ones when not given) and :math:`p = \operatorname{softmax}(z)`:
-
-    .. math::
-
-        \ell = (1-\varepsilon)\, w_y (-\log p_y)
-               + \frac{\varepsilon}{C} \sum_j w_j (-\log p_j),
-        \qquad
-        \frac{\partial \ell}{\partial z} =
-            p \Big((1-\varepsilon) w_y + \frac{\varepsilon}{C}\sum_j w_j\Big)
-            - (1-\varepsilon) w_y\, e_y - \frac{\varepsilon}{C} w .
-
-    The reductions, with their Caffe (``LossParameter.normalization``) and
-    PyTorch names:
-
-    ================  ==============  ===========  =======================================
-    ``reduction``     Caffe           PyTorch      divides the summed loss by
-    ================  ==============  ===========  =======================================
-    ``"none"``        --              ``"none"``   nothing (one loss per position)
-    ``"sum"``         ``NONE``        ``"sum"``    1
-    ``"mean"``        ``VALID``       ``"mean"``   the summed class weights of the
-                                                   non-ignored positions (probability
-                                                   targets: the number of positions)
-    ``"full"``        ``FULL``        --           all positions, ignored ones included
-    ``"batch_size"``  ``BATCH_SIZE``  --           N, the first non-class axis
-    ================  ==============  ===========  =======================================
-
-    Without weights the gradient is :math:`p - \tilde e_y`, softmax minus the
-    smoothed one-hot.  For probability targets :math:`q`,
-    :math:`\ell = -\sum_j w_j q_j \log p_j`.  The results match
-    ``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
-    with one deliberate difference: when the normaliser of ``"mean"`` is zero
-    (every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
-    and Keras behaviour) instead of PyTorch's NaN.  float16 scores give a
-    float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
-    A masked target class gives an infinite loss, as it should.
-"""
-
-
+@_docs.fill(_DOCS)
 def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
-                  ignore_index: int | None = None, label_smoothing: float = 0.0,
+                  ignore_index: int | None = -100, label_smoothing: float = 0.0,
                   reduction: str = "mean", validate: bool = True):
-    loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
-                             ignore_index=ignore_index, label_smoothing=label_smoothing,
-                             reduction=reduction, validate=validate, want_grad=False, out=None)
-    return loss
-
-
-cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targets.
+    r"""Softmax cross-entropy between class scores and targets.
 
     .. math::
 
         L = -\log \operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
-    """ + _CE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(ce_params)s
 
     Returns
     -------
@@ -579,7 +626,11 @@ cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targ
         negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
         unknown `reduction`; a non-ignored position with no finite score or a
         NaN; an empty batch with a reduction that divides.
-    """ + _CE_NOTES + r"""
+    
+    Notes
+    -----
+    %(ce_notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -595,24 +646,28 @@ cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targ
 
     >>> round(float(sml.cross_entropy(np.zeros((4, 1000)), np.arange(4))), 5)
     6.90776
-    """)
+    """
+    loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
+                             ignore_index=ignore_index, label_smoothing=label_smoothing,
+                             reduction=reduction, validate=validate, want_grad=False, out=None)
+    return loss
 
 
+@_docs.fill(_DOCS)
 def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
-                            ignore_index: int | None = None, label_smoothing: float = 0.0,
+                            ignore_index: int | None = -100, label_smoothing: float = 0.0,
                             reduction: str = "mean", validate: bool = True, out: Any = None):
-    return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
-                          ignore_index=ignore_index, label_smoothing=label_smoothing,
-                          reduction=reduction, validate=validate, want_grad=True, out=out)
-
-
-cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
+    r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
 
     The gradient is the closed form (softmax minus the smoothed one-hot, times
     the class weight, over the normaliser), the backward of Caffe's
     ``SoftmaxWithLoss``.  For ``reduction="none"`` it is the gradient of the
     sum of the per-position losses.
-    """ + _CE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(ce_params)s
     out : array, optional
         An array of the scores' shape and dtype that receives the gradient (so
         a training loop need not allocate one each step).  Must not be `logits`.
@@ -629,7 +684,11 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
     ------
     TypeError, ValueError
         As :func:`cross_entropy`; also for an `out` of the wrong shape or dtype.
-    """ + _CE_NOTES + r"""
+    
+    Notes
+    -----
+    %(ce_notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -639,19 +698,22 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
     array([[-0.341 ,  0.2424,  0.0986]])
     >>> abs(float(g.sum())) < 1e-15
     True
-    """)
+    """
+    return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
+                          ignore_index=ignore_index, label_smoothing=label_smoothing,
+                          reduction=reduction, validate=validate, want_grad=True, out=out)
 
 
 # --------------------------------------------------------------------------- #
 # Multiclass hinge (Weston-Watkins SVM)
 # --------------------------------------------------------------------------- #
-def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_grad):
-    reduction = _check_reduction(reduction, fn, _HINGE_REDUCTIONS)
+def _hinge(fn, scores, target, *, axis, margin, p, weight, reduction, validate, want_grad):
+    red = R.check_reduction(reduction, fn, "hinge")
     delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
     validate = V.check_bool(validate, fn, "validate")
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: argument 'p' must be 1 or 2; found {p!r}")
-    P = _prepare(fn, scores, target, axis=axis, weight=None, ignore_index=None,
+    P = _prepare(fn, scores, target, axis=axis, weight=weight, ignore_index=None,
                  validate=validate, allow_probs=False, name="scores")
     xp, s, C = P.xp, P.z, P.C
     if validate and P.M:
@@ -661,65 +723,45 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
             raise ValueError(
                 f"{fn}: argument 'scores' must be finite; found {float(to_numpy(s[i, j]))!r} at "
                 f"position {V.fmt_index(_unflat(i, P.batch_shape))}, class {j}")
-    if reduction != "none" and P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; found an "
-                         f"empty batch of shape {P.batch_shape}")
+    if red.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, red.name, P.batch_shape)
     onehot = _onehot(P.labels, C, xp, s.dtype)
     sy = xp.sum(s * onehot, axis=1, keepdims=True)
     marg = s - sy + delta
     marg = xp.where((marg > 0) & (onehot == 0), marg, xp.zeros_like(marg))
     rows = xp.sum(marg if p == 1 else marg * marg, axis=1)
-    if reduction == "none":
-        loss = xp.reshape(rows, P.batch_shape)
-        scale = 1.0
-    elif reduction == "sum":
-        loss, scale = xp.sum(rows), 1.0
-    else:
-        loss, scale = xp.sum(rows) / P.M, 1.0 / P.M
+    wy = None
+    if P.weight is not None:  # MultiMarginLoss's weight: w_y times the row's terms
+        wy = xp.take(P.weight, as_indices(P.labels, xp), axis=0)
+        rows = rows * wy
+    scale = 1.0 / red.compute(R.Counts(P.M, P.N))
+    loss = _reduce_rows(xp, rows, red.name, scale, P.batch_shape)
     grad = None
     if want_grad:
         d = xp.astype(marg > 0, s.dtype) if p == 1 else 2 * marg
         grad = d - onehot * xp.sum(d, axis=1, keepdims=True)
+        if wy is not None:
+            grad = grad * xp.reshape(wy, (-1, 1))
         if scale != 1.0:
             grad = grad * scale
         grad = _write_out(P, grad, None, fn)
     return loss, grad
 
 
-_HINGE_DOC = r"""
-
-    Parameters
-    ----------
-    scores : array_like
-        Finite class scores, real floating, classes along `axis` (a list of
-        Python numbers is read as float64, integers included).
-    target : array_like
-        Integer class labels of the scores' shape without the class axis.
-    axis : int, optional
-        The class axis (default 1).
-    margin : float, optional
-        :math:`\Delta \ge 0`, the margin by which the correct class must win.
-    p : {1, 2}, optional
-        1 for the hinge, 2 for the squared hinge.
-    reduction : {"none", "sum", "mean"}, optional
-        ``"mean"`` divides by the number of positions.
-    validate : bool, optional
-        Check labels and scores (one pass over the data)."""
-
-
+@_docs.fill(_DOCS)
 def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
-                     p: int = 1, reduction: str = "mean", validate: bool = True):
-    loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
-                     reduction=reduction, validate=validate, want_grad=False)
-    return loss
-
-
-multiclass_hinge.__doc__ = (r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
+                     p: int = 1, weight: Any = None, reduction: str = "mean",
+                     validate: bool = True):
+    r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
 
     .. math::
 
         L = \sum_{j \ne y} \max(0,\; s_j - s_y + \Delta)^p
-    """ + _HINGE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(hinge_params)s
 
     Returns
     -------
@@ -749,16 +791,17 @@ multiclass_hinge.__doc__ = (r"""The multiclass SVM (hinge) loss of Weston and Wa
     >>> import softmaxlab as sml
     >>> float(sml.multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0])))
     2.9
-    """)
+    """
+    loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
+                     weight=weight, reduction=reduction, validate=validate, want_grad=False)
+    return loss
 
 
+@_docs.fill(_DOCS)
 def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
-                               p: int = 1, reduction: str = "mean", validate: bool = True):
-    return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
-                  reduction=reduction, validate=validate, want_grad=True)
-
-
-multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
+                               p: int = 1, weight: Any = None, reduction: str = "mean",
+                               validate: bool = True):
+    r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
 
     .. math::
 
@@ -767,7 +810,11 @@ multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub
         \frac{\partial L}{\partial s_y} = -\sum_{j \ne y} \frac{\partial L}{\partial s_j}
 
     At a kink (a margin exactly 0) the subgradient 0 is used.
-    """ + _HINGE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(hinge_params)s
 
     Returns
     -------
@@ -783,4 +830,9 @@ multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub
     >>> loss, g = sml.multiclass_hinge_with_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
     >>> g
     array([[-1.,  1.,  0.]])
-    """)
+    """
+    return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
+                  weight=weight, reduction=reduction, validate=validate, want_grad=True)
+
+
+__doc__ = _docs.docformat(__doc__, _DOCS)

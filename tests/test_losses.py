@@ -579,3 +579,277 @@ def test_numpy_fast_path_is_taken_and_defers_errors(monkeypatch):
     with pytest.raises(ValueError, match=r"has NaN at class 1 at position \(2,\)"):
         sml.cross_entropy(x, np.array([0, 1, 2, 0]))
     assert calls == [True, False, False]
+
+
+# --------------------------------------------------------------------------- #
+# The reductions table (softmaxlab._reductions)
+# --------------------------------------------------------------------------- #
+from softmaxlab import _reductions as R  # noqa: E402
+
+
+def test_reductions_are_the_table_names():
+    assert sml.REDUCTIONS == tuple(r.name for r in R.TABLE if "ce" in r.losses)
+    assert R.names_for("hinge") == ("none", "sum", "mean")
+    assert [r.name for r in R.TABLE if r.per_position] == ["none"]
+
+
+@pytest.mark.parametrize("entry", R.TABLE, ids=lambda r: r.name)
+@pytest.mark.parametrize("ignore", [None, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_every_table_entry_divides_the_summed_loss_by_its_divisor(entry, ignore, weighted):
+    """The reduced loss is the summed one over the entry's divisor, computed by hand."""
+    x, t = _case((3, 4, 5), 1, ignore=ignore, seed=7)
+    w = np.array([0.5, 1.0, 2.0, 3.0]) if weighted else None
+    kw = dict(weight=w, ignore_index=ignore)
+    total = float(sml.cross_entropy(x, t, reduction="sum", **kw))
+    loss = sml.cross_entropy(x, t, reduction=entry.name, **kw)
+    if entry.per_position:
+        assert loss.shape == t.shape
+        np.testing.assert_allclose(float(loss.sum()), total, rtol=1e-12)
+        return
+    keep = np.ones(t.shape, bool) if ignore is None else t != ignore
+    wy = (np.ones(4) if w is None else w)[np.where(keep, t, 0)] * keep
+    by_hand = {"sum": 1.0, "mean": wy.sum(), "full": t.size, "batch_size": t.shape[0]}
+    np.testing.assert_allclose(float(loss), total / by_hand[entry.name], rtol=1e-12)
+
+
+@pytest.mark.parametrize("entry", R.TABLE, ids=lambda r: r.name)
+def test_hinge_accepts_exactly_its_table_entries(entry):
+    x, t = _case((4, 3), 1)
+    if "hinge" in entry.losses:
+        sml.multiclass_hinge(x, t, reduction=entry.name)
+    else:
+        with pytest.raises(ValueError, match="multiclass_hinge: argument 'reduction' must be one"):
+            sml.multiclass_hinge(x, t, reduction=entry.name)
+
+
+@pytest.mark.parametrize("bad", ["avg", "MEAN", None, 1, ("mean",)])
+def test_unknown_reduction_names_the_valid_ones(bad):
+    x, t = _case((4, 3), 1)
+    with pytest.raises(ValueError, match=r"cross_entropy: argument 'reduction' must be one of "
+                                         r"'none', 'sum', 'mean', 'full', 'batch_size'; found"):
+        sml.cross_entropy(x, t, reduction=bad)
+
+
+def test_caffe_names_round_trip():
+    for r in R.TABLE:
+        if r.caffe is not None:
+            assert R.reduction_for_caffe(r.caffe) == r.name
+            assert R.reduction_for_caffe(r.caffe.lower()) == r.name
+        assert R.caffe_name(r.name) == r.caffe
+    assert R.reduction_for_caffe("NONE") == "sum"  # Caffe's NONE sums: no normaliser
+    with pytest.raises(ValueError, match=r"SoftmaxWithLoss: argument 'normalization' must be "
+                                         r"one of 'NONE', 'VALID', 'FULL', 'BATCH_SIZE'; found 'X'"):
+        R.reduction_for_caffe("X")
+    with pytest.raises(ValueError, match="found None"):
+        R.reduction_for_caffe(None)
+
+
+def test_table_rst_lists_every_entry_of_the_loss():
+    text = R.table_rst("ce")
+    for r in R.TABLE:
+        assert f'``"{r.name}"``' in text
+    assert '"full"' not in R.table_rst("hinge")
+    lines = text.splitlines()
+    assert lines[0] == lines[2] == lines[-1] and set(lines[0]) == {"=", " "}
+
+
+@pytest.mark.parametrize("obj", [sml.losses, sml.cross_entropy, sml.cross_entropy_with_grad,
+                                 sml.multiclass_hinge, sml.multiclass_hinge_with_grad])
+def test_docstrings_are_filled_and_carry_the_generated_table(obj):
+    doc = obj.__doc__
+    assert "%(" not in doc
+    if obj in (sml.losses, sml.cross_entropy, sml.cross_entropy_with_grad):
+        for line in R.table_rst("ce").splitlines():
+            assert line.strip() in doc
+    assert "Parameters" in doc or obj is sml.losses
+
+
+def test_docformat_indents_sections_and_refuses_unknown_names():
+    from softmaxlab import _docs
+
+    doc = "Head.\n\n    %(a)s\n    tail %(b)s stays\n"
+    out = _docs.docformat(doc, {"a": "x : int\n    The x.\n\n%(c)s", "c": "nested", "b": "no"})
+    assert out == "Head.\n\n    x : int\n        The x.\n\n    nested\n    tail %(b)s stays\n"
+    with pytest.raises(KeyError):
+        _docs.docformat("    %(missing)s\n", {})
+    assert _docs.docformat(None, {}) is None
+
+
+# --------------------------------------------------------------------------- #
+# PyTorch / JAX conventions and every kind of array (issue 10)
+# --------------------------------------------------------------------------- #
+CE_FNS = [sml.cross_entropy, lambda *a, **k: sml.cross_entropy_with_grad(*a, **k)[0]]
+HINGE_FNS = [sml.multiclass_hinge, lambda *a, **k: sml.multiclass_hinge_with_grad(*a, **k)[0]]
+
+
+@pytest.mark.parametrize("fn", CE_FNS)
+@pytest.mark.parametrize("shape,axis", [((8, 5), 1), ((3, 4, 2, 2), 1), ((6, 3), 0)])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean", "full"])
+def test_ignore_index_defaults_to_minus_100(fn, shape, axis, reduction):
+    x, t = _case(shape, axis, ignore=-100, seed=3)
+    np.testing.assert_allclose(fn(x, t, axis=axis, reduction=reduction),
+                               fn(x, t, axis=axis, reduction=reduction, ignore_index=-100))
+    with pytest.raises(ValueError, match="class label -100"):
+        fn(x, t, axis=axis, reduction=reduction, ignore_index=None)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("validate", [True, False])
+def test_padding_labels_match_torch_default(validate):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(11)
+    for n, c in [(16, 7), (300, 50), (5, 1)]:
+        for dtype in ("float32", "float64"):
+            x = rng.normal(size=(n, c)).astype(dtype)
+            t = rng.integers(0, c, n)
+            t[::4] = -100
+            ref = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(t))
+            got = sml.cross_entropy(x, t, validate=validate)
+            np.testing.assert_allclose(float(got), float(ref), rtol=1e-5)
+
+
+def test_probability_targets_accept_the_default_ignore_index():
+    x, t = _case((4, 3), 1, soft=True)
+    sml.cross_entropy(x, t)
+    with pytest.raises(ValueError, match="applies to class labels only"):
+        sml.cross_entropy(x, t, ignore_index=2)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("c", [1, 2, 5, 1000])
+def test_unbatched_scores_with_a_0d_label_match_torch(c):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(c)
+    for _ in range(5):
+        x = rng.normal(scale=3.0, size=c)
+        y = np.asarray(rng.integers(0, c))
+        for reduction in ("none", "sum", "mean"):
+            ref = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.tensor(int(y)),
+                                                    reduction=reduction)
+            got = sml.cross_entropy(x, y, reduction=reduction)
+            assert np.shape(got) == ()
+            # atol: ours is the more accurate one on confident rows (see test_references)
+            np.testing.assert_allclose(float(got), float(ref), rtol=1e-12, atol=1e-15)
+        loss, g = sml.cross_entropy_with_grad(x, y)
+        xt = torch.from_numpy(x).requires_grad_(True)
+        torch.nn.functional.cross_entropy(xt, torch.tensor(int(y))).backward()
+        np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-10, atol=1e-15)
+        hinge = sml.multiclass_hinge(x, y)
+        ref = torch.nn.functional.multi_margin_loss(torch.from_numpy(x)[None],
+                                                    torch.tensor([int(y)])) * c
+        np.testing.assert_allclose(float(hinge), float(ref), rtol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("seed", range(4))
+def test_hinge_class_weights_match_torch_multi_margin_loss(p, reduction, seed):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(seed)
+    n, c = rng.integers(1, 20), rng.integers(2, 9)
+    x = rng.normal(scale=2.0, size=(n, c))
+    y = rng.integers(0, c, n)
+    w = rng.uniform(0.0, 3.0, c)
+    margin = float(rng.uniform(0.0, 2.0))
+    xt = torch.from_numpy(x).requires_grad_(True)
+    ref = torch.nn.functional.multi_margin_loss(xt, torch.from_numpy(y), p=p, margin=margin,
+                                                weight=torch.from_numpy(w), reduction=reduction)
+    ref.sum().backward()
+    loss, g = sml.multiclass_hinge_with_grad(x, y, p=p, margin=margin, weight=w,
+                                             reduction=reduction)
+    np.testing.assert_allclose(loss, ref.detach().numpy() * c, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g, xt.grad.numpy() * c, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="argument 'weight' must be finite and >= 0"):
+        sml.multiclass_hinge(x, y, weight=-w)
+
+
+REDUCED = [(f, r) for f in CE_FNS + HINGE_FNS for r in ("sum", "mean")]
+
+
+@pytest.mark.parametrize("fn,reduction", REDUCED)
+def test_reduced_losses_are_0d_arrays_of_the_input_library(fn, reduction):
+    import array_api_strict as xps
+
+    x, t = _case((6, 4), 1)
+    got = fn(x, t, reduction=reduction)
+    assert type(got) is np.ndarray and got.shape == ()
+    got = fn(xps.asarray(x), xps.asarray(t), reduction=reduction)
+    assert type(got).__module__.startswith("array_api_strict") and got.shape == ()
+    got = fn(x.tolist(), t.tolist(), reduction=reduction)
+    assert type(got) is np.ndarray and got.shape == ()
+
+
+@pytest.mark.parametrize("fn", CE_FNS + HINGE_FNS)
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_results_stay_on_the_input_device(fn, reduction, weighted):
+    import array_api_strict as xps
+
+    dev = xps.Device("device1")
+    x, t = _case((5, 4), 1, seed=2)
+    w = xps.asarray(np.linspace(0.5, 2.0, 4), device=dev) if weighted else None
+    got = fn(xps.asarray(x, device=dev), xps.asarray(t, device=dev), weight=w,
+             reduction=reduction)
+    assert got.device == dev
+    ref = fn(x, t, weight=None if w is None else np.linspace(0.5, 2.0, 4), reduction=reduction)
+    np.testing.assert_allclose(sml.to_numpy(got), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", CE_FNS + HINGE_FNS)
+@pytest.mark.parametrize("order", [">", "<"])
+@pytest.mark.parametrize("dtype", ["f2", "f4", "f8"])
+def test_any_byte_order_computes_as_native(fn, order, dtype):
+    x, t = _case((7, 5), 1, seed=4)
+    xs = (x * (0.5 if dtype == "f2" else 1)).astype(order + dtype)
+    ref = fn(xs.astype("=" + dtype), t, reduction="none")
+    got = fn(xs, t.astype(order + "i8"), reduction="none")
+    np.testing.assert_array_equal(got, ref)
+    assert got.dtype.isnative
+
+
+def test_big_endian_float16_is_computed_in_float32():
+    x = np.zeros((1, 70_000), dtype=">f2")
+    loss = sml.cross_entropy(x, np.array([0]), reduction="sum")
+    np.testing.assert_allclose(float(loss), math.log(70_000), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", CE_FNS)
+def test_longdouble_scores_work(fn):
+    x, t = _case((4, 3), 1, seed=5)
+    got = fn(x.astype(np.longdouble), t, reduction="none")
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), fn(x, t, reduction="none"),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("fn", CE_FNS + HINGE_FNS)
+@pytest.mark.parametrize("arg", ["scores", "target", "weight"])
+def test_masked_arrays_are_refused(fn, arg):
+    x, t = _case((4, 3), 1)
+    w = np.ones(3)
+    args = {"scores": x, "target": t, "weight": w}
+    args[arg] = np.ma.masked_array(args[arg], mask=np.zeros(np.shape(args[arg]), bool))
+    with pytest.raises(TypeError, match=r"argument '\w+' must be a plain array, not a numpy.ma "
+                                        r"masked array.*filled"):
+        fn(args["scores"], args["target"], weight=args["weight"])
+
+
+@pytest.mark.parametrize("fn", CE_FNS + HINGE_FNS)
+def test_index_arrays_are_converted_to_intp(fn, monkeypatch):
+    """On a 32-bit NumPy, take() refuses int64 indices: every index passes through intp."""
+    from softmaxlab import losses
+
+    seen = []
+    real = losses.as_indices
+
+    def spy(i, xp):
+        out = real(i, xp)
+        seen.append((i.dtype, out.dtype))
+        return out
+
+    monkeypatch.setattr(losses, "as_indices", spy)
+    x, t = _case((6, 4), 1, ignore=-100 if fn in CE_FNS else None)
+    fn(x, t.astype(np.int32), weight=np.linspace(1, 2, 4))
+    assert seen and all(o == np.intp for _, o in seen)  # int32 labels went in
+    assert seen[0][0] == np.int32
