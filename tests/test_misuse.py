@@ -19,15 +19,7 @@ from softmaxlab.diagnostics import (
     diagnose,
 )
 from softmaxlab.gradcheck import gradcheck
-from softmaxlab.layers import (
-    HingeLoss,
-    InnerProduct,
-    Param,
-    ReLU,
-    Softmax,
-    SoftmaxWithLoss,
-    fill,
-)
+from softmaxlab.layers import HingeLoss, InnerProduct, Param, ReLU, Softmax, SoftmaxWithLoss, fill
 from softmaxlab.net import Net
 from softmaxlab.optim import SGD
 from softmaxlab.training import train
