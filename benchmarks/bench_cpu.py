@@ -7,11 +7,11 @@ Usage::
 For each shape and dtype, times side by side (interleaved, median of many
 repeats after a warm-up):
 
-* ``fused``: :func:`softmaxlab._cpu_kernels.ce_rows_numpy` with a reused
+* ``fused``: :func:`softmaxlab.kernels.cpu.ce_rows_numpy` with a reused
   ``out=`` buffer (gradient of the mean loss);
 * ``lib``, ``lib+validate``: the public
   :func:`softmaxlab.losses.cross_entropy_with_grad` (``validate=False`` /
-  ``True``, ``reduction="mean"``, same ``out=`` buffer), when it exists;
+  ``True``, ``reduction="mean"``, same ``out=`` buffer);
 * ``numpy-plain``: a plain max-shifted NumPy composition
   (softmax, ``-log p_y``, ``(p - onehot) / N``);
 * ``torch``: ``F.cross_entropy`` forward + ``backward()`` on a leaf tensor,
@@ -40,12 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import format_table, machine_info, summarize, time_interleaved, write_results  # noqa: E402
 
-from softmaxlab import _cpu_kernels as K  # noqa: E402
-
-try:
-    from softmaxlab.losses import cross_entropy_with_grad
-except ImportError:  # the public wrapper is not there yet
-    cross_entropy_with_grad = None
+from softmaxlab.kernels import cpu as K  # noqa: E402
+from softmaxlab.losses import cross_entropy_with_grad  # noqa: E402
 
 try:
     import torch
@@ -118,9 +114,8 @@ def bench_case(N, C, dtype, nt, quick, rng):
 
     fns = {}
     fns["fused"] = lambda: K.ce_rows_numpy(z, y, grad_scale=1.0 / N, out=out)
-    if cross_entropy_with_grad is not None:
-        fns["lib"] = lambda: cross_entropy_with_grad(z, y, validate=False, out=out)
-        fns["lib+validate"] = lambda: cross_entropy_with_grad(z, y, validate=True, out=out)
+    fns["lib"] = lambda: cross_entropy_with_grad(z, y, validate=False, out=out)
+    fns["lib+validate"] = lambda: cross_entropy_with_grad(z, y, validate=True, out=out)
     fns["numpy-plain"] = lambda: plain_numpy(z, y)
     if torch is not None:
         zt = torch.from_numpy(z)
@@ -184,8 +179,8 @@ def main(argv=None):
         torch=getattr(torch, "__version__", None),
         torch_threads=torch.get_num_threads() if torch is not None else None,
         softmaxlab_threads=nt,
-        block_bytes=K._BLOCK_BYTES,
-        thread_min_elements=K._THREAD_MIN_ELEMENTS,
+        block_bytes=K.BLOCK_BYTES,
+        thread_min_elements=K.THREAD_MIN_ELEMENTS,
         settle_seconds=SETTLE_SECONDS,
         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"),
         quick=args.quick,

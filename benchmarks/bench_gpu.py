@@ -9,14 +9,14 @@ For each shape ``(N, C)`` in (8192, 1000), (65536, 1000), (8192, 32000),
 with CUDA events, the median of ``--repeats`` runs after a warm-up, the methods
 interleaved round by round:
 
-* ``fused``: :func:`softmaxlab._cuda_kernels.ce_rows_cupy`, one launch that
+* ``fused``: :func:`softmaxlab.kernels.cuda.ce_rows_cupy`, one launch that
   writes the row losses and the gradient of the mean loss into a reused
   buffer (``grad_scale=1/N``);
 * ``fused-nocache`` (C >= 32000 only): the same with the shared-memory row
   cache off, so each logit of a long row is read twice (for tuning);
 * ``fused-512x2`` (C >= 32000 only): the long-row kernel with 512-thread
   blocks, two per SM, half the row cache each (the default is 1024 threads,
-  one per SM); whichever wins should become ``_cuda_kernels._BIG_THREADS``;
+  one per SM); whichever wins should become ``softmaxlab.kernels.cuda.BIG_THREADS`` (the default of ``big_threads=``);
 * ``lib``: the public :func:`softmaxlab.losses.cross_entropy_with_grad`
   (``validate=False``, ``reduction="mean"``, ``out=`` the same buffer), which
   dispatches to the fused kernel for CuPy input and adds the mean;
@@ -53,10 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-try:
-    from _common import format_table, machine_info, write_results
-except ImportError:  # pragma: no cover - _common.py is written by another helper
-    format_table = machine_info = write_results = None
+from _common import format_table, machine_info, write_results  # noqa: E402
 
 SHAPES = [(8192, 1000), (65536, 1000), (8192, 32000), (4096, 128256)]
 QUICK_SHAPES = [(8192, 1000), (8192, 32000)]
@@ -64,40 +61,6 @@ DTYPES = ["float32", "float16"]
 #: PyTorch 2.11 float32 cross_entropy fwd+bwd on an H200 (ms), from the issue.
 TORCH_H200_MS = {(8192, 1000): 0.109, (65536, 1000): 0.54, (8192, 32000): 2.18, (4096, 128256): 4.65}
 COLUMNS = ["shape", "dtype", "method", "ms", "speedup_vs_torch", "floor_frac", "GB/s", "repeats", "note"]
-
-
-# ---------------------------------------------------------------------------
-# Small fall-backs when benchmarks/_common.py is missing
-# ---------------------------------------------------------------------------
-def _format_table(rows, columns):
-    if format_table is not None:
-        return format_table(rows, columns)
-    def cell(v):
-        return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
-    w = [max([len(c)] + [len(x[i]) for x in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(n) for c, n in zip(columns, w))]
-    lines += ["  ".join(v.rjust(n) for v, n in zip(x, w)) for x in cells]
-    return "\n".join(lines)
-
-
-def _write(out_dir, stem, title, meta, tables, notes):
-    if write_results is not None:
-        return write_results(out_dir, stem, title=title, meta=meta, tables=tables, notes=notes)
-    import json
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    j, m = out / f"{stem}.json", out / f"{stem}.md"
-    j.write_text(json.dumps({"title": title, "meta": meta, "tables": {h: r for h, r, _ in tables}},
-                            indent=1, default=str) + "\n")
-    md = [f"# {title}", "", *(f"- {k}: {v}" for k, v in meta.items()), "", notes, ""]
-    for h, rows, cols in tables:
-        md += [f"## {h}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        md += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-        md.append("")
-    m.write_text("\n".join(md))
-    return j, m
 
 
 # ---------------------------------------------------------------------------
@@ -167,12 +130,8 @@ def cupy_plain(cp, z, y, rows):
 
 
 def bench_case(cp, torch, n, c, dtype, repeats, warmup, bandwidth, validate_rows):
-    from softmaxlab import _cuda_kernels as K
-
-    try:
-        from softmaxlab.losses import cross_entropy_with_grad
-    except ImportError:
-        cross_entropy_with_grad = None
+    from softmaxlab.kernels import cuda as K
+    from softmaxlab.losses import cross_entropy_with_grad
 
     cp.random.seed(n + c)
     z = (cp.random.standard_normal((n, c), dtype=cp.float32) * 3).astype(dtype)
@@ -195,33 +154,15 @@ def bench_case(cp, torch, n, c, dtype, repeats, warmup, bandwidth, validate_rows
 
     methods = {"fused": (lambda: K.ce_rows_cupy(z, y, grad_scale=scale, out=g), tc)}
     if c >= 32000:
-        def fused_with(knob, value):
-            """The fused call with one of the kernel module's tuning knobs changed."""
-            def run():
-                saved = getattr(K, knob)
-                setattr(K, knob, value)
-                try:
-                    K.ce_rows_cupy(z, y, grad_scale=scale, out=g)
-                finally:
-                    setattr(K, knob, saved)
-            return run
-        methods["fused-nocache"] = (fused_with("_SMEM_CACHE_BYTES", 0), tc)
+        def fused_with(**knob):
+            """The fused call with one of the kernel's tuning knobs changed."""
+            return lambda: K.ce_rows_cupy(z, y, grad_scale=scale, out=g, **knob)
+        methods["fused-nocache"] = (fused_with(smem_cache_bytes=0), tc)
         if dtype != "float64":
-            methods["fused-512x2"] = (fused_with("_BIG_THREADS", 512), tc)
-    if cross_entropy_with_grad is not None:
-        lib = lambda: cross_entropy_with_grad(z, y, validate=False, out=g)  # noqa: E731
-        try:
-            lib()
-            methods["lib"] = (lib, tc)
-        except Exception as exc:  # the lead's wrapper may not dispatch here yet
-            notes["lib"] = f"skipped: {type(exc).__name__}: {exc}"[:120]
-        if validate_rows:
-            libv = lambda: cross_entropy_with_grad(z, y, validate=True, out=g)  # noqa: E731
-            try:
-                libv()
-                methods["lib+validate"] = (libv, tc)
-            except Exception as exc:
-                notes["lib+validate"] = f"skipped: {type(exc).__name__}"
+            methods["fused-512x2"] = (fused_with(big_threads=512), tc)
+    methods["lib"] = (lambda: cross_entropy_with_grad(z, y, validate=False, out=g), tc)
+    if validate_rows:
+        methods["lib+validate"] = (lambda: cross_entropy_with_grad(z, y, validate=True, out=g), tc)
     methods["cupy-plain"] = (lambda: cupy_plain(cp, z, y, rows), tc)
     if torch is not None:
         zt = torch.from_dlpack(z).detach().requires_grad_(True)
@@ -312,8 +253,7 @@ def main(argv=None):
         cupy=cp.__version__, torch=(torch.__version__ if torch is not None else "absent"),
         repeats=args.repeats, warmup=args.warmup,
     )
-    meta = machine_info(**extra) if machine_info is not None else dict(
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra)
+    meta = machine_info(**extra)
 
     shapes = QUICK_SHAPES if args.quick else SHAPES
     repeats = min(args.repeats, 30) if args.quick else args.repeats
@@ -325,7 +265,7 @@ def main(argv=None):
     for dtype in args.dtypes.split(","):
         for n, c in shapes:
             r = bench_case(cp, torch, n, c, dtype, repeats, args.warmup, bw, validate_rows=(dtype == "float32"))
-            print(_format_table(r, COLUMNS), "\n", flush=True)
+            print(format_table(r, COLUMNS), "\n", flush=True)
             rows += r
     checks = targets(rows)
     for text, passed in checks:
@@ -333,8 +273,9 @@ def main(argv=None):
     notes = ("Targets (float32, fused): " + "; ".join(("PASS " if p else "FAIL ") + t for t, p in checks)
              if checks else "")
     stem = "gpu-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    paths = _write(args.out, stem, f"GPU benchmark: fused cross-entropy on {card}", meta,
-                   [("Forward + backward (median ms)", rows, COLUMNS)], notes)
+    paths = write_results(args.out, stem, title=f"GPU benchmark: fused cross-entropy on {card}",
+                          meta=meta, tables=[("Forward + backward (median ms)", rows, COLUMNS)],
+                          notes=notes)
     print("wrote", *paths)
     return 0 if all(p for _, p in checks) else 1
 

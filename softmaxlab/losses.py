@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from . import _reductions as R
 from . import _validation as V
-from ._backend import is_cupy_namespace, is_numpy_namespace, to_numpy
-from ._cpu_kernels import ce_rows_numpy
+from . import kernels
+from ._backend import to_numpy
 
 __all__ = [
     "REDUCTIONS",
@@ -47,21 +48,14 @@ __all__ = [
     "multiclass_hinge_with_grad",
 ]
 
-#: Valid values of ``reduction`` for :func:`cross_entropy`.
-REDUCTIONS = ("none", "sum", "mean", "full", "batch_size")
-_HINGE_REDUCTIONS = ("none", "sum", "mean")
+#: Valid values of ``reduction`` for :func:`cross_entropy` (from the table in
+#: :mod:`softmaxlab._reductions`).
+REDUCTIONS = R.REDUCTIONS
 
 
 # --------------------------------------------------------------------------- #
 # Argument checks shared by both losses
 # --------------------------------------------------------------------------- #
-def _check_reduction(reduction: Any, fn: str, valid=REDUCTIONS) -> str:
-    if reduction not in valid:
-        raise ValueError(
-            f"{fn}: argument 'reduction' must be one of "
-            f"{', '.join(repr(r) for r in valid)}; found {reduction!r}"
-        )
-    return reduction
 
 
 def _expected_label_shape_msg(fn: str, logits_shape: tuple, axis: int, found: tuple) -> str:
@@ -82,16 +76,36 @@ class _Problem:
     (hard targets) or `probs` is ``(M, C)`` (soft targets).
     """
 
-    __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C", "N",
-                 "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
+    __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C",
+                 "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
 
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
              allow_probs: bool, name: str = "logits") -> _Problem:
+    """Check and reshape one loss call's arguments: scores, then the target
+    (class labels or probabilities), then the class weights."""
+    P = _prepare_scores(fn, logits, target, weight, axis, name)
+    target = V.as_array(target, P.xp, fn, "target")
+    kind = V.dtype_kind(target.dtype, P.xp)
+    P.labels = P.probs = P.valid = None
+    if kind == "floating":
+        _prepare_probs(P, fn, target, ignore_index, validate, allow_probs)
+    elif kind == "integer":
+        _prepare_labels(P, fn, target, ignore_index, validate)
+    else:
+        kind = "boolean" if target.dtype == P.xp.bool else V.dtype_name(target.dtype)
+        raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
+                        f"probabilities of the scores' shape); found {kind} dtype")
+    P.ignore_index = _check_ignore_index(fn, ignore_index)
+    P.weight = None if weight is None else _prepare_weight(P, fn, weight)
+    return P
+
+
+def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Problem:
+    """The scores as ``(M, C)``, class axis last, and the shapes of the call."""
     xp, logits = V.namespace_and_array(logits, fn, name, target, weight, float_like=True)
     V.check_float(logits, xp, fn, name)
     ax = V.normalize_axis(axis, logits.ndim, fn)
-    target = V.as_array(target, xp, fn, "target")
     P = _Problem()
     P.xp, P.axis, P.ndim = xp, ax, logits.ndim
     P.in_dtype = logits.dtype
@@ -101,101 +115,103 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     if C == 0:
         raise ValueError(f"{fn}: argument {name!r} has 0 classes along axis {ax} (shape {shape}); "
                          "expected at least one class")
-    batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
-    P.C, P.batch_shape = C, batch_shape
-    P.M = math.prod(batch_shape)
-    P.N = batch_shape[0] if batch_shape else 1
+    P.shape = shape
+    P.batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
+    P.C, P.M = C, math.prod(P.batch_shape)
+    P.N = P.batch_shape[0] if P.batch_shape else 1
     z = logits if ax == logits.ndim - 1 else xp.moveaxis(logits, ax, -1)
     P.moved_shape = tuple(z.shape)
     P.zraw = xp.reshape(z, (P.M, C))
     P.z = P.zraw if P.cdtype == logits.dtype else xp.astype(P.zraw, P.cdtype)
+    return P
 
-    tdt = target.dtype
-    tshape = tuple(target.shape)
-    P.labels = P.probs = None
-    tkind = V.dtype_kind(tdt, xp)
-    if tkind == "floating":
-        if tshape == shape:
-            if not allow_probs:
-                raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
-                                f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
-            if ignore_index is not None:
-                raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
-                                 f"found ignore_index={ignore_index!r} with probability targets")
-            probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
-            if ax != logits.ndim - 1:
-                probs = xp.moveaxis(probs, ax, -1)
-            P.probs = xp.reshape(probs, (P.M, C))
-            if validate:
-                bad = ~xp.isfinite(P.probs) | (P.probs < 0)
-                if V.any_true(bad, xp):
-                    idx = V.first_true_index(bad, (P.M, C))
-                    val = float(to_numpy(P.probs)[idx])
-                    pos = V.first_true_index(xp.any(bad, axis=1), (P.M,))
-                    raise ValueError(
-                        f"{fn}: argument 'target' (probabilities) must be finite and >= 0; found "
-                        f"{val!r} at position {V.fmt_index(_unflat(pos[0], batch_shape))}, class {idx[1]}")
-        elif tshape == batch_shape:
-            raise TypeError(
-                f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
-                f"dtype {V.dtype_name(tdt)}; class labels must be integers (e.g. target.astype('int64')), and "
-                f"probability targets must have the scores' shape {shape}")
-        else:
+
+def _prepare_probs(P: _Problem, fn: str, target, ignore_index, validate, allow_probs) -> None:
+    """Floating targets: class probabilities of the scores' shape, as ``(M, C)``."""
+    xp, shape, batch_shape = P.xp, P.shape, P.batch_shape
+    tdt, tshape = target.dtype, tuple(target.shape)
+    if tshape == batch_shape and tshape != shape:
+        raise TypeError(
+            f"{fn}: argument 'target' has the shape of class labels {tshape} but a floating "
+            f"dtype {V.dtype_name(tdt)}; class labels must be integers (e.g. target.astype('int64')), and "
+            f"probability targets must have the scores' shape {shape}")
+    if tshape != shape:
+        raise ValueError(
+            f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
+            f"scores' shape {shape} (or integer labels of shape {batch_shape})")
+    if not allow_probs:
+        raise TypeError(f"{fn}: argument 'target' must hold integer class labels of shape "
+                        f"{batch_shape}; found floating dtype {V.dtype_name(tdt)} of shape {tshape}")
+    if ignore_index is not None:
+        raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
+                         f"found ignore_index={ignore_index!r} with probability targets")
+    probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
+    if P.axis != P.ndim - 1:
+        probs = xp.moveaxis(probs, P.axis, -1)
+    P.probs = xp.reshape(probs, (P.M, P.C))
+    if validate:
+        bad = ~xp.isfinite(P.probs) | (P.probs < 0)
+        if V.any_true(bad, xp):
+            idx = V.first_true_index(bad, (P.M, P.C))
+            val = float(to_numpy(P.probs)[idx])
+            pos = V.first_true_index(xp.any(bad, axis=1), (P.M,))
             raise ValueError(
-                f"{fn}: argument 'target' (probabilities) has shape {tshape}; expected the "
-                f"scores' shape {shape} (or integer labels of shape {batch_shape})")
-    elif tkind == "integer":
-        if tshape != batch_shape:
-            msg = _expected_label_shape_msg(fn, shape, ax, tshape)
-            if tshape == shape:
-                msg += "; one-hot rows are probabilities: pass them as floats"
-            raise ValueError(msg)
-        P.labels = xp.reshape(target, (P.M,))
-    else:
-        kind = "boolean" if tdt == xp.bool else V.dtype_name(tdt)
-        raise TypeError(f"{fn}: argument 'target' must hold integer class labels (or float "
-                        f"probabilities of the scores' shape); found {kind} dtype")
+                f"{fn}: argument 'target' (probabilities) must be finite and >= 0; found "
+                f"{val!r} at position {V.fmt_index(_unflat(pos[0], batch_shape))}, class {idx[1]}")
 
+
+def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> None:
+    """Integer targets: class labels of the scores' shape without the class axis, as ``(M,)``."""
+    xp, C = P.xp, P.C
+    tshape = tuple(target.shape)
+    if tshape != P.batch_shape:
+        msg = _expected_label_shape_msg(fn, P.shape, P.axis, tshape)
+        if tshape == P.shape:
+            msg += "; one-hot rows are probabilities: pass them as floats"
+        raise ValueError(msg)
+    P.labels = lab = xp.reshape(target, (P.M,))
+    ignore = _check_ignore_index(fn, ignore_index)
+    if ignore is not None:
+        P.valid = lab != ignore
+    if validate and P.M:
+        bad = (lab < 0) | (lab >= C)
+        if P.valid is not None:
+            bad = bad & P.valid
+        if V.any_true(bad, xp):
+            pos = V.first_true_index(bad, (P.M,))[0]
+            val = int(to_numpy(lab[pos]))
+            extra = f" or equal to ignore_index={ignore}" if ignore is not None else ""
+            raise ValueError(
+                f"{fn}: argument 'target' holds class label {val} at position "
+                f"{V.fmt_index(_unflat(pos, P.batch_shape))}; expected labels in [0, {C - 1}] "
+                f"for {C} classes{extra}")
+
+
+def _check_ignore_index(fn: str, ignore_index):
     if ignore_index is not None and (isinstance(ignore_index, bool)
                                      or not isinstance(ignore_index, numbers.Integral)):
         raise TypeError(f"{fn}: argument 'ignore_index' must be an integer or None; "
                         f"found {ignore_index!r}")
-    P.ignore_index = None if ignore_index is None else int(ignore_index)
-    P.valid = None
-    if P.labels is not None:
-        if ignore_index is not None:
-            P.valid = P.labels != P.ignore_index
-        if validate and P.M:
-            lab = P.labels
-            bad = (lab < 0) | (lab >= C)
-            if P.valid is not None:
-                bad = bad & P.valid
-            if V.any_true(bad, xp):
-                pos = V.first_true_index(bad, (P.M,))[0]
-                val = int(to_numpy(lab[pos]))
-                extra = (f" or equal to ignore_index={ignore_index}" if ignore_index is not None
-                         else "")
-                raise ValueError(
-                    f"{fn}: argument 'target' holds class label {val} at position "
-                    f"{V.fmt_index(_unflat(pos, batch_shape))}; expected labels in [0, {C - 1}] "
-                    f"for {C} classes{extra}")
+    return None if ignore_index is None else int(ignore_index)
 
-    P.weight = None
-    if weight is not None:
-        w = V.as_array(weight, xp, fn, "weight")
-        if tuple(w.shape) != (C,):
-            raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
-                             f"class; found shape {tuple(w.shape)}")
-        if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
-            raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype {V.dtype_name(w.dtype)}")
-        w = xp.astype(w, P.cdtype)
-        bad = ~xp.isfinite(w) | (w < 0)
-        if V.any_true(bad, xp):
-            j = V.first_true_index(bad, (C,))[0]
-            raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
-                             f"{float(to_numpy(w)[j])!r} for class {j}")
-        P.weight = w
-    return P
+
+def _prepare_weight(P: _Problem, fn: str, weight):
+    """Class weights: ``(C,)``, finite and >= 0, in the compute dtype."""
+    xp, C = P.xp, P.C
+    w = V.as_array(weight, xp, fn, "weight")
+    if tuple(w.shape) != (C,):
+        raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
+                         f"class; found shape {tuple(w.shape)}")
+    if V.dtype_kind(w.dtype, xp) not in ("floating", "integer"):
+        raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype "
+                        f"{V.dtype_name(w.dtype)}")
+    w = xp.astype(w, P.cdtype)
+    bad = ~xp.isfinite(w) | (w < 0)
+    if V.any_true(bad, xp):
+        j = V.first_true_index(bad, (C,))[0]
+        raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
+                         f"{float(to_numpy(w)[j])!r} for class {j}")
+    return w
 
 
 def _unflat(flat: int, shape: tuple) -> tuple:
@@ -316,18 +332,22 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
 
 
 def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
-    """The divisor of the summed loss: a Python number or a 0-d array."""
+    """The divisor of the summed loss (a Python number or a 0-d array), from the table."""
+    entry = R.get(reduction)
+    if entry.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, reduction, P.batch_shape)
+    return entry.compute(R.Counts(P.M, P.N, lambda: _weighted_count(P)))
+
+
+def _empty_batch_error(fn: str, reduction: str, batch_shape: tuple) -> ValueError:
+    return ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
+                      f"found an empty batch of shape {batch_shape}")
+
+
+def _weighted_count(P: _Problem):
+    """PyTorch's "mean" divisor (Caffe's VALID): the summed class weights of the
+    non-ignored positions, their count without weights, M for probability targets."""
     xp = P.xp
-    if reduction in ("none", "sum"):
-        return 1
-    if P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; "
-                         f"found an empty batch of shape {P.batch_shape}")
-    if reduction == "full":
-        return P.M
-    if reduction == "batch_size":
-        return P.N
-    # "mean": PyTorch's weighted mean, Caffe's VALID.
     if P.probs is not None:
         return P.M
     if P.weight is None:
@@ -343,7 +363,7 @@ def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
 
 def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
                    reduction, validate, want_grad, out):
-    reduction = _check_reduction(reduction, fn)
+    reduction = R.check_reduction(reduction, fn, "ce").name
     eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
     validate = V.check_bool(validate, fn, "validate")
     if out is not None and out is logits:
@@ -364,10 +384,10 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
         scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
                          xp.zeros_like(denom))
 
-    rows = grad = None
-    if P.labels is not None and P.M:
-        rows, grad = _ce_rows_fast(P, eps, scale, want_grad, out)
-    if rows is None:
+    fused = _ce_rows_fused(P, eps, scale, want_grad, out) if P.labels is not None and P.M else None
+    if fused is not None:
+        rows, grad = fused
+    else:
         rows, grad = _ce_rows_plain(P, eps, want_grad)
         if grad is not None and not (isinstance(scale, float) and scale == 1.0):
             grad = grad * scale
@@ -380,10 +400,10 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
 
 def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     """The loss from the per-position losses: as they are, summed, or summed and scaled."""
-    if reduction == "none":
+    if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
     total = xp.sum(rows)
-    return total if reduction == "sum" else total * scale
+    return total if isinstance(scale, float) and scale == 1.0 else total * scale
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -413,10 +433,9 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
         return None
     if validate and ((target < 0) | (target >= C)).any():
         return None
-    denom = {"none": 1, "sum": 1, "mean": N, "full": N, "batch_size": N}[reduction]
-    scale = 1.0 / denom
-    rows, grad = ce_rows_numpy(logits, target, label_smoothing=eps, grad_scale=scale,
-                               out=out if want_grad else None, want_grad=want_grad)
+    scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
+    rows, grad = kernels.ce_rows(logits, target, label_smoothing=eps, grad_scale=scale,
+                                 out=out if want_grad else None, want_grad=want_grad)
     if validate and np.isnan(rows).any():
         return None
     if rows.dtype != logits.dtype:
@@ -424,31 +443,19 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
     return _reduce_rows(np, rows, reduction, scale, (N,)), grad
 
 
-def _ce_rows_fast(P: _Problem, eps, scale, want_grad, out):
-    """Fused kernels for NumPy (CPU) and CuPy (GPU); ``(None, None)`` when none applies."""
+def _ce_rows_fused(P: _Problem, eps, scale, want_grad, out):
+    """The fused kernel's rows and gradient (:mod:`softmaxlab.kernels`), or None."""
     xp = P.xp
-    try:
-        if is_numpy_namespace(xp):
-            kernel = ce_rows_numpy
-            z = np.ascontiguousarray(P.z)
-            scale = float(scale)  # one number on the host
-        elif is_cupy_namespace(xp):
-            import cupy
-
-            from ._cuda_kernels import ce_rows_cupy as kernel
-            # The CUDA kernel reads float16 and accumulates in float32.
-            z = cupy.ascontiguousarray(P.zraw)
-        else:
-            return None, None
-    except ImportError:  # pragma: no cover - kernels ship with the package
-        return None, None
     gout = None
-    if want_grad and out is not None and P.axis == P.ndim - 1 and z.dtype == P.in_dtype:
+    if want_grad and out is not None and P.axis == P.ndim - 1:
         _check_out(P, out, "cross_entropy_with_grad")
-        if out.flags.c_contiguous:  # else computed apart, then copied into out
-            gout = xp.reshape(out, (P.M, P.C))
-    rows, g = kernel(z, P.labels, weight=P.weight, ignore_index=P.ignore_index,
-                     label_smoothing=eps, grad_scale=scale, out=gout, want_grad=want_grad)
+        if getattr(getattr(out, "flags", None), "c_contiguous", False):
+            gout = xp.reshape(out, (P.M, P.C))  # a view: the kernel writes into out
+    res = kernels.ce_rows(P.zraw, P.labels, weight=P.weight, ignore_index=P.ignore_index,
+                          label_smoothing=eps, grad_scale=scale, out=gout, want_grad=want_grad)
+    if res is None:
+        return None
+    rows, g = res
     if rows.dtype != P.cdtype:
         rows = xp.astype(rows, P.cdtype)
     if g is not None:
@@ -646,7 +653,7 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
 # Multiclass hinge (Weston-Watkins SVM)
 # --------------------------------------------------------------------------- #
 def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_grad):
-    reduction = _check_reduction(reduction, fn, _HINGE_REDUCTIONS)
+    red = R.check_reduction(reduction, fn, "hinge")
     delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
     validate = V.check_bool(validate, fn, "validate")
     if p not in (1, 2) or isinstance(p, bool):
@@ -661,21 +668,15 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
             raise ValueError(
                 f"{fn}: argument 'scores' must be finite; found {float(to_numpy(s[i, j]))!r} at "
                 f"position {V.fmt_index(_unflat(i, P.batch_shape))}, class {j}")
-    if reduction != "none" and P.M == 0:
-        raise ValueError(f"{fn}: reduction={reduction!r} needs at least one position; found an "
-                         f"empty batch of shape {P.batch_shape}")
+    if red.needs_positions and P.M == 0:
+        raise _empty_batch_error(fn, red.name, P.batch_shape)
     onehot = _onehot(P.labels, C, xp, s.dtype)
     sy = xp.sum(s * onehot, axis=1, keepdims=True)
     marg = s - sy + delta
     marg = xp.where((marg > 0) & (onehot == 0), marg, xp.zeros_like(marg))
     rows = xp.sum(marg if p == 1 else marg * marg, axis=1)
-    if reduction == "none":
-        loss = xp.reshape(rows, P.batch_shape)
-        scale = 1.0
-    elif reduction == "sum":
-        loss, scale = xp.sum(rows), 1.0
-    else:
-        loss, scale = xp.sum(rows) / P.M, 1.0 / P.M
+    scale = 1.0 / red.compute(R.Counts(P.M, P.N))
+    loss = _reduce_rows(xp, rows, red.name, scale, P.batch_shape)
     grad = None
     if want_grad:
         d = xp.astype(marg > 0, s.dtype) if p == 1 else 2 * marg

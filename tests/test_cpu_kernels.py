@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softmaxlab._cpu_kernels import ce_rows_numpy, default_num_threads
+from softmaxlab.kernels.cpu import ce_rows_numpy, default_num_threads
 
 IGN = -100
 TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
@@ -363,3 +363,59 @@ def test_gradient_matches_central_differences(prob, weighted, eps, scale):
         lm, _ = ce_rows_numpy(zm, y, weight=w, label_smoothing=eps, want_grad=False)
         num[idx] = scale * (lp.sum() - lm.sum()) / (2 * h)
     np.testing.assert_allclose(grad, num, atol=1e-6 * max(1.0, np.abs(z).max()))
+
+
+# --------------------------------------------------------------------------- #
+# The door (softmaxlab.kernels): one rule for which kernel runs
+# --------------------------------------------------------------------------- #
+from softmaxlab import kernels  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_door_sends_numpy_to_the_cpu_kernel(dtype):
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(7, 5)).astype(dtype)
+    y = rng.integers(0, 5, 7)
+    rows, g = kernels.ce_rows(z, y, grad_scale=0.5)
+    ref_rows, ref_g = ce_rows_numpy(np.ascontiguousarray(z, dtype=np.float32 if dtype == "float16"
+                                                         else None), y, grad_scale=0.5)
+    np.testing.assert_array_equal(rows, ref_rows)
+    np.testing.assert_array_equal(g, ref_g)
+    out = np.empty_like(z)  # float16 out: written through a float32 buffer
+    rows2, g2 = kernels.ce_rows(z, y, grad_scale=0.5, out=out)
+    assert g2 is out
+    np.testing.assert_array_equal(g2, ref_g.astype(dtype))
+
+
+def test_door_gives_none_for_other_libraries_and_dtypes():
+    import array_api_strict as xps
+
+    z = np.zeros((3, 4))
+    y = np.zeros(3, dtype=np.int64)
+    assert kernels.ce_rows(xps.asarray(z), xps.asarray(y)) is None
+    assert kernels.ce_rows(z.tolist(), y) is None
+    assert kernels.ce_rows(z.astype(np.longdouble), y) is None
+    assert kernels.ce_rows(z, None) is None  # probability targets: no kernel
+    assert kernels.softmax_rows(z) is None   # NumPy has no fused softmax kernel
+    assert kernels.softmax_rows(xps.asarray(z)) is None
+
+
+def test_door_passes_tuning_knobs_through():
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=(300, 700)).astype(np.float32)
+    y = rng.integers(0, 700, 300)
+    a = kernels.ce_rows(z, y)
+    for knobs in ({"block_bytes": 4096}, {"thread_min_elements": 1}, {"num_threads": 2}):
+        b = kernels.ce_rows(z, y, **knobs)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_cuda_source_is_package_data():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from importlib import resources
+    from pathlib import Path
+
+    assert (resources.files("softmaxlab.kernels") / "rows.cu").is_file()
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "*.cu" in cfg["tool"]["setuptools"]["package-data"]["softmaxlab.kernels"]

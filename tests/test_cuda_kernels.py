@@ -33,11 +33,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import resources
 
 import numpy as np
 import pytest
 
-from softmaxlab import _cuda_kernels as K
+from softmaxlab.kernels import cuda as K
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
@@ -76,7 +77,7 @@ MAX_ELEMENTS = 1 << 25  # keeps the float64 NumPy reference quick
 # Runs anywhere
 # ---------------------------------------------------------------------------
 def test_import_does_not_import_cupy():
-    code = "import sys, softmaxlab._cuda_kernels; print('cupy' in sys.modules)"
+    code = "import sys, softmaxlab.kernels.cuda; print('cupy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -109,10 +110,10 @@ def test_plan_scalar_path_when_not_vectorised():
     assert K._plan(128256, "float64", True) == ("big", 2, 512)
 
 
-def test_plan_follows_the_block_size_knob(monkeypatch):
-    monkeypatch.setattr(K, "_BIG_THREADS", 512)
-    assert K._plan(32000, "float32", True) == ("big", 4, 512)
-    name = K._kernel_name(K._plan(32000, "float32", True), "float32", 0)
+def test_plan_follows_the_block_size_knob():
+    assert K._plan(32000, "float32", True, big_threads=512) == ("big", 4, 512)
+    assert K._plan(32000, "float32", True) == ("big", 4, K.BIG_THREADS)
+    name = K._kernel_name(K._plan(32000, "float32", True, big_threads=512), "float32", 0)
     assert name in K._all_kernel_names("float32", 0)
 
 
@@ -639,7 +640,8 @@ def test_softmax_matches_reference(c, dtype, log):
     np.testing.assert_array_equal(_bits(cp.asnumpy(dz)), _bits(before))
     got = cp.asnumpy(res).astype(np.float64)
     ref = _softmax_ref(z, log)
-    assert np.isnan(got[4]).all()
+    # every class masked: softmax 0, log_softmax -inf (the reference path's answer)
+    assert (got[4] == (-np.inf if log else 0.0)).all()
     rtol = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}[dtype]
     atol = {"float16": 1e-5, "float32": 1e-6, "float64": 1e-14}[dtype]
     if log:
@@ -713,6 +715,10 @@ inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; 
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
 inline float emu_h2f(unsigned short h) { _Float16 v; std::memcpy(&v, &h, 2); return (float)v; }
 inline unsigned short emu_f2h(float f) { _Float16 v = (_Float16)f; unsigned short h; std::memcpy(&h, &v, 2); return h; }
+// rows.cu's hooks (its defaults are PTX and CUDA's extern __shared__).
+#define SL_H2F(h, f) ((f) = emu_h2f(h))
+#define SL_F2H(a, h) ((h) = emu_f2h(a))
+#define SL_DYN_SMEM_DECL unsigned char* sl_dyn_smem = emu_dyn_smem
 """
 
 _EMU_EPILOGUE = r"""
@@ -762,14 +768,10 @@ EMU_OPTIN = 232448  # H100 / H200 shared memory per block, opt-in
 
 
 def _emu_source(names):
-    src = K.kernel_source()
-    src = src.replace('asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));', "f = emu_h2f(h);")
-    src = src.replace('asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(a));', "h = emu_f2h(a);")
-    src = src.replace("extern __shared__ __align__(16) unsigned char sl_dyn_smem[];",
-                      "unsigned char* sl_dyn_smem = emu_dyn_smem;")
-    assert "asm(" not in src and "extern __shared__" not in src, "the emulation's text patches are stale"
+    """The emulation: the prelude's hooks, then ``rows.cu`` included as it is."""
+    path = resources.files("softmaxlab.kernels") / "rows.cu"
     table = ",\n".join(f'        {{"{n}", [](void** p) {{ emu_invoke(&{n}, p); }}}}' for n in names)
-    return _EMU_PRELUDE + src + _EMU_EPILOGUE.replace("%TABLE%", table)
+    return (_EMU_PRELUDE + f'#include "{path}"\n' + _EMU_EPILOGUE.replace("%TABLE%", table))
 
 
 # (N, C) cases for the emulation: every kernel kind, both load widths, several warps per block
@@ -840,7 +842,7 @@ def _emu_runner(dll, seen=None):
 
 
 def _ce_emu(dll, z, y, *, weight=None, ignore_index=None, eps=0.0, grad_scale=1.0, want_grad=True,
-            seen=None):
+            seen=None, **tuning):
     """ce_rows_cupy's preparation, with NumPy arrays, launched in the emulation (outputs poisoned)."""
     acc = np.float64 if z.dtype == np.float64 else np.float32
     w = wsum = None
@@ -851,7 +853,7 @@ def _ce_emu(dll, z, y, *, weight=None, ignore_index=None, eps=0.0, grad_scale=1.
     rows = np.full(z.shape[0], np.nan, dtype=acc)
     K._launch("emu", K._MODES["ce"], z, grad, labels=np.ascontiguousarray(y, dtype=np.int64), weight=w,
               wsum=wsum, ignore_index=ignore_index, eps=eps, grad_scale=grad_scale, row_loss=rows,
-              runner=_emu_runner(dll, seen), smem_optin=EMU_OPTIN)
+              runner=_emu_runner(dll, seen), smem_optin=EMU_OPTIN, **tuning)
     return rows, (grad.astype(np.float64) if grad is not None else None)
 
 
@@ -906,13 +908,12 @@ def test_emulated_ce_scalar_path(emu, c, dtype):
 
 @pytest.mark.parametrize("cache", [None, 0, 4096])
 @pytest.mark.parametrize("threads", [512, 1024])
-def test_emulated_long_rows_cache_and_block_size(emu, monkeypatch, cache, threads):
-    monkeypatch.setattr(K, "_SMEM_CACHE_BYTES", cache)
-    monkeypatch.setattr(K, "_BIG_THREADS", threads)
+def test_emulated_long_rows_cache_and_block_size(emu, cache, threads):
     for dtype in ("float16", "float32"):
         z, y = _host_inputs(2, 70001 if dtype == "float32" else 70000, dtype, seed=threads)
         seen = []
-        loss, grad = _ce_emu(emu, z, y, eps=0.05, seen=seen)
+        loss, grad = _ce_emu(emu, z, y, eps=0.05, seen=seen, big_threads=threads,
+                             smem_cache_bytes=cache)
         name, _, block, smem = seen[0]
         assert name.startswith("sl_rows_big") and block == (threads,)
         if cache == 0:
@@ -958,7 +959,8 @@ def test_emulated_softmax(emu, c, dtype, log):
               runner=_emu_runner(emu), smem_optin=EMU_OPTIN)
     got = out.astype(np.float64)
     ref = _softmax_ref(z, log)
-    assert np.isnan(got[3]).all()
+    # every class masked: softmax 0, log_softmax -inf (the reference path's answer)
+    assert (got[3] == (-np.inf if log else 0.0)).all()
     rtol = {"float16": 2e-3, "float32": 1e-5, "float64": 1e-12}[dtype]
     atol = {"float16": 1e-5, "float32": 1e-6, "float64": 1e-14}[dtype]
     if log:

@@ -579,3 +579,76 @@ def test_numpy_fast_path_is_taken_and_defers_errors(monkeypatch):
     with pytest.raises(ValueError, match=r"has NaN at class 1 at position \(2,\)"):
         sml.cross_entropy(x, np.array([0, 1, 2, 0]))
     assert calls == [True, False, False]
+
+
+# --------------------------------------------------------------------------- #
+# The reductions table (softmaxlab._reductions)
+# --------------------------------------------------------------------------- #
+from softmaxlab import _reductions as R  # noqa: E402
+
+
+def test_reductions_are_the_table_names():
+    assert sml.REDUCTIONS == tuple(r.name for r in R.TABLE if "ce" in r.losses)
+    assert R.names_for("hinge") == ("none", "sum", "mean")
+    assert [r.name for r in R.TABLE if r.per_position] == ["none"]
+
+
+@pytest.mark.parametrize("entry", R.TABLE, ids=lambda r: r.name)
+@pytest.mark.parametrize("ignore", [None, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_every_table_entry_divides_the_summed_loss_by_its_divisor(entry, ignore, weighted):
+    """The reduced loss is the summed one over the entry's divisor, computed by hand."""
+    x, t = _case((3, 4, 5), 1, ignore=ignore, seed=7)
+    w = np.array([0.5, 1.0, 2.0, 3.0]) if weighted else None
+    kw = dict(weight=w, ignore_index=ignore)
+    total = float(sml.cross_entropy(x, t, reduction="sum", **kw))
+    loss = sml.cross_entropy(x, t, reduction=entry.name, **kw)
+    if entry.per_position:
+        assert loss.shape == t.shape
+        np.testing.assert_allclose(float(loss.sum()), total, rtol=1e-12)
+        return
+    keep = np.ones(t.shape, bool) if ignore is None else t != ignore
+    wy = (np.ones(4) if w is None else w)[np.where(keep, t, 0)] * keep
+    by_hand = {"sum": 1.0, "mean": wy.sum(), "full": t.size, "batch_size": t.shape[0]}
+    np.testing.assert_allclose(float(loss), total / by_hand[entry.name], rtol=1e-12)
+
+
+@pytest.mark.parametrize("entry", R.TABLE, ids=lambda r: r.name)
+def test_hinge_accepts_exactly_its_table_entries(entry):
+    x, t = _case((4, 3), 1)
+    if "hinge" in entry.losses:
+        sml.multiclass_hinge(x, t, reduction=entry.name)
+    else:
+        with pytest.raises(ValueError, match="multiclass_hinge: argument 'reduction' must be one"):
+            sml.multiclass_hinge(x, t, reduction=entry.name)
+
+
+@pytest.mark.parametrize("bad", ["avg", "MEAN", None, 1, ("mean",)])
+def test_unknown_reduction_names_the_valid_ones(bad):
+    x, t = _case((4, 3), 1)
+    with pytest.raises(ValueError, match=r"cross_entropy: argument 'reduction' must be one of "
+                                         r"'none', 'sum', 'mean', 'full', 'batch_size'; found"):
+        sml.cross_entropy(x, t, reduction=bad)
+
+
+def test_caffe_names_round_trip():
+    for r in R.TABLE:
+        if r.caffe is not None:
+            assert R.reduction_for_caffe(r.caffe) == r.name
+            assert R.reduction_for_caffe(r.caffe.lower()) == r.name
+        assert R.caffe_name(r.name) == r.caffe
+    assert R.reduction_for_caffe("NONE") == "sum"  # Caffe's NONE sums: no normaliser
+    with pytest.raises(ValueError, match=r"SoftmaxWithLoss: argument 'normalization' must be "
+                                         r"one of 'NONE', 'VALID', 'FULL', 'BATCH_SIZE'; found 'X'"):
+        R.reduction_for_caffe("X")
+    with pytest.raises(ValueError, match="found None"):
+        R.reduction_for_caffe(None)
+
+
+def test_table_rst_lists_every_entry_of_the_loss():
+    text = R.table_rst("ce")
+    for r in R.TABLE:
+        assert f'``"{r.name}"``' in text
+    assert '"full"' not in R.table_rst("hinge")
+    lines = text.splitlines()
+    assert lines[0] == lines[2] == lines[-1] and set(lines[0]) == {"=", " "}

@@ -27,7 +27,7 @@ Without label smoothing a block takes
 With label smoothing every row is shifted by its maximum first and the
 (weighted) row sums of ``z - m`` are taken before the ``exp``.  Every step is a
 NumPy ufunc or reduction with an ``out=`` argument, and NumPy releases the GIL
-inside them, so inputs of at least :data:`_THREAD_MIN_ELEMENTS` elements are
+inside them, so inputs of at least :data:`THREAD_MIN_ELEMENTS` elements are
 split into row chunks run on a persistent thread pool (created lazily, once
 per process).  Each chunk also does its own per-row setup (label gather, row
 coefficients) and its own row losses, so that almost nothing runs on one
@@ -51,13 +51,14 @@ import numpy as np
 
 __all__ = ["ce_rows_numpy", "default_num_threads"]
 
-#: Inputs with fewer elements than this run on the calling thread only:
-#: below it, handing work to a pool costs more than it saves.
-_THREAD_MIN_ELEMENTS = 1 << 17
+#: Default of ``thread_min_elements``: inputs with fewer elements than this run
+#: on the calling thread only: below it, handing work to a pool costs more than
+#: it saves.
+THREAD_MIN_ELEMENTS = 1 << 17
 
-#: Target size in bytes of one block of logits (the gradient block is as
-#: large).  Two such blocks should sit in a core's L2 cache.
-_BLOCK_BYTES = 1 << 19
+#: Default of ``block_bytes``: target size in bytes of one block of logits (the
+#: gradient block is as large).  Two such blocks should sit in a core's L2 cache.
+BLOCK_BYTES = 1 << 19
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -327,6 +328,8 @@ def ce_rows_numpy(
     out=None,
     want_grad=True,
     num_threads=None,
+    block_bytes=BLOCK_BYTES,
+    thread_min_elements=THREAD_MIN_ELEMENTS,
 ):
     r"""Per-row softmax cross-entropy and its gradient, fused, on NumPy arrays.
 
@@ -360,9 +363,16 @@ def ce_rows_numpy(
         If False, only the loss is computed (no ``N * C`` array is allocated;
         each thread uses a cache-sized scratch block) and ``grad`` is None.
     num_threads : int or None, optional
-        Threads to use.  ``None``: 1 for inputs below :math:`2^{17}` elements,
+        Threads to use.  ``None``: 1 for inputs below `thread_min_elements`
+        elements,
         else :func:`default_num_threads`.  An explicit value is used as given
         (capped at ``N``), whatever the size.
+    block_bytes : int, optional
+        Target size in bytes of one block of logits (tuning knob; default
+        :data:`BLOCK_BYTES`).
+    thread_min_elements : int, optional
+        Inputs with fewer elements run on the calling thread only when
+        `num_threads` is None (tuning knob; default :data:`THREAD_MIN_ELEMENTS`).
 
     Returns
     -------
@@ -424,6 +434,30 @@ def ce_rows_numpy(
     >>> loss, grad
     (array([0., 0.]), None)
     """
+    _check_args(logits, labels, weight, out, want_grad, num_threads)
+    N, C = logits.shape
+    row_loss = np.empty(N, dtype=np.float64)
+    grad = None
+    if want_grad:
+        grad = out if out is not None else np.empty((N, C), dtype=logits.dtype)
+    if N == 0:
+        return row_loss, grad
+    if C == 0:
+        raise ValueError(f"ce_rows_numpy: logits must have at least one class, found shape "
+                         f"{logits.shape}")
+    plan = _make_plan(logits, np.asarray(labels), grad, row_loss, float(label_smoothing),
+                      None if weight is None else np.ascontiguousarray(weight), ignore_index,
+                      float(grad_scale), block_bytes)
+    if num_threads is None:
+        nt = default_num_threads() if N * C >= thread_min_elements else 1
+    else:
+        nt = int(num_threads)
+    _execute(plan, min(nt, N))
+    return row_loss, grad
+
+
+def _check_args(logits, labels, weight, out, want_grad, num_threads) -> None:
+    """The checks that keep the kernel memory-safe (shapes, dtypes, layout, aliasing)."""
     where = "ce_rows_numpy"
     if not isinstance(logits, np.ndarray) or logits.dtype not in (np.float32, np.float64):
         raise TypeError(
@@ -452,7 +486,6 @@ def ce_rows_numpy(
             )
         if weight.shape != (C,):
             raise ValueError(f"{where}: weight must have shape ({C},), found {weight.shape}")
-        weight = np.ascontiguousarray(weight)
     if out is not None:
         if not want_grad:
             raise ValueError(f"{where}: out is given but want_grad is False")
@@ -467,37 +500,26 @@ def ce_rows_numpy(
             raise ValueError(f"{where}: out must be a writeable C-contiguous array")
         if np.may_share_memory(out, logits):
             raise ValueError(f"{where}: out must not overlap logits")
-    if num_threads is not None and (not isinstance(num_threads, (int, np.integer)) or num_threads < 1):
+    if num_threads is not None and (not isinstance(num_threads, (int, np.integer))
+                                    or num_threads < 1):
         raise ValueError(f"{where}: num_threads must be a positive integer, found {num_threads!r}")
-    eps = float(label_smoothing)
-    grad_scale = float(grad_scale)
 
-    row_loss = np.empty(N, dtype=np.float64)
-    grad = None
-    if want_grad:
-        grad = out if out is not None else np.empty((N, C), dtype=dtype)
-    if N == 0:
-        return row_loss, grad
-    if C == 0:
-        raise ValueError(f"{where}: logits must have at least one class, found shape {logits.shape}")
 
+def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_scale,
+               block_bytes) -> _Plan:
+    """Everything the workers share: inputs, outputs, per-row scratch, constants."""
+    N, C = logits.shape
+    dtype = logits.dtype
     plan = _Plan()
-    plan.logits = logits
-    plan.labels = labels
-    plan.grad = grad
-    plan.row_loss = row_loss
-    plan.eps = eps
-    plan.weight = weight
-    plan.ignore_index = ignore_index
-    plan.grad_scale = grad_scale
-    plan.dtype = dtype
-    plan.C = C
+    plan.logits, plan.labels, plan.grad, plan.row_loss = logits, labels, grad, row_loss
+    plan.eps, plan.weight, plan.ignore_index, plan.grad_scale = eps, weight, ignore_index, grad_scale
+    plan.dtype, plan.C = dtype, C
     if weight is None:
         plan.w64, plan.W = None, float(C)
     else:
         plan.w64 = weight.astype(np.float64)
         plan.W = float(plan.w64.sum())
-    plan.block = max(1, _BLOCK_BYTES // (C * dtype.itemsize))
+    plan.block = max(1, int(block_bytes) // (C * dtype.itemsize))
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
     plan.shifted = np.zeros(N, dtype=bool)
@@ -508,23 +530,18 @@ def ce_rows_numpy(
             plan.smooth_vec = dtype.type(grad_scale * eps / C)
         else:
             plan.smooth_vec = ((grad_scale * eps / C) * plan.w64).astype(dtype)
+    return plan
 
-    if num_threads is None:
-        nt = default_num_threads() if N * C >= _THREAD_MIN_ELEMENTS else 1
-    else:
-        nt = int(num_threads)
-    nt = min(nt, N)
+
+def _execute(plan: _Plan, nt: int) -> None:
+    """Run the plan over contiguous row chunks, one per thread (the caller runs the first)."""
+    N = plan.row_loss.shape[0]
     if nt == 1:
         _process_rows(plan, 0, N)
-    else:
-        # Contiguous row chunks, one per thread; the calling thread runs the first.
-        bounds = [N * k // nt for k in range(nt + 1)]
-        pool = _get_pool(nt - 1)
-        futures = [
-            pool.submit(_process_rows, plan, bounds[k], bounds[k + 1])
-            for k in range(1, nt)
-        ]
-        _process_rows(plan, bounds[0], bounds[1])
-        for f in futures:
-            f.result()
-    return row_loss, grad
+        return
+    bounds = [N * k // nt for k in range(nt + 1)]
+    pool = _get_pool(nt - 1)
+    futures = [pool.submit(_process_rows, plan, bounds[k], bounds[k + 1]) for k in range(1, nt)]
+    _process_rows(plan, bounds[0], bounds[1])
+    for f in futures:
+        f.result()
