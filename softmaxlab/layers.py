@@ -39,6 +39,8 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
+from ._reductions import check_reduction, reduction_for_caffe
+from ._reductions import get as reduction_entry
 from ._sampling import as_generator
 from .losses import cross_entropy_with_grad, multiclass_hinge_with_grad
 from .special import softmax as _special_softmax
@@ -641,15 +643,15 @@ class LossLayer(_LayerBase, abc.ABC):
     so a new loss layer cannot be created without saying where its loss starts.
     """
 
-    _REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
-    #: Reductions whose loss grows with the number of positions (no divisor).
-    _UNNORMALISED: tuple[str, ...] = ("sum", "none")
+    #: The loss family whose reductions the layer accepts, in the reductions table
+    #: (:mod:`softmaxlab._reductions`); "hinge" has the ones every loss has.
+    _LOSS_FAMILY = "hinge"
 
     def __init__(self, *, reduction: str = "mean", loss_weight: float = 1.0, axis: int = 1,
                  name: str | None = None):
         super().__init__(name=name)
         fn = type(self).__name__
-        self.reduction = V.check_choice(reduction, self._REDUCTIONS, fn, "reduction")
+        self.reduction = check_reduction(reduction, fn, self._LOSS_FAMILY).name
         self.loss_weight = V.check_real_scalar(loss_weight, fn, "loss_weight")
         self.axis = V.check_int(axis, fn, "axis")
 
@@ -694,7 +696,7 @@ class LossLayer(_LayerBase, abc.ABC):
         k = V.check_int(num_classes, fn, "num_classes", lo=1)
         n = V.check_int(batch_size, fn, "batch_size", lo=1)
         per = float(self._initial_loss_per_sample(k))
-        if self.reduction in self._UNNORMALISED:
+        if not reduction_entry(self.reduction).needs_positions:  # "sum", "none": no divisor
             per *= n
         return abs(self.loss_weight) * per
 
@@ -760,9 +762,6 @@ class LossLayer(_LayerBase, abc.ABC):
                 f"diverged, or its input holds NaN/inf): {exc}") from exc
 
 
-_NORMALIZATION = {"VALID": "mean", "FULL": "full", "BATCH_SIZE": "batch_size", "NONE": "sum"}
-
-
 class SoftmaxWithLoss(LossLayer):
     r"""Softmax followed by the cross-entropy loss (Caffe's ``SoftmaxWithLoss``).
 
@@ -813,7 +812,7 @@ class SoftmaxWithLoss(LossLayer):
     array([0.25, 0.25, 0.25, 0.25])
     """
 
-    _REDUCTIONS = ("mean", "sum", "full", "batch_size", "none")
+    _LOSS_FAMILY = "ce"
 
     def __init__(self, *, ignore_index: int | None = None, reduction: str = "mean",
                  normalization: str | None = None, loss_weight: float = 1.0,
@@ -821,14 +820,13 @@ class SoftmaxWithLoss(LossLayer):
                  validate: bool = True, name: str | None = None):
         fn = "SoftmaxWithLoss"
         if normalization is not None:
-            key = V.check_choice(normalization.upper() if isinstance(normalization, str)
-                                 else normalization, tuple(_NORMALIZATION), fn, "normalization")
-            if reduction != "mean" and reduction != _NORMALIZATION[key]:
+            meant = reduction_for_caffe(normalization, fn)
+            if reduction != "mean" and reduction != meant:
                 raise V.argument_error(
-                    fn, "reduction", f"{_NORMALIZATION[key]!r} or left out, since "
-                    f"normalization={normalization!r} means reduction={_NORMALIZATION[key]!r}",
+                    fn, "reduction", f"{meant!r} or left out, since "
+                    f"normalization={normalization!r} means reduction={meant!r}",
                     f"{reduction!r} (pass only one of them)")
-            reduction = _NORMALIZATION[key]
+            reduction = meant
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
         ls = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
         if ignore_index is not None:

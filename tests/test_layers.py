@@ -329,7 +329,7 @@ def test_loss_layer_bad_arguments():
         SoftmaxWithLoss(label_smoothing=1.5)
     with pytest.raises(ValueError, match="argument 'p' must be 1 .* or 2 .*; found 3"):
         HingeLoss(p=3)
-    with pytest.raises(ValueError, match="HingeLoss: argument 'reduction' must be one of 'mean', 'sum', 'none'; found 'full'"):
+    with pytest.raises(ValueError, match="HingeLoss: argument 'reduction' must be one of 'none', 'sum', 'mean'; found 'full'"):
         HingeLoss(reduction="full")
     with pytest.raises(ValueError, match="argument 'loss_weight' must be a finite number.*; found nan"):
         HingeLoss(loss_weight=float("nan"))
