@@ -436,16 +436,24 @@ def train(
         If both or neither of `iterations` and `epochs` are given, or a count is
         not positive, or `data` is empty or its X and y differ in length, or
         the X of `data` or `val_data` holds a NaN or an infinity (checked
-        before the first step).
+        before the first step), or the solver updates parameters that are not
+        the net's (a solver built on another net's ``params`` would learn
+        nothing).
     TypeError
-        If `data` is not a pair, or the net has no loss layer.
+        If `data` is not a pair, the net has no loss layer or its loss layer
+        has no ``initial_loss`` method, `shuffle` is not a bool or `progress`
+        not a bool or None.
 
     Notes
     -----
-    The diagnosis compares the loss with the loss of an untrained net:
+    The diagnosis compares the loss with the loss of an untrained net, which
+    the loss layer gives (:meth:`~softmaxlab.layers.LossLayer.initial_loss`):
     :math:`\ln K` for :class:`~softmaxlab.layers.SoftmaxWithLoss`,
     :math:`(K-1)\Delta^p` for :class:`~softmaxlab.layers.HingeLoss` (times
     ``loss_weight``, and times the batch size for ``reduction="sum"``).
+    The run stops on a NaN/inf loss, or on the
+    :class:`~softmaxlab.layers.NonFiniteScoresError` the loss layer raises
+    for NaN/+inf scores (caught by type; any other error propagates).
     Training accuracy is measured with ``net.predict`` on the whole training
     set (on a fixed random subset of 10,000 samples when it is larger), and
     only when the targets are integer labels; labels equal to the loss
