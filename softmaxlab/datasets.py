@@ -251,7 +251,7 @@ def make_gaussian_clusters(
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = separation * centres / np.where(norms > 0, norms, 1.0)
     y = rng.permutation(np.arange(n_samples, dtype=np.int64) % num_classes)
-    X = centres[y] + rng.standard_normal((n_samples, dim))
+    X = centres[y.astype(np.intp)] + rng.standard_normal((n_samples, dim))
     return _finish(X, y, dtype)
 
 
