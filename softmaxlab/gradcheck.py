@@ -251,7 +251,9 @@ def _check_function(f, inputs, opts: dict) -> GradcheckResult:
         grads = [grads]
     grads = list(grads)
     if len(grads) != len(xs):
-        raise ValueError(f"gradcheck: f returned {len(grads)} gradients for {len(xs)} inputs")
+        raise V.argument_error("gradcheck", "f", "a function that returns one gradient per "
+                               "input (None to skip one)",
+                               f"one that returned {len(grads)} gradients for {len(xs)} inputs")
     if all(g is None for g in grads):
         # Nothing to compare: reporting ok=True would claim a check that never ran.
         raise TypeError(
@@ -271,7 +273,8 @@ def _check_function(f, inputs, opts: dict) -> GradcheckResult:
 def _single(inputs):
     if isinstance(inputs, (list, tuple)):
         if len(inputs) != 1:
-            raise ValueError(f"gradcheck: a layer or net takes one input x, found {len(inputs)}")
+            raise V.argument_error("gradcheck", "inputs", "one input x for a layer or a net",
+                                   f"{len(inputs)} inputs")
         return inputs[0]
     return inputs
 

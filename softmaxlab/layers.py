@@ -475,11 +475,9 @@ class InnerProduct(Layer):
 
     def _setup(self, input_shape):
         if len(input_shape) < 2 or math.prod(input_shape[1:]) != self.num_input:
-            raise ValueError(
-                f"{self._label()}: expected input of shape (N, {self.num_input}) "
-                f"(num_input={self.num_input}, e.g. (32, {self.num_input})), "
-                f"found {input_shape}"
-            )
+            raise V.argument_error(
+                self._label(), "x", f"of shape (N, {self.num_input}) (num_input="
+                f"{self.num_input}, e.g. (32, {self.num_input}))", f"{input_shape}")
         return (input_shape[0], self.num_output)
 
     def _forward(self, x):
@@ -592,10 +590,10 @@ class Softmax(Layer):
 
     def _setup(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape):
-            raise ValueError(
-                f"{self._label()}: axis {self.axis} is out of range for an input "
-                f"with {len(input_shape)} dimensions {input_shape}"
-            )
+            n = len(input_shape)
+            raise V.argument_error(
+                self._label(), "axis", f"in [{-n}, {n - 1}] for an input with {n} "
+                f"dimensions {input_shape}", f"{self.axis}, which is out of range")
         return input_shape
 
     def _forward(self, x):

@@ -336,7 +336,7 @@ def test_loss_layer_bad_arguments():
 
 
 def test_softmax_axis_out_of_range():
-    with pytest.raises(ValueError, match="axis 2 is out of range"):
+    with pytest.raises(ValueError, match=r"Softmax: argument 'axis' must be in \[-2, 1\].*; found 2, which is out of range"):
         Softmax(axis=2).forward(np.zeros((2, 3)))
 
 
