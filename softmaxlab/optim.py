@@ -110,34 +110,43 @@ def _check_policy(lr_policy: Any, opts: dict) -> dict:
                          + f" (it uses {', '.join(uses)}); found none")
     out = dict(opts)
     for k in ("stepsize", "max_iter"):
-        if opts[k] is not None:
-            out[k] = V.check_int(opts[k], fn, k, lo=1)
+        v = opts[k]
+        if v is not None:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
+                # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
+                raise ValueError(f"SGD: {k} must be a positive integer, found {v!r}")
+            out[k] = int(v)
     if opts["gamma"] is not None:
+        g = V.check_number(opts["gamma"], fn, "gamma")
         # sigmoid: gamma < 0 is a decay, > 0 a warm-up; the others need gamma > 0.
-        if lr_policy == "sigmoid" or "gamma" not in uses:
-            out["gamma"] = V.check_real_scalar(opts["gamma"], fn, "gamma")
-        else:
-            out["gamma"] = V.check_real_scalar(opts["gamma"], fn, "gamma", lo=0.0, lo_open=True)
+        if "gamma" in uses and lr_policy != "sigmoid" and not (g > 0 and math.isfinite(g)):
+            raise V.argument_error(fn, "gamma", f"a finite number > 0 for lr_policy="
+                                   f"{lr_policy!r} (a rate of 0 or below makes the learning "
+                                   "rate vanish or change sign)", repr(opts["gamma"]))
+        out["gamma"] = V.check_real_scalar(g, fn, "gamma")
     if opts["power"] is not None:
-        out["power"] = V.check_real_scalar(opts["power"], fn, "power", lo=0.0)
+        pw = V.check_number(opts["power"], fn, "power")
+        if not (pw >= 0 and math.isfinite(pw)):
+            raise V.argument_error(fn, "power", "a finite number >= 0 (a negative power makes "
+                                   "the learning rate grow without bound)", repr(opts["power"]))
+        out["power"] = pw
     if opts["stepvalues"] is not None:
         out["stepvalues"] = _check_stepvalues(opts["stepvalues"])
     return out
 
 
 def _check_stepvalues(stepvalues: Any) -> list[int]:
-    expected = "a list of strictly increasing non-negative iteration numbers"
     if isinstance(stepvalues, (str, bytes)) or not isinstance(stepvalues, Iterable):
-        raise V.argument_error("SGD", "stepvalues", expected, repr(stepvalues), TypeError)
+        raise V.argument_error("SGD", "stepvalues", "a list of increasing iteration numbers",
+                               repr(stepvalues), TypeError)
     values = list(stepvalues)
     for i, v in enumerate(values):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0:
-            raise V.argument_error("SGD", "stepvalues", expected,
-                                   f"{values!r}, which holds {v!r} at index {i}", TypeError)
+            raise V.argument_error("SGD", "stepvalues", "a list that holds non-negative "
+                                   "integers", f"{v!r} at index {i}", TypeError)
     values = [int(v) for v in values]
     if any(b <= a for a, b in zip(values, values[1:])):
-        raise V.argument_error("SGD", "stepvalues", expected,
-                               f"{values} (not strictly increasing)")
+        raise V.argument_error("SGD", "stepvalues", "strictly increasing", f"{values}")
     return values
 
 

@@ -139,9 +139,10 @@ def _unpack(data: Any, name: str):
         if V.any_true(bad, xp):
             idx = V.first_true_index(bad, tuple(X.shape))
             value = float(to_numpy(X[idx]))
-            raise V.argument_error(
-                "train", f"{name}[0] (X)", "finite (drop or impute that sample first)",
-                f"{value!r} at index {V.fmt_index(idx)}")
+            # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
+            raise ValueError(
+                f"train: {name}[0] (X) holds {value!r} at index {V.fmt_index(idx)}; the "
+                "inputs must be finite (drop or impute that sample first)")
     return X, y, n
 
 
@@ -164,8 +165,8 @@ def _num_classes(net: Any, y: Any, num_classes: Any) -> int:
         K = _count(num_classes, "num_classes")
         if k_net is not None and K != k_net:
             raise V.argument_error(
-                "train", "num_classes", f"the net's last num_output, {k_net} (or None, to "
-                "take it from the net)", repr(K))
+                "train", "num_classes", f"match the net's last layer (num_output="
+                f"{k_net})", f"{K} (leave num_classes=None to take it from the net)")
         return K
     if k_net is not None:
         return k_net
