@@ -170,6 +170,8 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"),
                     help="folder for cpu-<date>.json / .md (default: benchmarks/results)")
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--dtypes", default=",".join(np.dtype(d).name for d in DTYPES),
+                    help="comma-separated dtypes (default: float32,float64)")
     args = ap.parse_args(argv)
 
     nt = K.default_num_threads()
@@ -193,7 +195,7 @@ def main(argv=None):
             "this/exp", "GB/s"]
     t0 = time.perf_counter()
     for N, C in (QUICK_SHAPES if args.quick else SHAPES):
-        for dtype in DTYPES:
+        for dtype in [np.dtype(d).type for d in args.dtypes.split(",")]:
             need = 6 * N * C * np.dtype(dtype).itemsize / 2**30
             avail = meta["mem_available_gib"]
             if avail is not None and need > 0.9 * avail:

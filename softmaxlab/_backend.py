@@ -55,8 +55,17 @@ def _check_name(name: Any, where: str) -> str:
     return name.lower()
 
 
+#: The CuPy module whose device check passed (the query costs a driver call, and
+#: ``asarray`` on the CuPy backend would repeat it on every call).
+_cupy_checked: list[Any] = [None]
+
+
 def _import_cupy(where: str):
-    """Import CuPy and check that a CUDA device is there; clear errors if not."""
+    """Import CuPy and check that a CUDA device is there; clear errors if not.
+
+    The check runs once per CuPy module: a success is remembered (a failure is
+    not, so a machine that gains a device is seen the next time).
+    """
     try:
         import cupy
     except ImportError as exc:  # pragma: no cover - depends on the machine
@@ -66,6 +75,8 @@ def _import_cupy(where: str):
             "pip install 'softmaxlab[cuda12]' (cupy-cuda12x) or "
             "pip install 'softmaxlab[cuda13]' (cupy-cuda13x)."
         ) from exc
+    if _cupy_checked[0] is cupy:
+        return cupy
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError, or a missing driver library
@@ -79,6 +90,7 @@ def _import_cupy(where: str):
             f"{where}: CuPy {cupy.__version__} is installed but found no CUDA device. "
             "Use the 'numpy' backend on this machine."
         )
+    _cupy_checked[0] = cupy
     return cupy
 
 
@@ -285,6 +297,131 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+# --------------------------------------------------------------------- array kinds
+# One rule per kind of array, for every public function: call plain_array on
+# each array argument first, build new arrays with the *_on helpers (on the
+# device of an input), and index with as_indices.
+
+def plain_array(x: Any, fn: str, name: str, *, where_hint: bool = False) -> Any:
+    """`x` ready to compute with: a masked array refused, a foreign byte order made native.
+
+    * ``numpy.ma`` masked arrays raise ``TypeError``: the project neither
+      honours a mask nor silently computes with the masked values.  The message
+      names `fn` and `name` and suggests ``where=`` (when `where_hint`, for the
+      functions that take one) or ``.filled(...)``.
+    * NumPy arrays in non-native byte order (``'>f4'`` on a little-endian
+      machine) become native copies (:func:`native_byte_order`), so that
+      big-endian float16 is computed in float32 like native float16 and the
+      fast paths that test ``dtype == float32`` take them.
+
+    Anything else (lists, scalars, arrays of other libraries) is returned as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain_array(np.array([1.0, 2.0], dtype=">f8"), "f", "x").dtype.isnative
+    True
+    """
+    if not isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        from ._validation import argument_error  # _validation imports this module
+
+        n = int(np.ma.count_masked(x))
+        how = ("pass the mask as where=~x.mask, or fill the masked entries first with "
+               "x.filled(value)") if where_hint else \
+            "fill the masked entries first with x.filled(value)"
+        raise argument_error(
+            fn, name, f"a plain array, not a numpy.ma masked array (masks are neither "
+            f"honoured nor ignored; {how})",
+            f"a MaskedArray of shape {x.shape} with {n} masked "
+            f"entr{'y' if n == 1 else 'ies'}", TypeError)
+    return native_byte_order(x)
+
+
+def native_byte_order(x: np.ndarray) -> np.ndarray:
+    """A NumPy array in the machine's byte order (a copy only where it is not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> native_byte_order(np.zeros(2, dtype=">f2")).dtype == np.float16
+    True
+    """
+    dt = x.dtype
+    return x if dt.isnative else x.astype(dt.newbyteorder("="))
+
+
+def device_of(x: Any) -> Any:
+    """The device of array `x` (``"cpu"`` for NumPy), as ``array_api_compat.device``."""
+    from array_api_compat import device
+
+    return device(x)
+
+
+def _create(xp, like, make):
+    """Run ``make(kwargs)`` so that the new array lands on the device of `like`.
+
+    CuPy's namespace ignores ``device=`` (array-api-compat documents it), so the
+    device is entered as a context instead; every other library takes ``device=``.
+    """
+    dev = device_of(like)
+    if is_cupy_namespace(xp):
+        with dev:
+            return make({})
+    return make({"device": dev})
+
+
+def full_on(like: Any, shape: Any, fill_value: Any, *, xp, dtype: Any = None):
+    """``xp.full(shape, fill_value)`` on the device of `like`, with its dtype by default."""
+    dtype = like.dtype if dtype is None else dtype
+    return _create(xp, like, lambda kw: xp.full(shape, fill_value, dtype=dtype, **kw))
+
+
+def zeros_on(like: Any, shape: Any, *, xp, dtype: Any = None):
+    """``xp.zeros(shape)`` on the device of `like`, with its dtype by default."""
+    dtype = like.dtype if dtype is None else dtype
+    return _create(xp, like, lambda kw: xp.zeros(shape, dtype=dtype, **kw))
+
+
+def empty_on(like: Any, shape: Any, *, xp, dtype: Any = None):
+    """``xp.empty(shape)`` on the device of `like`, with its dtype by default."""
+    dtype = like.dtype if dtype is None else dtype
+    return _create(xp, like, lambda kw: xp.empty(shape, dtype=dtype, **kw))
+
+
+def arange_on(like: Any, start: Any, stop: Any = None, step: Any = 1, *, xp,
+              dtype: Any = None):
+    """``xp.arange(start, stop, step)`` on the device of `like`.
+
+    The dtype defaults to the platform's index type (:func:`index_dtype`), so
+    the result can index or ``take`` directly, on 32-bit builds too.
+    """
+    dtype = index_dtype(xp, like) if dtype is None else dtype
+    return _create(xp, like, lambda kw: xp.arange(start, stop, step, dtype=dtype, **kw))
+
+
+def index_dtype(xp, like: Any = None) -> Any:
+    """The integer dtype `xp` indexes with: ``intp`` for NumPy and CuPy.
+
+    ``intp`` is 32 bits on 32-bit builds of NumPy (wasm32 in Pyodide
+    included), where ``take`` refuses int64 indices.  Other libraries give
+    their ``"indexing"`` default dtype (array API inspection), on the device
+    of `like` when given.
+    """
+    if is_numpy_namespace(xp) or is_cupy_namespace(xp):
+        return np.dtype(np.intp)
+    info = xp.__array_namespace_info__()
+    device = None if like is None else device_of(like)
+    return info.default_dtypes(device=device)["indexing"]
+
+
+def as_indices(i: Any, xp) -> Any:
+    """Integer array `i` in :func:`index_dtype` (no copy when it already is)."""
+    dt = index_dtype(xp, i)
+    return i if i.dtype == dt else xp.astype(i, dt)
+
+
 def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
     """The array-API namespace shared by `arrays` (``None`` entries are skipped).
 
@@ -332,3 +469,73 @@ def is_numpy_namespace(xp) -> bool:
 def is_cupy_namespace(xp) -> bool:
     """Whether `xp` is CuPy (or array-api-compat's CuPy wrapper)."""
     return xp.__name__ in ("cupy", "array_api_compat.cupy")
+
+
+# --------------------------------------------------------------------- conversion
+# Array conversion and dtype queries (moved here from _validation, which keeps
+# the names importable): every public function turns its array arguments into
+# arrays of one namespace with these.
+
+def as_array(x: Any, xp, fn: str, name: str):
+    """`x` as an array of namespace `xp` (lists and scalars are converted)."""
+    if type(x) is np.ndarray:
+        return x
+    from array_api_compat import is_array_api_obj
+
+    if is_array_api_obj(x):
+        return x
+    _check_convertible(x, fn, name)
+    try:
+        return xp.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        from ._validation import argument_error  # _validation imports this module
+
+        raise argument_error(fn, name, "an array or array_like", type(x).__name__,
+                             TypeError) from exc
+
+
+def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
+                        float_like: bool = False):
+    """The namespace inferred from `x` (and `others`), and `x` as an array of it.
+
+    With ``float_like=True``, a Python list or number of integers (``[1, 2, 3]``)
+    becomes a float64 array, as ``scipy.special`` reads it: it carries no dtype
+    the caller chose.  Arrays are never converted.
+    """
+    converted = False
+    if type(x) is not np.ndarray:
+        from array_api_compat import is_array_api_obj
+
+        if not is_array_api_obj(x):
+            x, converted = convert(x, fn=fn, name=name), True
+    xp = array_namespace(x, *others, fn=fn)
+    if converted and float_like and dtype_kind(x.dtype, xp) == "integer":
+        x = xp.astype(x, xp.float64)
+    return xp, x
+
+
+def dtype_name(dt) -> str:
+    """A dtype's plain name (``float64``), the same for every array library."""
+    if dt is None:
+        return "None"
+    name = getattr(dt, "name", None)
+    return name if isinstance(name, str) else str(dt).rsplit(".", 1)[-1]
+
+
+_NP_KINDS = {"b": "boolean", "f": "floating", "i": "integer", "u": "integer", "c": "complex"}
+
+
+def dtype_kind(dt, xp) -> str:
+    """'floating', 'integer', 'boolean', 'complex' or 'non-numeric' for a dtype of `xp`."""
+    if isinstance(dt, np.dtype):  # NumPy and CuPy: read the kind code directly
+        return _NP_KINDS.get(dt.kind, "non-numeric")
+    if dt == xp.bool:
+        return "boolean"
+    for kind, name in (("real floating", "floating"), ("integral", "integer"),
+                       ("complex floating", "complex")):
+        try:
+            if xp.isdtype(dt, kind):
+                return name
+        except (TypeError, ValueError):  # object/string dtypes in NumPy's wrapper
+            break
+    return "non-numeric"

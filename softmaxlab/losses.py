@@ -8,20 +8,10 @@ Caffe-style loss layer needs.
 Reductions
 ----------
 ``reduction`` names follow PyTorch; Caffe's ``LossParameter.normalization``
-modes map onto them as follows.
+modes map onto them as follows (the table is generated from
+``softmaxlab._reductions``, where adding a reduction is one entry).
 
-==================  ===========================  ==========================================
-softmaxlab          Caffe ``normalization``       divides the summed loss by
-==================  ===========================  ==========================================
-``"none"``          --                            nothing: one loss per position
-``"sum"``           ``NONE``                      1
-``"mean"``          ``VALID`` (PyTorch "mean")    sum of the class weights of the
-                                                  non-ignored positions (their count
-                                                  without weights); for probability
-                                                  targets the number of positions
-``"full"``          ``FULL``                      number of positions, ignored included
-``"batch_size"``    ``BATCH_SIZE``                N, the length of the first non-class axis
-==================  ===========================  ==========================================
+%(reduction_table)s
 
 A *position* is one entry of the label array: one example for ``(N, C)``
 scores, one pixel for ``(N, C, H, W)``.
@@ -35,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _docs
 from . import _reductions as R
 from . import _validation as V
 from . import kernels
@@ -49,7 +40,7 @@ __all__ = [
 ]
 
 #: Valid values of ``reduction`` for :func:`cross_entropy` (from the table in
-#: :mod:`softmaxlab._reductions`).
+#: ``softmaxlab._reductions``).
 REDUCTIONS = R.REDUCTIONS
 
 
@@ -268,6 +259,84 @@ def _onehot(labels, C: int, xp, dtype):
 
 
 # --------------------------------------------------------------------------- #
+# Shared docstring sections (filled in by softmaxlab._docs.fill)
+# --------------------------------------------------------------------------- #
+_DOCS = {
+    "ce_params": r"""
+logits : array_like
+    Class scores, real floating (float16 is computed in float32), with the
+    classes along `axis`; ``-inf`` masks a class (probability 0).  A list
+    of Python numbers is read as float64, integers included.
+target : array_like
+    Either integer class labels of the scores' shape without the class axis
+    (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
+    probabilities of the scores' shape.
+axis : int, optional
+    The class axis (default 1, as in PyTorch and Caffe).
+weight : array_like, optional
+    Non-negative per-class weights of shape ``(C,)``.
+ignore_index : int, optional
+    A label value whose positions contribute nothing (labels only).
+label_smoothing : float, optional
+    :math:`\varepsilon \in [0, 1]`: the target becomes
+    :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
+reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
+    See the table in :mod:`softmaxlab.losses`.
+validate : bool, optional
+    Check labels, weights and non-finite scores.  ``False`` skips the
+    checks that cost a pass over the data (for benchmarks); bad input then
+    gives undefined results.
+""",
+    "ce_notes": r"""
+For a position with label :math:`y`, scores :math:`z`, class weights
+:math:`w` (ones when not given) and :math:`p = \operatorname{softmax}(z)`:
+
+.. math::
+
+    \ell = (1-\varepsilon)\, w_y (-\log p_y)
+           + \frac{\varepsilon}{C} \sum_j w_j (-\log p_j),
+    \qquad
+    \frac{\partial \ell}{\partial z} =
+        p \Big((1-\varepsilon) w_y + \frac{\varepsilon}{C}\sum_j w_j\Big)
+        - (1-\varepsilon) w_y\, e_y - \frac{\varepsilon}{C} w .
+
+The reductions, with their Caffe (``LossParameter.normalization``) and
+PyTorch names:
+
+%(reduction_table)s
+
+Without weights the gradient is :math:`p - \tilde e_y`, softmax minus the
+smoothed one-hot.  For probability targets :math:`q`,
+:math:`\ell = -\sum_j w_j q_j \log p_j`.  The results match
+``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
+with one deliberate difference: when the normaliser of ``"mean"`` is zero
+(every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
+and Keras behaviour) instead of PyTorch's NaN.  float16 scores give a
+float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
+A masked target class gives an infinite loss, as it should.
+""",
+    "reduction_table": R.table_rst("ce"),
+    "hinge_params": r"""
+scores : array_like
+    Finite class scores, real floating, classes along `axis` (a list of
+    Python numbers is read as float64, integers included).
+target : array_like
+    Integer class labels of the scores' shape without the class axis.
+axis : int, optional
+    The class axis (default 1).
+margin : float, optional
+    :math:`\Delta \ge 0`, the margin by which the correct class must win.
+p : {1, 2}, optional
+    1 for the hinge, 2 for the squared hinge.
+reduction : {"none", "sum", "mean"}, optional
+    ``"mean"`` divides by the number of positions.
+validate : bool, optional
+    Check labels and scores (one pass over the data).
+""",
+}
+
+
+# --------------------------------------------------------------------------- #
 # Cross-entropy
 # --------------------------------------------------------------------------- #
 def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
@@ -300,7 +369,8 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         wy = xp.ones_like(m[:, 0]) if w is None else xp.sum(onehot * xp.reshape(w, (1, C)), axis=1)
         if P.valid is not None:
             wy = xp.where(P.valid, wy, xp.zeros_like(wy))
-        nlp_y = xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)), axis=1)
+        nlp_y = _label_nll(xp, e, onehot, xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)),
+                                               axis=1))
         rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
         if eps > 0:
             wj = xp.ones((1, C), dtype=z.dtype) if w is None else xp.reshape(w, (1, C))
@@ -329,6 +399,21 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
             if P.valid is not None:  # ignored positions may hold NaN or all -inf
                 grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
         return rows, grad
+
+
+def _label_nll(xp, e, onehot, far):
+    """``-log p_y`` to the last bits: ``log1p(rest / e_y)`` with ``rest`` the sum of
+    the other terms of ``e = exp(z - m)``, summed without the label's, wherever
+    ``e_y`` is a normal number (SciPy's logsumexp takes the same log1p of the
+    other terms when one dominates); `far`, ``log S - (z_y - m)``, elsewhere
+    (large, infinite or NaN losses, where it is accurate).  Never negative."""
+    zero = xp.zeros_like(e)
+    ey = xp.sum(xp.where(onehot > 0, e, zero), axis=1)
+    rest = xp.sum(xp.where(onehot > 0, zero, e), axis=1)
+    tiny = float(np.finfo(np.dtype(V.dtype_name(e.dtype))).smallest_normal)
+    good = (ey >= tiny) & (rest <= (2.0**60) * ey)
+    ratio = xp.where(good, rest / xp.where(good, ey, xp.ones_like(ey)), xp.zeros_like(ey))
+    return xp.where(good, xp.log1p(ratio), far)
 
 
 def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
@@ -484,91 +569,20 @@ def _check_rows(P: _Problem, rows, fn: str) -> None:
         "scores)")
 
 
-_CE_DOC = r"""
-
-    Parameters
-    ----------
-    logits : array_like
-        Class scores, real floating (float16 is computed in float32), with the
-        classes along `axis`; ``-inf`` masks a class (probability 0).  A list
-        of Python numbers is read as float64, integers included.
-    target : array_like
-        Either integer class labels of the scores' shape without the class axis
-        (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
-        probabilities of the scores' shape.
-    axis : int, optional
-        The class axis (default 1, as in PyTorch and Caffe).
-    weight : array_like, optional
-        Non-negative per-class weights of shape ``(C,)``.
-    ignore_index : int, optional
-        A label value whose positions contribute nothing (labels only).
-    label_smoothing : float, optional
-        :math:`\varepsilon \in [0, 1]`: the target becomes
-        :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
-    reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
-        See the table in :mod:`softmaxlab.losses`.
-    validate : bool, optional
-        Check labels, weights and non-finite scores.  ``False`` skips the
-        checks that cost a pass over the data (for benchmarks); bad input then
-        gives undefined results."""
-
-_CE_NOTES = r"""
-    Notes
-    -----
-    For a position with label :math:`y`, scores :math:`z`, class weights
-    :math:`w` (ones when not given) and :math:`p = \operatorname{softmax}(z)`:
-
-    .. math::
-
-        \ell = (1-\varepsilon)\, w_y (-\log p_y)
-               + \frac{\varepsilon}{C} \sum_j w_j (-\log p_j),
-        \qquad
-        \frac{\partial \ell}{\partial z} =
-            p \Big((1-\varepsilon) w_y + \frac{\varepsilon}{C}\sum_j w_j\Big)
-            - (1-\varepsilon) w_y\, e_y - \frac{\varepsilon}{C} w .
-
-    The reductions, with their Caffe (``LossParameter.normalization``) and
-    PyTorch names:
-
-    ================  ==============  ===========  =======================================
-    ``reduction``     Caffe           PyTorch      divides the summed loss by
-    ================  ==============  ===========  =======================================
-    ``"none"``        --              ``"none"``   nothing (one loss per position)
-    ``"sum"``         ``NONE``        ``"sum"``    1
-    ``"mean"``        ``VALID``       ``"mean"``   the summed class weights of the
-                                                   non-ignored positions (probability
-                                                   targets: the number of positions)
-    ``"full"``        ``FULL``        --           all positions, ignored ones included
-    ``"batch_size"``  ``BATCH_SIZE``  --           N, the first non-class axis
-    ================  ==============  ===========  =======================================
-
-    Without weights the gradient is :math:`p - \tilde e_y`, softmax minus the
-    smoothed one-hot.  For probability targets :math:`q`,
-    :math:`\ell = -\sum_j w_j q_j \log p_j`.  The results match
-    ``torch.nn.functional.cross_entropy`` for every option PyTorch supports,
-    with one deliberate difference: when the normaliser of ``"mean"`` is zero
-    (every position ignored), the loss is 0 with a zero gradient (Caffe, JAX
-    and Keras behaviour) instead of PyTorch's NaN.  float16 scores give a
-    float32 loss (a float16 sum overflows at 65504) and a float16 gradient.
-    A masked target class gives an infinite loss, as it should.
-"""
-
-
+@_docs.fill(_DOCS)
 def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
                   ignore_index: int | None = None, label_smoothing: float = 0.0,
                   reduction: str = "mean", validate: bool = True):
-    loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
-                             ignore_index=ignore_index, label_smoothing=label_smoothing,
-                             reduction=reduction, validate=validate, want_grad=False, out=None)
-    return loss
-
-
-cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targets.
+    r"""Softmax cross-entropy between class scores and targets.
 
     .. math::
 
         L = -\log \operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
-    """ + _CE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(ce_params)s
 
     Returns
     -------
@@ -586,7 +600,11 @@ cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targ
         negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
         unknown `reduction`; a non-ignored position with no finite score or a
         NaN; an empty batch with a reduction that divides.
-    """ + _CE_NOTES + r"""
+    
+    Notes
+    -----
+    %(ce_notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -602,24 +620,28 @@ cross_entropy.__doc__ = (r"""Softmax cross-entropy between class scores and targ
 
     >>> round(float(sml.cross_entropy(np.zeros((4, 1000)), np.arange(4))), 5)
     6.90776
-    """)
+    """
+    loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
+                             ignore_index=ignore_index, label_smoothing=label_smoothing,
+                             reduction=reduction, validate=validate, want_grad=False, out=None)
+    return loss
 
 
+@_docs.fill(_DOCS)
 def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
                             ignore_index: int | None = None, label_smoothing: float = 0.0,
                             reduction: str = "mean", validate: bool = True, out: Any = None):
-    return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
-                          ignore_index=ignore_index, label_smoothing=label_smoothing,
-                          reduction=reduction, validate=validate, want_grad=True, out=out)
-
-
-cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
+    r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
 
     The gradient is the closed form (softmax minus the smoothed one-hot, times
     the class weight, over the normaliser), the backward of Caffe's
     ``SoftmaxWithLoss``.  For ``reduction="none"`` it is the gradient of the
     sum of the per-position losses.
-    """ + _CE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(ce_params)s
     out : array, optional
         An array of the scores' shape and dtype that receives the gradient (so
         a training loop need not allocate one each step).  Must not be `logits`.
@@ -636,7 +658,11 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
     ------
     TypeError, ValueError
         As :func:`cross_entropy`; also for an `out` of the wrong shape or dtype.
-    """ + _CE_NOTES + r"""
+    
+    Notes
+    -----
+    %(ce_notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -646,7 +672,10 @@ cross_entropy_with_grad.__doc__ = (r"""Softmax cross-entropy and its gradient wi
     array([[-0.341 ,  0.2424,  0.0986]])
     >>> abs(float(g.sum())) < 1e-15
     True
-    """)
+    """
+    return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
+                          ignore_index=ignore_index, label_smoothing=label_smoothing,
+                          reduction=reduction, validate=validate, want_grad=True, out=out)
 
 
 # --------------------------------------------------------------------------- #
@@ -687,40 +716,19 @@ def _hinge(fn, scores, target, *, axis, margin, p, reduction, validate, want_gra
     return loss, grad
 
 
-_HINGE_DOC = r"""
-
-    Parameters
-    ----------
-    scores : array_like
-        Finite class scores, real floating, classes along `axis` (a list of
-        Python numbers is read as float64, integers included).
-    target : array_like
-        Integer class labels of the scores' shape without the class axis.
-    axis : int, optional
-        The class axis (default 1).
-    margin : float, optional
-        :math:`\Delta \ge 0`, the margin by which the correct class must win.
-    p : {1, 2}, optional
-        1 for the hinge, 2 for the squared hinge.
-    reduction : {"none", "sum", "mean"}, optional
-        ``"mean"`` divides by the number of positions.
-    validate : bool, optional
-        Check labels and scores (one pass over the data)."""
-
-
+@_docs.fill(_DOCS)
 def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
                      p: int = 1, reduction: str = "mean", validate: bool = True):
-    loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
-                     reduction=reduction, validate=validate, want_grad=False)
-    return loss
-
-
-multiclass_hinge.__doc__ = (r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
+    r"""The multiclass SVM (hinge) loss of Weston and Watkins, as in CS231n.
 
     .. math::
 
         L = \sum_{j \ne y} \max(0,\; s_j - s_y + \Delta)^p
-    """ + _HINGE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(hinge_params)s
 
     Returns
     -------
@@ -750,16 +758,16 @@ multiclass_hinge.__doc__ = (r"""The multiclass SVM (hinge) loss of Weston and Wa
     >>> import softmaxlab as sml
     >>> float(sml.multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0])))
     2.9
-    """)
+    """
+    loss, _ = _hinge("multiclass_hinge", scores, target, axis=axis, margin=margin, p=p,
+                     reduction=reduction, validate=validate, want_grad=False)
+    return loss
 
 
+@_docs.fill(_DOCS)
 def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margin: float = 1.0,
                                p: int = 1, reduction: str = "mean", validate: bool = True):
-    return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
-                  reduction=reduction, validate=validate, want_grad=True)
-
-
-multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
+    r"""The multiclass hinge loss and its (sub)gradient with respect to the scores.
 
     .. math::
 
@@ -768,7 +776,11 @@ multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub
         \frac{\partial L}{\partial s_y} = -\sum_{j \ne y} \frac{\partial L}{\partial s_j}
 
     At a kink (a margin exactly 0) the subgradient 0 is used.
-    """ + _HINGE_DOC + r"""
+    
+
+    Parameters
+    ----------
+    %(hinge_params)s
 
     Returns
     -------
@@ -784,4 +796,9 @@ multiclass_hinge_with_grad.__doc__ = (r"""The multiclass hinge loss and its (sub
     >>> loss, g = sml.multiclass_hinge_with_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
     >>> g
     array([[-1.,  1.,  0.]])
-    """)
+    """
+    return _hinge("multiclass_hinge_with_grad", scores, target, axis=axis, margin=margin, p=p,
+                  reduction=reduction, validate=validate, want_grad=True)
+
+
+__doc__ = _docs.docformat(__doc__, _DOCS)

@@ -652,3 +652,25 @@ def test_table_rst_lists_every_entry_of_the_loss():
     assert '"full"' not in R.table_rst("hinge")
     lines = text.splitlines()
     assert lines[0] == lines[2] == lines[-1] and set(lines[0]) == {"=", " "}
+
+
+@pytest.mark.parametrize("obj", [sml.losses, sml.cross_entropy, sml.cross_entropy_with_grad,
+                                 sml.multiclass_hinge, sml.multiclass_hinge_with_grad])
+def test_docstrings_are_filled_and_carry_the_generated_table(obj):
+    doc = obj.__doc__
+    assert "%(" not in doc
+    if obj in (sml.losses, sml.cross_entropy, sml.cross_entropy_with_grad):
+        for line in R.table_rst("ce").splitlines():
+            assert line.strip() in doc
+    assert "Parameters" in doc or obj is sml.losses
+
+
+def test_docformat_indents_sections_and_refuses_unknown_names():
+    from softmaxlab import _docs
+
+    doc = "Head.\n\n    %(a)s\n    tail %(b)s stays\n"
+    out = _docs.docformat(doc, {"a": "x : int\n    The x.\n\n%(c)s", "c": "nested", "b": "no"})
+    assert out == "Head.\n\n    x : int\n        The x.\n\n    nested\n    tail %(b)s stays\n"
+    with pytest.raises(KeyError):
+        _docs.docformat("    %(missing)s\n", {})
+    assert _docs.docformat(None, {}) is None

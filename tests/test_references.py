@@ -98,3 +98,95 @@ def test_untrained_thousand_class_net_starts_at_ln_1000():
     assert abs(net.forward(Z, np.arange(256) % K) - math.log(K)) < 0.01
     # and the diagnosis of a run that stays there is "stalled"
     assert diagnose([loss] * 5, K).verdict == "stalled"
+
+
+# --------------------------------------------------------------------------- #
+# 3. Accuracy of the cross-entropy to the last bits (mpmath), beside PyTorch's
+# --------------------------------------------------------------------------- #
+import mpmath  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import softmaxlab as sml  # noqa: E402
+
+from .conftest import torch_or_skip  # noqa: E402
+
+
+def _mp_nll(row, y) -> float:
+    """-log softmax(row)_y with 60 significant digits."""
+    with mpmath.workdps(60):
+        return float(mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v)) - float(row[y]))
+                                            for v in row)))
+
+
+def _confident_rows(seed, n, c, dtype, gap_hi=60.0):
+    """Rows whose label wins by a gap of 3 to `gap_hi` (the loss is tiny), shifted."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=3.0, size=(n, c))
+    y = rng.integers(0, c, n)
+    z[np.arange(n), y] = z.max(axis=1) + rng.uniform(3.0, gap_hi, n)
+    z += rng.uniform(-400.0, 400.0, (n, 1)) if dtype == "float64" else rng.uniform(-40, 40, (n, 1))
+    return z.astype(dtype), y
+
+
+def _paths(z, y, reduction="none"):
+    """The NumPy fast path, the NumPy general path (weights), the array-API reference path."""
+    import array_api_strict as xps
+
+    c = z.shape[1]
+    yield "fast", np.asarray(sml.cross_entropy(z, y, reduction=reduction))
+    yield "weighted", np.asarray(sml.cross_entropy(z, y, weight=np.ones(c, z.dtype),
+                                                   reduction=reduction))
+    yield "reference", sml.to_numpy(sml.cross_entropy(xps.asarray(z), xps.asarray(y),
+                                                      reduction=reduction))
+
+
+def test_the_issue_example_is_accurate_to_the_last_bits():
+    z = np.array([[300.0, 270.0, 269.0], [10.0, -25.0, -26.0]])
+    y = np.array([0, 0])
+    ref = np.array([_mp_nll(r, 0) for r in z])
+    for name, got in _paths(z, y):
+        np.testing.assert_allclose(got, ref, rtol=4e-16, err_msg=name)
+
+
+@pytest.mark.torch
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), c=st.integers(2, 40))
+def test_float64_confident_rows_as_accurate_as_pytorch(seed, c):
+    """Relative error against mpmath at most 4x PyTorch's (floor: one ulp), every path."""
+    torch = torch_or_skip()
+    z, y = _confident_rows(seed, 16, c, "float64")
+    ref = np.array([_mp_nll(r, t) for r, t in zip(z, y)])
+    tl = torch.nn.functional.cross_entropy(torch.from_numpy(z), torch.from_numpy(y),
+                                           reduction="none").numpy()
+    torch_err = np.abs(tl - ref) / ref
+    bound = 4 * np.maximum(torch_err, np.finfo(np.float64).eps)
+    for name, got in _paths(z, y):
+        err = np.abs(got - ref) / ref
+        assert (err <= bound).all(), (name, err.max(), torch_err.max())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), c=st.sampled_from([2, 3, 10, 100, 1000]),
+       dtype=st.sampled_from(["float32", "float64"]), gap=st.sampled_from([5.0, 20.0, 60.0]))
+def test_cross_entropy_is_never_negative(seed, c, dtype, gap):
+    """Confident rows in float32 / float64: every per-row loss and every sum is >= 0."""
+    z, y = _confident_rows(seed, 300, c, dtype, gap_hi=gap)
+    for name, rows in _paths(z, y):
+        assert (rows >= 0).all(), (name, rows.min())
+    for name, total in _paths(z, y, reduction="sum"):
+        assert total >= 0, (name, total)
+    loss, grad = sml.cross_entropy_with_grad(z, y, reduction="sum")
+    assert loss >= 0
+    assert (grad[np.arange(len(y)), y] <= 0).all()  # p_y - 1 <= 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float32_confident_batch_sums_to_a_non_negative_loss(dtype):
+    """The issue's case: 4096 confident rows summed gave -1.5e-5 where PyTorch gives 0."""
+    z, y = _confident_rows(1, 4096, 1000, dtype, gap_hi=40.0)
+    total = float(sml.cross_entropy(z, y, reduction="sum"))
+    ref = sum(_mp_nll(r, t) for r, t in zip(z[:64].astype(np.float64), y[:64]))
+    assert total >= 0
+    rows64 = np.asarray(sml.cross_entropy(z[:64].astype(np.float64), y[:64], reduction="none"))
+    np.testing.assert_allclose(rows64.sum(), ref, rtol=1e-14)

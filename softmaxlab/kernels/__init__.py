@@ -14,12 +14,12 @@ last, already validated by the caller, and returns the fused result, or
 A kernel honours the reference contract for every input (rows of only
 ``-inf`` included), so callers never patch its results.
 
-==================  ==============================  ===============================
-entry               CPU (NumPy)                     CUDA (CuPy)
-==================  ==============================  ===============================
-:func:`ce_rows`     :func:`cpu.ce_rows_numpy`       :func:`cuda.ce_rows_cupy`
-:func:`softmax_rows`  --                            :func:`cuda.softmax_lastaxis_cupy`
-==================  ==============================  ===============================
+======================  ========================  ==============================
+entry                   CPU (NumPy)               CUDA (CuPy)
+======================  ========================  ==============================
+:func:`ce_rows`         ``cpu.ce_rows_numpy``     ``cuda.ce_rows_cupy``
+:func:`softmax_rows`    --                        ``cuda.softmax_lastaxis_cupy``
+======================  ========================  ==============================
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ Without label smoothing a block takes
 
 1. ``g = exp(z)`` written straight into the gradient buffer (this reads the
    logits from memory: the only pass over them),
-2. row sums ``s``.  A row whose ``s`` is in a safe range (see
+2. row sums ``s`` (the label's term and the others apart).  A row whose ``s``
+   is in a safe range (see
    :func:`_unshifted_sum_bounds`) needs no shift by its maximum; the rare other
    rows (huge or very negative scores, ``inf``, NaN) are redone shifted,
 3. ``g *= scale_i / s_i``, which turns ``exp`` into the gradient, and the
@@ -34,9 +35,13 @@ coefficients) and its own row losses, so that almost nothing runs on one
 thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
 memory, is the floor.
 
-The per-row loss is never computed as ``log p``: it is
-``log s - (z_y - m)``, accumulated in float64, which is both cheaper (no
-logarithm over ``N * C`` elements) and more accurate.
+The per-row loss is never computed as ``log p`` nor as ``log s - z_y`` (which
+cancels to a negative number on confident rows): the label's term ``e_y`` is
+taken out of the row sum before the sum (``rest``, the other terms, loses no
+digit to it), and the loss is ``log1p(rest / e_y)`` in float64, as SciPy's
+logsumexp does when one term dominates; it is never negative and is accurate to
+a few rounding errors.  The gradient at the label is ``-rest / s`` for the same
+reason.
 """
 
 from __future__ import annotations
@@ -125,7 +130,7 @@ class _Plan:
     __slots__ = (
         "logits", "labels", "grad", "row_loss", "eps", "weight", "w64", "W",
         "ignore_index", "grad_scale", "smooth_vec", "block", "dtype", "C",
-        "m", "s", "shifted", "sz", "s_lo", "s_hi",
+        "m", "s", "shifted", "sz", "s_lo", "s_hi", "ey", "rest", "epsnum", "tiny",
     )
 
 
@@ -197,52 +202,67 @@ def _process_rows(plan: _Plan, r0: int, r1: int) -> None:
         wz = None
         if plan.eps != 0.0 and plan.weight is not None:
             wz = np.empty((rows, plan.C), dtype=plan.dtype)
-        ch = None
+        ch = _chunk_setup(plan, r0, r1)
         for b0 in range(r0, r1, plan.block):
             b1 = min(b0 + plan.block, r1)
             g = plan.grad[b0:b1] if scratch is None else scratch[: b1 - b0]
-            shifted = _block_exp(plan, b0, b1, g, None if wz is None else wz[: b1 - b0])
-            if ch is None:
-                # After the first exponentials, not before: NumPy releases the
-                # GIL inside them, so another worker can do its own setup meanwhile.
-                ch = _chunk_setup(plan, r0, r1)
-            ch.any_shifted |= shifted
-            _block_grad(plan, ch, b0, b1, g)
+            # Block-local flat index of each row's label entry in g.
+            at_y = ch.flat_idx[b0 - r0:b1 - r0] - b0 * plan.C
+            ch.any_shifted |= _block_exp(plan, b0, b1, g, at_y,
+                                         None if wz is None else wz[: b1 - b0])
+            _block_grad(plan, ch, b0, b1, g, at_y)
         _row_losses(plan, ch, r0, r1)
 
 
-def _block_exp(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> bool:
-    """One cache-sized block of rows: fills ``m``, ``s`` (``sz``) and ``g = exp(z - m)``.
+def _split_label_term(plan: _Plan, b0: int, b1: int, g: np.ndarray, at_y, rows=None) -> None:
+    """From ``g = exp(z - m)``: ``ey`` (the label's term), ``rest`` (the sum of the
+    others, summed without it, so no digit of it is lost to the label's term)
+    and ``s = ey + rest``; leaves 0 at the label in `g`.  `rows` restricts it
+    to some rows of the block (g is then those rows only)."""
+    sel = slice(b0, b1) if rows is None else b0 + rows
+    flat = g.reshape(-1)
+    idx = at_y if rows is None else np.arange(len(rows)) * plan.C + (at_y[rows] % plan.C)
+    ey = flat[idx]
+    flat[idx] = 0
+    rest = np.add.reduce(g, axis=1)
+    plan.ey[sel] = ey
+    plan.rest[sel] = rest
+    plan.s[sel] = ey + rest
+
+
+def _block_exp(plan: _Plan, b0: int, b1: int, g: np.ndarray, at_y, wz) -> bool:
+    """One cache-sized block of rows: fills ``m``, ``ey``, ``rest``, ``s`` (``sz``)
+    and ``g = exp(z - m)`` with 0 at the labels.
 
     Returns whether any row of the block was shifted by its maximum.
     """
     z = plan.logits[b0:b1]
     m = plan.m[b0:b1]
-    s = plan.s[b0:b1]
     if plan.eps == 0.0:
         # Fast path, no pass for the maximum: exponentiate unshifted and look at
         # each row's sum s.  Since exp(max z) <= s <= C exp(max z), a row with
         # C exp(m_lo) <= s <= exp(m_hi) neither overflowed nor lost precision to
-        # underflow, so it needs no shift (lse = log s).  The rare other rows
-        # (large or very negative scores, inf, NaN, all -inf; NaN fails both
-        # tests) are redone with the shift by their maximum.  The choice is made
-        # row by row, so a row's result does not depend on its neighbours (nor on
-        # the block and thread split).
+        # underflow, so it needs no shift.  The rare other rows (large or very
+        # negative scores, inf, NaN, all -inf; NaN fails both tests) are redone
+        # with the shift by their maximum.  The choice is made row by row, so a
+        # row's result does not depend on its neighbours (nor on the block and
+        # thread split).
         np.exp(z, out=g)
-        np.add.reduce(g, axis=1, out=s)
+        _split_label_term(plan, b0, b1, g, at_y)
+        s = plan.s[b0:b1]
         ok = (s >= plan.s_lo) & (s <= plan.s_hi)
-        if not ok.all():
-            redo = np.flatnonzero(~ok)
-            zr = z[redo]
-            mr = np.maximum.reduce(zr, axis=1)
-            m[redo] = mr
-            plan.shifted[b0 + redo] = True
-            gr = np.subtract(zr, mr[:, None])
-            np.exp(gr, out=gr)
-            g[redo] = gr
-            s[redo] = np.add.reduce(gr, axis=1)
-            return True
-        return False
+        if ok.all():
+            return False
+        redo = np.flatnonzero(~ok)
+        zr = z[redo]
+        mr = np.maximum.reduce(zr, axis=1)
+        m[redo] = mr
+        plan.shifted[b0 + redo] = True
+        gr = np.subtract(zr, mr[:, None])
+        np.exp(gr, out=gr)
+        _split_label_term(plan, b0, b1, gr, at_y, rows=redo)
+        g[redo] = gr
+        return True
     np.maximum.reduce(z, axis=1, out=m)
     plan.shifted[b0:b1] = True
     np.subtract(z, m[:, None], out=g)
@@ -254,37 +274,57 @@ def _block_exp(plan: _Plan, b0: int, b1: int, g: np.ndarray, wz) -> bool:
         np.multiply(g, plan.weight, out=wz)
         np.add.reduce(wz, axis=1, out=plan.sz[b0:b1])
     np.exp(g, out=g)
-    np.add.reduce(g, axis=1, out=s)
+    _split_label_term(plan, b0, b1, g, at_y)
     return True
 
 
-def _block_grad(plan: _Plan, ch: _Chunk, b0: int, b1: int, g: np.ndarray) -> None:
-    """Turns ``g = exp(z - m)`` of one block into the gradient (no-op without one)."""
+def _block_grad(plan: _Plan, ch: _Chunk, b0: int, b1: int, g: np.ndarray, at_y) -> None:
+    """Turns ``g = exp(z - m)`` (0 at the labels) of one block into the gradient."""
     if plan.grad is None:
         return
     s = plan.s[b0:b1]
-    # grad = scale * (p * (a + eps W / C) - a * onehot - (eps / C) * w)
+    # grad = scale * (p * (a + eps W / C) - a * onehot - (eps / C) * w); at the
+    # label, p_y - 1 = -rest / s exactly, so it is written from rest instead of
+    # subtracting 1 from a number near 1.
     i0, i1 = b0 - ch.r0, b1 - ch.r0
     coef = np.divide(_rows(ch.coefnum, i0, i1), s)
     np.multiply(g, coef[:, None], out=g)
-    flat = plan.grad.reshape(-1)
-    flat[ch.flat_idx[i0:i1]] -= _rows(ch.gy, i0, i1)
+    gy = _rows(ch.gy, i0, i1)
+    at_label = (plan.epsnum * plan.ey[b0:b1] - gy * plan.rest[b0:b1]) / s
+    g.reshape(-1)[at_y] = at_label
     if plan.eps != 0.0:
         np.subtract(g, plan.smooth_vec, out=g)
 
 
-def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
-    """The loss of rows ``[r0, r1)`` from their sums ``s`` (and ``m``, ``sz``)."""
-    eps, C, a = plan.eps, plan.C, ch.a
-    row_loss = plan.row_loss[r0:r1]
-    # lse - z_y = log s + (m - z_y) on shifted rows, log s - z_y otherwise;
-    # both terms of each sum are >= 0 on the shifted rows.
-    log_s = np.log(plan.s[r0:r1].astype(np.float64))
+def _label_nll(plan: _Plan, ch: _Chunk, r0: int, r1: int, log_s):
+    """``lse - z_y`` of rows ``[r0, r1)`` in float64, accurate to the last bits.
+
+    Where the label's term ``ey`` is a normal number, ``lse - z_y =
+    log1p(rest / ey)``, with ``rest / ey = sum_{j != y} exp(z_j - z_y)`` known
+    to a few rounding errors whatever the shift: no cancellation, and the
+    result is never negative.  (SciPy's logsumexp uses the same log1p of the
+    other terms when one term dominates.)  Elsewhere (a label far below the
+    maximum, a masked label, a NaN / inf row) the loss is large, infinite or
+    NaN, and ``log s + (m - z_y)`` is accurate: both terms are >= 0 on shifted
+    rows, and an unshifted row only gets there with a loss above 40.
+    """
+    ey = plan.ey[r0:r1].astype(np.float64)
+    ratio = plan.rest[r0:r1].astype(np.float64) / ey
+    good = (ey >= plan.tiny) & (ratio <= 2.0**60)
     if ch.any_shifted:
         m64 = np.where(plan.shifted[r0:r1], plan.m[r0:r1].astype(np.float64), 0.0)
-        d = log_s + (m64 - ch.zy)
+        far = log_s + (m64 - ch.zy)
     else:
-        d = log_s - ch.zy
+        far = log_s - ch.zy
+    return np.where(good, np.log1p(np.where(good, ratio, 0.0)), far)
+
+
+def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
+    """The loss of rows ``[r0, r1)`` from their sums (and ``m``, ``sz``)."""
+    eps, C, a = plan.eps, plan.C, ch.a
+    row_loss = plan.row_loss[r0:r1]
+    log_s = np.log(plan.s[r0:r1].astype(np.float64))
+    d = _label_nll(plan, ch, r0, r1, log_s)
     if isinstance(a, float):
         if a == 1.0:
             row_loss[...] = d
@@ -310,7 +350,8 @@ def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
             for i in bad:
                 row = plan.logits[r0 + i, pos].astype(np.float64)
                 sz[i] = float(np.dot(wpos, row - float(m[i])))
-        row_loss += (eps / C) * (plan.W * log_s - sz)
+        # sum_j w_j (lse - z_j) = W log S - sum_j w_j (z_j - m): each term >= 0.
+        row_loss += (eps / C) * np.maximum(plan.W * log_s - sz, 0.0)
     if ch.ignored is not None:
         row_loss[ch.ignored] = 0.0
         if plan.grad is not None:
@@ -416,8 +457,11 @@ def ce_rows_numpy(
     ``F.cross_entropy(z, y, weight, ignore_index=..., label_smoothing=...,
     reduction="none")`` row by row.  With :math:`m = \max_j z_j` and
     :math:`S = \sum_j e^{z_j - m}`, the kernel uses
-    :math:`\ell - z_j = \log S - (z_j - m)`, both terms of one sign, so no
-    cancellation and no logarithm of :math:`p`.
+    :math:`\ell - z_y = \operatorname{log1p}\bigl(\sum_{j \ne y} e^{z_j - z_y}\bigr)`
+    (the other terms summed apart from the label's) where :math:`e^{z_y - m}`
+    is a normal number, and :math:`\log S - (z_j - m)`, both terms of one
+    sign, elsewhere: no cancellation, never negative, and no logarithm of
+    :math:`p`.
 
     Examples
     --------
@@ -522,6 +566,10 @@ def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_s
     plan.block = max(1, int(block_bytes) // (C * dtype.itemsize))
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
+    plan.ey = np.empty(N, dtype=dtype)
+    plan.rest = np.empty(N, dtype=dtype)
+    plan.tiny = float(np.finfo(dtype).smallest_normal)
+    plan.epsnum = dtype.type(grad_scale * eps * plan.W / C)
     plan.shifted = np.zeros(N, dtype=bool)
     plan.sz = np.empty(N, dtype=dtype) if eps != 0.0 else None
     plan.s_lo, plan.s_hi = _unshifted_sum_bounds(dtype, C)
