@@ -142,8 +142,8 @@ def _check_stepvalues(stepvalues: Any) -> list[int]:
     values = list(stepvalues)
     for i, v in enumerate(values):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0:
-            raise V.argument_error("SGD", "stepvalues", "a list that holds non-negative "
-                                   "integers", f"{v!r} at index {i}", TypeError)
+            raise V.argument_error("SGD", "stepvalues", "non-negative integers",
+                                   f"{v!r} at index {i}", TypeError, must="hold")
     values = [int(v) for v in values]
     if any(b <= a for a, b in zip(values, values[1:])):
         raise V.argument_error("SGD", "stepvalues", "strictly increasing", f"{values}")

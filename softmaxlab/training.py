@@ -165,8 +165,8 @@ def _num_classes(net: Any, y: Any, num_classes: Any) -> int:
         K = _count(num_classes, "num_classes")
         if k_net is not None and K != k_net:
             raise V.argument_error(
-                "train", "num_classes", f"match the net's last layer (num_output="
-                f"{k_net})", f"{K} (leave num_classes=None to take it from the net)")
+                "train", "num_classes", f"the net's last layer (num_output={k_net})",
+                f"{K} (leave num_classes=None to take it from the net)", must="match")
         return K
     if k_net is not None:
         return k_net
