@@ -210,3 +210,11 @@ def check_row_max(m, xp, fn: str, name: str, batch_shape: tuple) -> None:
             f"{fmt_index(idx)} of the non-class axes; expected finite values "
             f"(or -inf for masked classes)"
         )
+
+
+def check_choice(value: Any, choices, fn: str, name: str) -> Any:
+    """`value` if it is one of the strings `choices`; the house error otherwise."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise argument_error(fn, name, "one of " + ", ".join(repr(c) for c in choices),
+                         repr(value))

@@ -17,14 +17,13 @@ run time: the handwritten digits ship with scikit-learn.
 
 from __future__ import annotations
 
-import math
-import operator
 from typing import Any, Iterator
 
 import numpy as np
 
 from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
+from ._sampling import as_generator, check_same_rows, num_rows, take_rows
 
 __all__ = [
     "load_digits",
@@ -44,46 +43,17 @@ def _check_dtype(dtype: Any, fn: str) -> str:
     except TypeError:
         name = None
     if name not in _FLOAT_DTYPES:
-        raise ValueError(
-            f"{fn}: dtype must be 'float32' or 'float64'; got {dtype!r}"
-        )
+        raise V.argument_error(fn, "dtype", "'float32' or 'float64'", repr(dtype))
     return name
 
 
-def _check_int(value: Any, name: str, fn: str) -> int:
+def _check_count(value: Any, name: str, fn: str) -> int:
     """A count of at least 1 (sizes, numbers of classes, batch sizes)."""
-    return V.check_count(value, fn, name, expected="an integer", too_small=">= 1")
+    return V.check_int(value, fn, name, lo=1)
 
 
-def _check_real(value: Any, name: str, fn: str, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool):
-        raise TypeError(f"{fn}: {name} must be a real number; got the bool {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{fn}: {name} must be a real number; got {type(value).__name__} {value!r}"
-        ) from None
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{fn}: {name} must be a finite number >= {minimum}; got {value}")
-    return value
-
-
-def _rng(seed: Any, fn: str) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or isinstance(seed, bool):
-        raise TypeError(
-            f"{fn}: seed must be an integer or a numpy.random.Generator; got {seed!r} "
-            "(results are reproducible by design: pass an explicit seed)"
-        )
-    try:
-        return np.random.default_rng(operator.index(seed))
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{fn}: seed must be a non-negative integer or a numpy.random.Generator; "
-            f"got {type(seed).__name__} {seed!r}"
-        ) from exc
+def _check_real(value: Any, name: str, fn: str) -> float:
+    return V.check_real_scalar(value, fn, name, lo=0.0)
 
 
 def _finish(X: np.ndarray, y: np.ndarray, dtype: str):
@@ -91,29 +61,6 @@ def _finish(X: np.ndarray, y: np.ndarray, dtype: str):
     return asarray(np.ascontiguousarray(X), dtype=dtype), asarray(
         np.ascontiguousarray(y), dtype="int64"
     )
-
-
-def _num_rows(a: Any, name: str, fn: str) -> int:
-    shape = getattr(a, "shape", None)
-    if shape is None or len(shape) == 0:
-        raise ValueError(
-            f"{fn}: {name} must be an array with one row per sample; got "
-            f"{type(a).__name__} with shape {shape}"
-        )
-    return int(shape[0])
-
-
-def _take_rows(a: Any, idx: np.ndarray):
-    """``a[idx]`` along axis 0, written for any array-API namespace."""
-    xp = array_namespace(a, fn="softmaxlab.datasets")
-    if idx.size and np.all(np.diff(idx) == 1):
-        return a[int(idx[0]) : int(idx[-1]) + 1, ...]
-    device = getattr(a, "device", None)
-    try:
-        index = xp.asarray(idx.astype(np.int64), device=device)
-    except TypeError:  # namespaces without a device keyword
-        index = xp.asarray(idx.astype(np.int64))
-    return xp.take(a, index, axis=0)
 
 
 # --------------------------------------------------------------------------- data sets
@@ -158,8 +105,7 @@ def load_digits(*, dtype: Any = "float64", normalize: bool = True):
     (0.0, 1.0, 10)
     """
     dtype = _check_dtype(dtype, "load_digits")
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise TypeError(f"load_digits: normalize must be True or False; got {normalize!r}")
+    normalize = V.check_bool(normalize, "load_digits", "normalize")
     try:
         from sklearn.datasets import load_digits as _sk_load_digits
     except ImportError as exc:
@@ -227,11 +173,11 @@ def make_spirals(
     True
     """
     fn = "make_spirals"
-    n_per_class = _check_int(n_per_class, "n_per_class", fn)
-    num_classes = _check_int(num_classes, "num_classes", fn)
+    n_per_class = _check_count(n_per_class, "n_per_class", fn)
+    num_classes = _check_count(num_classes, "num_classes", fn)
     noise = _check_real(noise, "noise", fn)
     dtype = _check_dtype(dtype, fn)
-    rng = _rng(seed, fn)
+    rng = as_generator(seed, fn)
     N, K = n_per_class, num_classes
     X = np.empty((N * K, 2), dtype=np.float64)
     y = np.empty(N * K, dtype=np.int64)
@@ -295,17 +241,17 @@ def make_gaussian_clusters(
     ((3000, 16), 0, 999)
     """
     fn = "make_gaussian_clusters"
-    n_samples = _check_int(n_samples, "n_samples", fn)
-    num_classes = _check_int(num_classes, "num_classes", fn)
-    dim = _check_int(dim, "dim", fn)
+    n_samples = _check_count(n_samples, "n_samples", fn)
+    num_classes = _check_count(num_classes, "num_classes", fn)
+    dim = _check_count(dim, "dim", fn)
     separation = _check_real(separation, "separation", fn)
     dtype = _check_dtype(dtype, fn)
-    rng = _rng(seed, fn)
+    rng = as_generator(seed, fn)
     centres = rng.standard_normal((num_classes, dim))
     norms = np.linalg.norm(centres, axis=1, keepdims=True)
     centres = separation * centres / np.where(norms > 0, norms, 1.0)
     y = rng.permutation(np.arange(n_samples, dtype=np.int64) % num_classes)
-    X = centres[y] + rng.standard_normal((n_samples, dim))
+    X = centres[y.astype(np.intp)] + rng.standard_normal((n_samples, dim))
     return _finish(X, y, dtype)
 
 
@@ -366,23 +312,19 @@ def minibatches(
     [0, 1, 2, 3, 4]
     """
     fn = "minibatches"
-    n = _num_rows(X, "X", fn)
+    n = num_rows(X, fn, "X") if y is None else check_same_rows(X, y, fn)
     if y is not None:
-        ny = _num_rows(y, "y", fn)
-        if ny != n:
-            raise ValueError(
-                f"minibatches: X and y must have one row per sample; got X with {n} "
-                f"rows and y with {ny}"
-            )
         array_namespace(X, y, fn=fn)  # refuses mixed libraries up front
-    batch_size = _check_int(batch_size, "batch_size", fn)
-    order = _rng(seed, fn).permutation(n) if shuffle else np.arange(n)
+    batch_size = _check_count(batch_size, "batch_size", fn)
+    shuffle = V.check_bool(shuffle, fn, "shuffle")
+    drop_last = V.check_bool(drop_last, fn, "drop_last")
+    order = as_generator(seed, fn).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
         if idx.size == 0:
             break
-        yield _take_rows(X, idx), (None if y is None else _take_rows(y, idx))
+        yield take_rows(X, idx), (None if y is None else take_rows(y, idx))
 
 
 def train_val_split(
@@ -437,34 +379,20 @@ def train_val_split(
     ((120, 2), (30, 2), [10, 10, 10])
     """
     fn = "train_val_split"
-    n = _num_rows(X, "X", fn)
-    ny = _num_rows(y, "y", fn)
-    if ny != n:
-        raise ValueError(
-            f"train_val_split: X and y must have one row per sample; got X with {n} "
-            f"rows and y with {ny}"
-        )
+    n = check_same_rows(X, y, fn)
     array_namespace(X, y, fn=fn)
-    if isinstance(val_fraction, bool):
-        raise TypeError(f"train_val_split: val_fraction must be a float; got {val_fraction!r}")
-    try:
-        f = float(val_fraction)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"train_val_split: val_fraction must be a float in (0, 1); got {val_fraction!r}"
-        ) from None
-    if not 0.0 < f < 1.0:
-        raise ValueError(f"train_val_split: val_fraction must lie in (0, 1); got {f}")
-    rng = _rng(seed, fn)
+    f = V.check_real_scalar(val_fraction, fn, "val_fraction", lo=0.0, hi=1.0,
+                            lo_open=True, hi_open=True)
+    stratify = V.check_bool(stratify, fn, "stratify")
+    rng = as_generator(seed, fn)
     is_val = np.zeros(n, dtype=bool)
     if stratify:
         labels = to_numpy(y)
         if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-            raise TypeError(
-                "train_val_split: stratify=True needs y to be a 1-D array of integer "
-                f"labels; got dtype {labels.dtype} and shape {labels.shape} "
-                "(pass stratify=False to split any targets)"
-            )
+            raise V.argument_error(
+                fn, "y", "a 1-D array of integer labels when stratify=True (pass "
+                "stratify=False to split any targets)",
+                f"dtype {labels.dtype} and shape {labels.shape}", TypeError)
         for k in np.unique(labels):
             members = np.flatnonzero(labels == k)
             m = int(round(f * members.size))
@@ -474,10 +402,9 @@ def train_val_split(
         is_val[rng.choice(n, size=m, replace=False)] = True
     n_val = int(is_val.sum())
     if n_val == 0 or n_val == n:
-        raise ValueError(
-            f"train_val_split: val_fraction={f} of {n} samples leaves "
-            f"{n - n_val} for training and {n_val} for validation; both parts must "
-            "be non-empty (use more data or another val_fraction)"
-        )
+        raise V.argument_error(
+            fn, "val_fraction", f"a fraction of the {n} samples that leaves both parts "
+            "non-empty", f"{f}, which leaves {n - n_val} for training and {n_val} for "
+            "validation (use more data or another val_fraction)")
     tr, va = np.flatnonzero(~is_val), np.flatnonzero(is_val)
-    return _take_rows(X, tr), _take_rows(X, va), _take_rows(y, tr), _take_rows(y, va)
+    return take_rows(X, tr), take_rows(X, va), take_rows(y, tr), take_rows(y, va)

@@ -24,18 +24,21 @@ one number the loss history can be read:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Sequence
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from . import _validation as V
 from ._backend import to_numpy
 
-__all__ = ["VERDICTS", "Diagnosis", "baseline_loss", "diagnose"]
+__all__ = ["CAFFE_UNDERFLOW_LOSS", "MESSAGES", "VERDICTS", "VERDICT_RULES", "Diagnosis",
+           "VerdictRule", "baseline_loss", "diagnose"]
 
 #: Every verdict :func:`diagnose` can return.
-VERDICTS = ("learning", "stalled", "diverging", "bad_init", "plateau", "too_short")
+VERDICTS = ("learning", "stalled", "diverging", "bad_init", "plateau", "too_short", "underflow")
 
 
 def baseline_loss(num_classes: int) -> float:
@@ -80,21 +83,15 @@ def baseline_loss(num_classes: int) -> float:
 
 
 def _check_num_classes(num_classes: Any, fn: str) -> int:
-    return V.check_count(num_classes, fn, "num_classes")
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral):
+        # Name the type: a float such as 10.0 is refused, and should say so.
+        raise V.argument_error(fn, "num_classes", "an integer >= 1",
+                               f"{type(num_classes).__name__} {num_classes!r}", TypeError)
+    return V.check_int(num_classes, fn, "num_classes", lo=1)
 
 
 def _check_threshold(value: Any, name: str, *, positive: bool = True) -> float:
-    if isinstance(value, bool):
-        raise TypeError(f"diagnose: {name} must be a number; got the bool {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"diagnose: {name} must be a number; got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ValueError(
-            f"diagnose: {name} must be a finite number {'>' if positive else '>='} 0; got {v}"
-        )
-    return v
+    return V.check_real_scalar(value, "diagnose", name, lo=0.0, lo_open=positive)
 
 
 @dataclass(frozen=True)
@@ -172,11 +169,24 @@ def _change(improvement: float) -> str:
     return "did not change"
 
 
+_HISTORY = "a sequence of losses in step order (a list, a tuple, a 1-D array or a TrainingHistory)"
+
+
 def _as_history(loss_history: Any) -> np.ndarray:
     if hasattr(loss_history, "loss") and not hasattr(loss_history, "shape"):
         loss_history = loss_history.loss  # a TrainingHistory
     if isinstance(loss_history, (str, bytes)):
-        raise TypeError("diagnose: loss_history must be a sequence of numbers; got a string")
+        raise V.argument_error("diagnose", "loss_history", _HISTORY,
+                               f"a string {loss_history!r}", TypeError)
+    if not hasattr(loss_history, "shape") and not isinstance(loss_history, Sequence):
+        # A dict iterates over its keys and a set in no order: either would be read as a
+        # history silently, and wrongly.
+        hint = {dict: " (a dict iterates over its keys: pass [d[k] for k in sorted(d)])",
+                set: " (a set has no order)", frozenset: " (a frozenset has no order)"}
+        kind = next((h for t, h in hint.items() if isinstance(loss_history, t)),
+                    " (pass list(...) of it, in step order)")
+        raise V.argument_error("diagnose", "loss_history", _HISTORY,
+                               type(loss_history).__name__ + kind, TypeError)
     try:
         if hasattr(loss_history, "shape"):
             arr = to_numpy(loss_history)
@@ -184,15 +194,12 @@ def _as_history(loss_history: Any) -> np.ndarray:
             arr = np.asarray([float(to_numpy(v)) for v in loss_history])
         arr = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "diagnose: loss_history must be a 1-D sequence of numbers (a list of "
-            f"floats, a 1-D array or a TrainingHistory); got {type(loss_history).__name__} "
-            f"({exc})"
-        ) from None
+        raise V.argument_error("diagnose", "loss_history", "a 1-D sequence of numbers (a list "
+                               "of floats, a 1-D array or a TrainingHistory)",
+                               f"{type(loss_history).__name__} ({exc})", TypeError) from None
     if arr.ndim != 1:
-        raise ValueError(
-            f"diagnose: loss_history must be 1-D (one loss per step); got shape {arr.shape}"
-        )
+        raise V.argument_error("diagnose", "loss_history", "1-D (one loss per step)",
+                               f"shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(
             "diagnose: loss_history is empty; record at least one loss value "
@@ -201,16 +208,161 @@ def _as_history(loss_history: Any) -> np.ndarray:
     neg = np.flatnonzero(np.isfinite(arr) & (arr < -_NEGATIVE_SLACK))  # non-finite: diverging
     if neg.size:
         i = int(neg[0])
+        # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
         raise ValueError(
             f"diagnose: loss_history holds {float(arr[i])!r} at step {i}; a cross-entropy or "
             "hinge loss is never negative (was the log-likelihood passed instead of its "
-            "negative, or an accuracy instead of a loss?)"
-        )
+            "negative, or an accuracy instead of a loss?)")
     return arr
 
 
 #: Losses down to this far below zero pass (rounding in another library's loss).
 _NEGATIVE_SLACK = 1e-6
+
+
+#: -ln(FLT_MIN) = 87.3365: Caffe's ``SoftmaxWithLoss`` clamps the probability of the
+#: true class at FLT_MIN (the smallest normal float32), so a net whose scores diverged
+#: reports exactly this loss, step after step (Caffe issues #6130 and #4435).
+CAFFE_UNDERFLOW_LOSS = -math.log(float(np.finfo(np.float32).tiny))
+
+_INIT_ADVICE = (
+    "The initial weights are probably too large, so the untrained network is "
+    "confidently wrong. Use smaller initial weights (e.g. a 'xavier' or 'msra' "
+    "filler, or a smaller std) and check that the inputs are normalised."
+)
+
+#: The message of each verdict rule (:data:`VERDICT_RULES`), as a template filled
+#: with the numbers of the history (``{first}``, ``{end}``, ``{bname}``, ...).
+MESSAGES: dict[str, str] = {
+    "nonfinite_start": (
+        "The very first loss is {first}, before any update, so the learning rate is not "
+        "the cause. Check the inputs for NaN/inf and the initial weights (too large?), "
+        "and that the loss is computed stably."),
+    "caffe_underflow": (
+        "The loss is stuck at {end:.4f} = -ln(FLT_MIN), the value Caffe's SoftmaxWithLoss "
+        "reports when the probability of the true class underflows float32 (Caffe clamps "
+        "it at FLT_MIN = 1.175e-38): the scores diverged. Lower the learning rate (try "
+        "10x smaller) and check the initial weights and the scale of the inputs."),
+    "single_far_above": (
+        "The first loss, {first:.4g}, is far above the uniform-guess baseline {bname}. "
+        + _INIT_ADVICE),
+    "single": (
+        "One loss value ({first:.4g}; uniform-guess baseline {bname}). It is a sensible "
+        "start, but at least two values are needed to read a trend."),
+    "nonfinite": (
+        "The loss became {nonfinite_value} at step {first_nonfinite} (baseline {bname}): "
+        "training diverged. Lower the learning rate (try 10x smaller)."),
+    # The runaway values themselves (end_loss, the peak) stay in the fields: their
+    # digits are chaotic and would differ from one machine to the next.
+    "rise": (
+        "The loss rose far above where it started ({ref:.4g}; smoothed over {window} "
+        "steps; baseline {bname}): training is diverging. Lower the learning rate (try "
+        "10x smaller)."),
+    "bad_start": (
+        "The first loss, {first:.4g}, is far above the uniform-guess baseline {bname}, and "
+        "after {n} steps the loss ({end:.4g}) is {where}. " + _INIT_ADVICE),
+    "stalled": (
+        "The loss stays at {end:.4g}, near the uniform-guess baseline {bname}, and "
+        "{change} over {n} steps: the network is not learning. Raise the learning rate or "
+        "change the initialisation (the weights may be too small)."),
+    "plateau": (
+        "The loss is flat at {end:.4g}, well below the uniform-guess baseline {bname}: the "
+        "network has learned and stopped improving. Lower the learning rate (a decay "
+        "schedule) or use a larger model to go further; otherwise stop training."),
+    "learning": (
+        "The loss fell from {start:.4g} to {end:.4g} ({percent:.0f} % lower; uniform-guess "
+        "baseline {bname}): the network is learning.{note}"),
+}
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """The numbers the verdict rules read (see :func:`diagnose`, Notes)."""
+
+    num_classes: int
+    baseline: float
+    bname: str
+    n: int
+    window: int
+    first: float
+    last: float
+    start: float
+    end: float
+    best: float
+    improvement: float
+    first_nonfinite: int | None
+    nonfinite_value: float
+    scale: float
+    far_above: bool
+    tail: np.ndarray
+    tol: dict
+
+    @property
+    def ref(self) -> float:
+        return min(self.first, self.best)
+
+    @property
+    def near_baseline(self) -> bool:
+        return self.end >= self.baseline - self.tol["stall_tolerance"] * self.scale
+
+
+def _stuck_at_caffe_floor(st: _Stats) -> bool:
+    # Every value of the last window (all finite) is -ln(FLT_MIN), to float32 rounding.
+    return bool(st.tail.size) and bool(
+        np.all(np.abs(st.tail - CAFFE_UNDERFLOW_LOSS) <= 1e-5 * CAFFE_UNDERFLOW_LOSS))
+
+
+@dataclass(frozen=True)
+class VerdictRule:
+    """One rule of :func:`diagnose`: its name (the key of its message in
+    :data:`MESSAGES`), the verdict it gives, and when it applies, in words."""
+
+    name: str
+    verdict: str
+    when: str
+    applies: Callable[[_Stats], bool] = field(repr=False, compare=False)
+
+
+#: The rules of :func:`diagnose`, in order: the first that applies gives the verdict.
+VERDICT_RULES: tuple[VerdictRule, ...] = (
+    VerdictRule("nonfinite_start", "bad_init", "the first loss (before any update) is NaN/inf",
+                lambda st: st.first_nonfinite == 0),
+    VerdictRule("caffe_underflow", "underflow",
+                "the last values are all -ln(FLT_MIN) = 87.3365 (Caffe's clamped loss)",
+                lambda st: st.first_nonfinite is None and _stuck_at_caffe_floor(st)),
+    VerdictRule("single_far_above", "bad_init", "one value, far above the baseline",
+                lambda st: st.n < 2 and st.far_above),
+    VerdictRule("single", "too_short", "one value", lambda st: st.n < 2),
+    VerdictRule("nonfinite", "diverging", "a NaN/inf loss after the first step",
+                lambda st: st.first_nonfinite is not None),
+    VerdictRule("rise", "diverging",
+                "the smoothed end is more than rise_tolerance * max(scale, r) above "
+                "r = min(first loss, lowest smoothed loss)",
+                lambda st: st.end - st.ref > st.tol["rise_tolerance"] * max(st.scale, st.ref)),
+    VerdictRule("bad_start", "bad_init",
+                "the first loss is far above the baseline and the smoothed loss has not "
+                "come down below it",
+                lambda st: st.far_above and st.near_baseline),
+    VerdictRule("stalled", "stalled",
+                "the smoothed loss fell by less than min_improvement, near or above the "
+                "baseline",
+                lambda st: st.improvement < st.tol["min_improvement"] and st.near_baseline),
+    VerdictRule("plateau", "plateau",
+                "the smoothed loss fell by less than min_improvement, well below the baseline",
+                lambda st: st.improvement < st.tol["min_improvement"]),
+    VerdictRule("learning", "learning", "otherwise", lambda st: True),
+)
+
+
+def _fields(st: _Stats) -> dict:
+    """Every value a message template of :data:`MESSAGES` may use."""
+    note = (f" It started far above the baseline ({st.first:.4g}): smaller initial weights "
+            "would save steps." if st.far_above else "")
+    return dict(
+        first=st.first, end=st.end, start=st.start, bname=st.bname, n=st.n, window=st.window,
+        ref=st.ref, first_nonfinite=st.first_nonfinite, nonfinite_value=st.nonfinite_value,
+        where="still above it" if st.end > st.baseline else "only back at about chance level",
+        change=_change(st.improvement), percent=100 * st.improvement, note=note)
 
 
 def diagnose(
@@ -223,6 +375,7 @@ def diagnose(
     rise_tolerance: float = 0.25,
     min_improvement: float = 0.05,
     stall_tolerance: float = 0.1,
+    loss_layer: Any = None,
 ) -> Diagnosis:
     r"""Read a loss history: learning, stalled, diverging or badly initialised?
 
@@ -238,6 +391,11 @@ def diagnose(
         Reference loss of the untrained model.  Default :math:`\ln K`, right for
         the softmax cross-entropy; pass e.g. :math:`(K-1)\,\Delta` for a
         multiclass hinge loss with margin :math:`\Delta`.
+    loss_layer : LossLayer, optional
+        Take the baseline from this loss layer's
+        :meth:`~softmaxlab.layers.LossLayer.initial_loss` (times the batch size
+        of a :class:`~softmaxlab.training.TrainingHistory` for unnormalised
+        reductions) instead of `baseline`.
     window : int, optional
         Number of values averaged to smooth a noisy minibatch curve.  Default
         ``max(1, min(50, len(loss_history) // 10))``.
@@ -278,13 +436,17 @@ def diagnose(
     baseline is smaller, e.g. for :math:`K = 1`), so every tolerance is a
     fraction of the loss of the uniform guess.  Let :math:`\bar L_t` be the mean
     of the loss over `window` consecutive finite values ending at :math:`t`.
-    The checks run in this order, the first that applies wins:
+    The rules of :data:`VERDICT_RULES` run in this order, the first that
+    applies wins (its message is the template of :data:`MESSAGES` of that name):
 
-    1. fewer than two values: ``bad_init`` if the single value is NaN/inf or far
-       above the baseline, else ``too_short``;
-    2. a NaN/inf value at step 0, before any update: ``bad_init`` (the learning
+    1. a NaN/inf value at step 0, before any update: ``bad_init`` (the learning
        rate cannot be the cause: look at the data and the initialisation);
-    3. a NaN/inf value later: ``diverging``;
+    2. every value of the last window is :math:`-\ln(\text{FLT\_MIN}) = 87.3365`
+       (:data:`CAFFE_UNDERFLOW_LOSS`), the loss Caffe reports when the
+       probability of the true class underflows (it clamps it at FLT_MIN):
+       ``underflow`` -- the scores diverged;
+    3. fewer than two values: ``bad_init`` if the single value is far above
+       the baseline, else ``too_short``; a NaN/inf value later: ``diverging``;
     4. the smoothed loss at the end is far above the lower of the first loss
        and its lowest smoothed value, :math:`r = \min(L_0, \min_t \bar L_t)`:
        :math:`\bar L_{\text{end}} - r > \text{rise\_tolerance} \cdot \max(\text{scale}, r)`
@@ -316,144 +478,86 @@ def diagnose(
     'diverging'
     >>> diagnose([41.0, 40.2, 39.5, 38.9], 10).verdict
     'bad_init'
+    >>> from softmaxlab.diagnostics import CAFFE_UNDERFLOW_LOSS
+    >>> round(CAFFE_UNDERFLOW_LOSS, 4)   # -ln(FLT_MIN): a Caffe log stuck here diverged
+    87.3365
+    >>> diagnose([2.3, 9.1] + [CAFFE_UNDERFLOW_LOSS] * 3, 10, window=3).verdict
+    'underflow'
     """
     K = _check_num_classes(num_classes, "diagnose")
     L = _as_history(loss_history)
+    B, bname = _baseline(K, baseline, loss_layer, loss_history)
+    tol = {name: _check_threshold(value, name, positive=positive) for name, value, positive in
+           (("init_tolerance", init_tolerance, True), ("rise_tolerance", rise_tolerance, True),
+            ("min_improvement", min_improvement, False),
+            ("stall_tolerance", stall_tolerance, False))}
+    if window is None:
+        w = max(1, min(50, int(L.size) // 10))
+    else:
+        w = V.check_int(window, "diagnose", "window", lo=1)
+    st = _statistics(L, K, B, bname, w, tol)
+    rule = next(r for r in VERDICT_RULES if r.applies(st))
+    return Diagnosis(
+        verdict=rule.verdict, message=MESSAGES[rule.name].format(**_fields(st)),
+        num_classes=K, baseline=B, first_loss=st.first, last_loss=st.last,
+        start_loss=st.start, end_loss=st.end, best_loss=st.best,
+        relative_improvement=float(st.improvement), first_nonfinite=st.first_nonfinite,
+        num_steps=st.n, window=st.window)
+
+
+def _baseline(K: int, baseline: Any, loss_layer: Any, history: Any) -> tuple[float, str]:
+    """The reference loss and its name in messages (``ln(10) = 2.303`` or ``2``)."""
+    if loss_layer is not None:
+        if baseline is not None:
+            raise V.argument_error("diagnose", "baseline", "None when loss_layer is given "
+                                   "(the loss layer gives the baseline)", repr(baseline))
+        if not callable(getattr(loss_layer, "initial_loss", None)):
+            raise V.argument_error("diagnose", "loss_layer", "a loss layer with an "
+                                   "initial_loss(num_classes) method", repr(loss_layer),
+                                   TypeError)
+        batch = getattr(history, "batch_size", 0) or 1  # a TrainingHistory knows it
+        baseline = loss_layer.initial_loss(K, batch_size=batch)
     if baseline is not None:
         baseline = _check_threshold(baseline, "baseline", positive=False)
     if baseline is None or math.isclose(baseline, math.log(K), rel_tol=1e-12, abs_tol=1e-15):
         B = math.log(K)
-        bname = f"ln({K}) = {B:.4g}"
-    else:
-        B = baseline
-        bname = f"{B:.4g}"
-    init_tolerance = _check_threshold(init_tolerance, "init_tolerance")
-    rise_tolerance = _check_threshold(rise_tolerance, "rise_tolerance")
-    min_improvement = _check_threshold(min_improvement, "min_improvement", positive=False)
-    stall_tolerance = _check_threshold(stall_tolerance, "stall_tolerance", positive=False)
-    n = int(L.size)
-    if window is None:
-        w = max(1, min(50, n // 10))
-    else:
-        w = V.check_count(window, "diagnose", "window")
-    scale = max(B, math.log(2.0))
+        return B, f"ln({K}) = {B:.4g}"
+    return baseline, f"{baseline:.4g}"
 
-    finite = np.isfinite(L)
-    bad = np.flatnonzero(~finite)
+
+def _statistics(L: np.ndarray, K: int, B: float, bname: str, w: int, tol: dict) -> _Stats:
+    """The smoothed statistics of a history that the verdict rules read."""
+    n = int(L.size)
+    bad = np.flatnonzero(~np.isfinite(L))
     first_nonfinite = int(bad[0]) if bad.size else None
     good = L if first_nonfinite is None else L[:first_nonfinite]
     nan = float("nan")
     if good.size:
         w_eff = min(w, good.size)
-        with np.errstate(over="ignore", invalid="ignore"):
-            c = np.concatenate(([0.0], np.cumsum(good)))
-            smooth = (c[w_eff:] - c[:-w_eff]) / w_eff
-        if not np.isfinite(smooth).all():  # the running sum overflowed (losses near 1e308)
-            m = float(np.max(np.abs(good)))
-            c = np.concatenate(([0.0], np.cumsum(good / m)))
-            smooth = (c[w_eff:] - c[:-w_eff]) / w_eff * m
+        smooth = _moving_mean(good, w_eff)
         start, end, best = float(smooth[0]), float(smooth[-1]), float(smooth.min())
         improvement = (start - end) / start if start != 0 else 0.0
+        tail = good[-w_eff:]
     else:
-        w_eff = w
-        start = end = best = improvement = nan
-    first, last = float(L[0]), float(L[-1])
-    far_above = math.isfinite(first) and first > B + init_tolerance * scale
+        w_eff, start, end, best, improvement, tail = w, nan, nan, nan, nan, good
+    scale = max(B, math.log(2.0))
+    first = float(L[0])
+    return _Stats(
+        num_classes=K, baseline=B, bname=bname, n=n, window=w_eff, first=first,
+        last=float(L[-1]), start=start, end=end, best=best, improvement=float(improvement),
+        first_nonfinite=first_nonfinite,
+        nonfinite_value=nan if first_nonfinite is None else float(L[first_nonfinite]),
+        scale=scale, far_above=math.isfinite(first) and first > B + tol["init_tolerance"] * scale,
+        tail=tail, tol=tol)
 
-    def result(verdict: str, message: str) -> Diagnosis:
-        return Diagnosis(
-            verdict=verdict,
-            message=message,
-            num_classes=K,
-            baseline=B,
-            first_loss=first,
-            last_loss=last,
-            start_loss=start,
-            end_loss=end,
-            best_loss=best,
-            relative_improvement=float(improvement),
-            first_nonfinite=first_nonfinite,
-            num_steps=n,
-            window=w_eff,
-        )
 
-    init_advice = (
-        "The initial weights are probably too large, so the untrained network is "
-        "confidently wrong. Use smaller initial weights (e.g. a 'xavier' or 'msra' "
-        "filler, or a smaller std) and check that the inputs are normalised."
-    )
-    # 1-3: NaN/inf and very short histories.
-    if first_nonfinite == 0:
-        return result(
-            "bad_init",
-            f"The very first loss is {first}, before any update, so the learning rate "
-            "is not the cause. Check the inputs for NaN/inf and the initial weights "
-            "(too large?), and that the loss is computed stably.",
-        )
-    if n < 2:
-        if far_above:
-            return result(
-                "bad_init",
-                f"The first loss, {first:.4g}, is far above the uniform-guess baseline "
-                f"{bname}. {init_advice}",
-            )
-        return result(
-            "too_short",
-            f"One loss value ({first:.4g}; uniform-guess baseline {bname}). It is a "
-            "sensible start, but at least two values are needed to read a trend.",
-        )
-    if first_nonfinite is not None:
-        return result(
-            "diverging",
-            f"The loss became {L[first_nonfinite]} at step {first_nonfinite} (baseline "
-            f"{bname}): training diverged. Lower the learning rate (try 10x smaller).",
-        )
-    # 4: climbing up from the start or from the best point so far.
-    ref = min(first, best)
-    if end - ref > rise_tolerance * max(scale, ref):
-        return result(
-            "diverging",
-            # The runaway values themselves (end_loss, the peak) stay in the fields:
-            # their digits are chaotic and would differ from one machine to the next.
-            f"The loss rose far above where it started ({ref:.4g}; smoothed over {w_eff} "
-            f"steps; baseline {bname}): training is diverging. Lower the learning rate "
-            "(try 10x smaller).",
-        )
-    # 5: a bad start that has not recovered: the loss is still above the
-    # baseline, or has only fallen back to about it (chance level).
-    if far_above and end > B - stall_tolerance * scale:
-        where = "still above it" if end > B else "only back at about chance level"
-        return result(
-            "bad_init",
-            f"The first loss, {first:.4g}, is far above the uniform-guess baseline "
-            f"{bname}, and after {n} steps the loss ({end:.4g}) is {where}. "
-            + init_advice,
-        )
-    # 6: no progress.
-    if improvement < min_improvement:
-        if end >= B - stall_tolerance * scale:
-            return result(
-                "stalled",
-                f"The loss stays at {end:.4g}, near the uniform-guess baseline {bname}, "
-                f"and {_change(improvement)} over {n} steps: the network "
-                "is not learning. Raise the learning rate or change the initialisation "
-                "(the weights may be too small).",
-            )
-        return result(
-            "plateau",
-            f"The loss is flat at {end:.4g}, well below the uniform-guess baseline "
-            f"{bname}: the network has learned and stopped improving. Lower the "
-            "learning rate (a decay schedule) or use a larger model to go further; "
-            "otherwise stop training.",
-        )
-    note = (
-        f" It started far above the baseline ({first:.4g}): smaller initial weights "
-        "would save steps."
-        if far_above
-        else ""
-    )
-    return result(
-        "learning",
-        f"The loss fell from {start:.4g} to {end:.4g} ({100 * improvement:.0f} % lower; "
-        f"uniform-guess baseline {bname}): the network is learning." + note,
-    )
+def _moving_mean(good: np.ndarray, w: int) -> np.ndarray:
+    """Means of `w` consecutive values (rescaled when the running sum overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = np.concatenate(([0.0], np.cumsum(good)))
+        smooth = (c[w:] - c[:-w]) / w
+    if not np.isfinite(smooth).all():  # the running sum overflowed (losses near 1e308)
+        m = float(np.max(np.abs(good)))
+        c = np.concatenate(([0.0], np.cumsum(good / m)))
+        smooth = (c[w:] - c[:-w]) / w * m
+    return smooth

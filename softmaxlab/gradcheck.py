@@ -21,6 +21,7 @@ a loss layer, or a whole :class:`~softmaxlab.net.Net`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -28,6 +29,8 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import array_namespace, to_numpy
+from .layers import Layer, LossLayer
+from .net import Net
 
 __all__ = ["gradcheck", "GradcheckResult", "rel_error"]
 
@@ -87,11 +90,9 @@ class GradcheckResult:
 
 
 def _check_float64(name: str, a: Any, what: str) -> None:
-    if str(a.dtype).rsplit(".", 1)[-1] != "float64":
-        raise TypeError(
-            f"gradcheck: {name} must be float64 for central differences to be meaningful, "
-            f"found {a.dtype}; {what}"
-        )
+    if V.dtype_name(a.dtype) != "float64":
+        raise V.argument_error("gradcheck", name, f"float64 for central differences to be "
+                               f"meaningful ({what})", V.dtype_name(a.dtype), TypeError)
 
 
 def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
@@ -170,73 +171,95 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     >>> bad.ok, bad.where
     (False, ('inputs[0]', (2,)))
     """
-    from .layers import Layer, LossLayer
-    from .net import Net
-
     fn = "gradcheck"
-    eps = V.check_real_scalar(eps, fn, "eps", lo=0.0, lo_open=True)
-    tol = V.check_real_scalar(tol, fn, "tol", lo=0.0)
-    atol = V.check_real_scalar(atol, fn, "atol", lo=0.0)
-    tiny = V.check_real_scalar(tiny, fn, "tiny", lo=0.0, lo_open=True)
+    opts = dict(eps=V.check_real_scalar(eps, fn, "eps", lo=0.0, lo_open=True),
+                tol=V.check_real_scalar(tol, fn, "tol", lo=0.0),
+                atol=V.check_real_scalar(atol, fn, "atol", lo=0.0),
+                tiny=V.check_real_scalar(tiny, fn, "tiny", lo=0.0, lo_open=True))
     check_params = V.check_bool(check_params, fn, "check_params")
     if max_entries is not None:
         max_entries = V.check_int(max_entries, fn, "max_entries", lo=1)
-    rng = np.random.default_rng(V.check_int(seed, fn, "seed", lo=0))
+    opts.update(max_entries=max_entries,
+                rng=np.random.default_rng(V.check_int(seed, fn, "seed", lo=0)))
     if isinstance(f, (LossLayer, Net)):
-        if labels is None:
-            raise TypeError(f"gradcheck: checking {type(f).__name__} needs labels=...")
-        x = _single(inputs)
-        _check_float64("x", x, "pass float64 scores" if isinstance(f, LossLayer) else "pass a float64 input")
-        params = _params(f, check_params)
-        loss_layer = f if isinstance(f, LossLayer) else f.loss_layer
-        if loss_layer is None:
-            raise TypeError("gradcheck: the net has no loss layer; build it with loss=...")
-        if isinstance(f, Net):
-            f.zero_grad()
-        f.forward(x, labels)
-        dx = f.backward()
-
-        def evaluate(over):
-            xv = over.get("x", x)
-            scores = xv if isinstance(f, LossLayer) else f.predict(xv)
-            return _scalar(loss_layer.predict(scores, labels))
-
-        return _compare({"x": x}, {"x": dx}, params, evaluate, eps, tol, atol, tiny,
-                        max_entries, rng)
+        return _check_loss(f, inputs, labels, check_params, opts)
     if isinstance(f, Layer):
-        x = _single(inputs)
-        _check_float64("x", x, "pass a float64 input")
-        params = _params(f, check_params)
-        xp = array_namespace(x, fn="gradcheck")
-        y = f.predict(x)
-        r = xp.asarray(rng.standard_normal(tuple(y.shape)))
-        for p in f.params:
-            p.zero_grad()
-        f.forward(x)
-        dx = f.backward(r)
-
-        def evaluate(over):
-            return _scalar(xp.sum(f.predict(over.get("x", x)) * r))
-
-        return _compare({"x": x}, {"x": dx}, params, evaluate, eps, tol, atol, tiny,
-                        max_entries, rng)
+        return _check_layer(f, inputs, check_params, opts)
     if not callable(f):
-        raise TypeError(f"gradcheck: f must be a function, a Layer or a Net, found {type(f).__name__}")
+        raise V.argument_error(fn, "f", "a function, a Layer or a Net", type(f).__name__,
+                               TypeError)
+    return _check_function(f, inputs, opts)
+
+
+def _check_loss(f, inputs, labels, check_params: bool, opts: dict) -> GradcheckResult:
+    """A loss layer or a net: the scalar is the loss, the gradients from ``backward()``."""
+    if labels is None:
+        raise V.argument_error("gradcheck", "labels", f"the labels, to check "
+                               f"{type(f).__name__}", "None", TypeError)
+    x = _single(inputs)
+    _check_float64("x", x, "pass float64 scores" if isinstance(f, LossLayer)
+                   else "pass a float64 input")
+    params = _params(f, check_params)
+    loss_layer = f if isinstance(f, LossLayer) else f.loss_layer
+    if loss_layer is None:
+        raise V.argument_error("gradcheck", "f", "a net with a loss layer (build it with "
+                               "loss=...)", repr(f), TypeError)
+    if isinstance(f, Net):
+        f.zero_grad()
+    f.forward(x, labels)
+    dx = f.backward()
+
+    def evaluate(over):
+        xv = over.get("x", x)
+        scores = xv if isinstance(f, LossLayer) else f.predict(xv)
+        return _scalar(loss_layer.predict(scores, labels))
+
+    return _compare({"x": x}, {"x": dx}, params, evaluate, **opts)
+
+
+def _check_layer(f, inputs, check_params: bool, opts: dict) -> GradcheckResult:
+    """A layer: the scalar is ``sum(y * r)`` for a fixed random projection r."""
+    x = _single(inputs)
+    _check_float64("x", x, "pass a float64 input")
+    params = _params(f, check_params)
+    xp = array_namespace(x, fn="gradcheck")
+    y = f.predict(x)
+    r = xp.asarray(opts["rng"].standard_normal(tuple(y.shape)))
+    for p in f.params:
+        p.zero_grad()
+    f.forward(x)
+    dx = f.backward(r)
+
+    def evaluate(over):
+        return _scalar(xp.sum(f.predict(over.get("x", x)) * r))
+
+    return _compare({"x": x}, {"x": dx}, params, evaluate, **opts)
+
+
+def _check_function(f, inputs, opts: dict) -> GradcheckResult:
+    """A function ``f(*inputs) -> (value, grads)``."""
     xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     for i, a in enumerate(xs):
         _check_float64(f"inputs[{i}]", a, "pass float64 arrays")
     out = f(*xs)
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(
-            "gradcheck: f must return a pair (value, grads), e.g. cross_entropy_with_grad; "
-            f"found {type(out).__name__}"
-        )
+        raise V.argument_error("gradcheck", "f", "a function that returns a pair (value, "
+                               "grads), e.g. cross_entropy_with_grad",
+                               f"one that returns {type(out).__name__}", TypeError)
     grads = out[1]
     if len(xs) == 1 and not isinstance(grads, (list, tuple)):
         grads = [grads]
     grads = list(grads)
     if len(grads) != len(xs):
-        raise ValueError(f"gradcheck: f returned {len(grads)} gradients for {len(xs)} inputs")
+        raise V.argument_error("gradcheck", "f", "a function that returns one gradient per "
+                               "input (None to skip one)",
+                               f"one that returned {len(grads)} gradients for {len(xs)} inputs")
+    if all(g is None for g in grads):
+        # Nothing to compare: reporting ok=True would claim a check that never ran.
+        raise TypeError(
+            f"gradcheck: f must return a gradient for at least one input; it returned "
+            f"{'None' if len(grads) == 1 else 'None for every one of its ' + str(len(xs))} "
+            "(for (value, grads), grads holds one array per input, None to skip one)")
     names = [f"inputs[{i}]" for i in range(len(xs))]
     arrays = {n: a for n, a, g in zip(names, xs, grads) if g is not None}
     analytic = {n: g for n, g in zip(names, grads) if g is not None}
@@ -244,13 +267,14 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     def evaluate(over):
         return _scalar(f(*[over.get(n, a) for n, a in zip(names, xs)])[0])
 
-    return _compare(arrays, analytic, [], evaluate, eps, tol, atol, tiny, max_entries, rng)
+    return _compare(arrays, analytic, [], evaluate, **opts)
 
 
 def _single(inputs):
     if isinstance(inputs, (list, tuple)):
         if len(inputs) != 1:
-            raise ValueError(f"gradcheck: a layer or net takes one input x, found {len(inputs)}")
+            raise V.argument_error("gradcheck", "inputs", "one input x for a layer or a net",
+                                   f"{len(inputs)} inputs")
         return inputs[0]
     return inputs
 
@@ -270,8 +294,13 @@ def _scalar(v) -> float:
     return float(v)
 
 
-def _compare(arrays, analytic, params, evaluate, eps, tol, atol, tiny, max_entries, rng):
+def _compare(arrays, analytic, params, evaluate, *, eps, tol, atol, tiny, max_entries, rng):
     """Numerical gradients of `evaluate` for `arrays` (by name) and `params`; compare."""
+    if sum(math.prod(tuple(a.shape)) for a in arrays.values()) + sum(
+            p.size for p in params) == 0:
+        raise ValueError(
+            "gradcheck: there is nothing to check (every input and parameter is empty); "
+            "reporting ok=True would claim a check that never ran")
     numeric: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     ana_np: dict[str, np.ndarray] = {}
     for name, a in arrays.items():

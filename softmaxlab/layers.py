@@ -30,6 +30,7 @@ diff is ``loss_weight``).
 
 from __future__ import annotations
 
+import abc
 import math
 import numbers
 from typing import Any, Sequence
@@ -38,12 +39,18 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
+from ._reductions import check_reduction, reduction_for_caffe
+from ._reductions import get as reduction_entry
+from ._sampling import as_generator
+from .losses import cross_entropy_with_grad, multiclass_hinge_with_grad
+from .special import softmax as _special_softmax
 
 __all__ = [
     "FILLERS",
     "Param",
     "Layer",
     "LossLayer",
+    "NonFiniteScoresError",
     "InnerProduct",
     "ReLU",
     "Softmax",
@@ -165,7 +172,12 @@ def fill(shape: Sequence[int], filler: str = "xavier", *, std: float = 0.01,
     Raises
     ------
     ValueError
-        If `filler` or `variance_norm` is unknown (the message lists the valid names).
+        If `filler` or `variance_norm` is unknown (the message lists the valid
+        names), a number is NaN or infinite, ``std < 0`` or ``high < low``, or
+        a dimension of `shape` is negative.
+    TypeError
+        If `shape` is not a tuple of integers, a number argument is not a real
+        number, or `rng` is not None, an integer or a Generator.
 
     Notes
     -----
@@ -185,37 +197,45 @@ def fill(shape: Sequence[int], filler: str = "xavier", *, std: float = 0.01,
     >>> fill((2,), "constant", value=0.5)
     array([0.5, 0.5])
     """
-    if filler not in FILLERS:
-        raise ValueError(
-            f"fill: unknown filler {filler!r}; expected one of "
-            + ", ".join(repr(f) for f in FILLERS)
-        )
-    if variance_norm not in _VARIANCE_NORMS:
-        raise ValueError(
-            f"fill: unknown variance_norm {variance_norm!r}; expected one of "
-            + ", ".join(repr(v) for v in _VARIANCE_NORMS)
-        )
-    shape = tuple(int(s) for s in shape)
-    if not isinstance(rng, np.random.Generator):
-        rng = np.random.default_rng(rng)
+    fn = "fill"
+    V.check_choice(filler, FILLERS, fn, "filler")
+    V.check_choice(variance_norm, _VARIANCE_NORMS, fn, "variance_norm")
+    shape = _check_shape(shape, fn)
+    std = V.check_real_scalar(std, fn, "std", lo=0.0)
+    value = V.check_real_scalar(value, fn, "value")
+    low = V.check_real_scalar(low, fn, "low")
+    high = V.check_real_scalar(high, fn, "high")
+    if filler == "uniform" and not high >= low:
+        raise V.argument_error(fn, "high", f">= low = {low!r} for the uniform filler",
+                               repr(high))
+    rng = as_generator(rng, fn, "rng", allow_none=True)
     size = math.prod(shape)
     fan_in = size / shape[0] if shape and shape[0] else 1.0
     fan_out = size / shape[1] if len(shape) > 1 and shape[1] else 1.0
     n = {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
     if filler == "constant":
-        return np.full(shape, float(value), dtype=np.float64)
+        return np.full(shape, value, dtype=np.float64)
     if filler == "gaussian":
-        if std < 0:
-            raise ValueError(f"fill: std must be >= 0, found {std}")
-        return rng.normal(0.0, float(std), size=shape)
+        return rng.normal(0.0, std, size=shape)
     if filler == "uniform":
-        if not high >= low:
-            raise ValueError(f"fill: uniform filler needs low <= high, found low={low}, high={high}")
-        return rng.uniform(float(low), float(high), size=shape)
+        return rng.uniform(low, high, size=shape)
     if filler == "xavier":
         a = math.sqrt(3.0 / n)
         return rng.uniform(-a, a, size=shape)
     return rng.normal(0.0, math.sqrt(2.0 / n), size=shape)  # msra
+
+
+def _check_shape(shape: Any, fn: str, name: str = "shape") -> tuple[int, ...]:
+    """A shape: a sequence of non-negative integers."""
+    expected = "a tuple of non-negative integers such as (32, 64)"
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
+        raise V.argument_error(fn, name, expected, repr(shape), TypeError)
+    for i, d in enumerate(shape):
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 0:
+            raise V.argument_error(fn, name, expected,
+                                   f"{tuple(shape)!r}, which holds {d!r} at index {i}",
+                                   TypeError)
+    return tuple(int(d) for d in shape)
 
 
 # --------------------------------------------------------------------------- Layer
@@ -241,7 +261,32 @@ class _ParamOwner:
         return self
 
 
-class Layer(_ParamOwner):
+class _LayerBase(_ParamOwner):
+    """What a layer and a loss layer share: a name, a cache, parameters, messages."""
+
+    def __init__(self, *, name: str | None = None):
+        self.name = name
+        self._cache: Any = None
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+
+    @property
+    def params(self) -> list[Param]:
+        """The learnable parameters (empty for layers without any)."""
+        return []
+
+    def _label(self) -> str:
+        return type(self).__name__ + (f" {self.name!r}" if self.name else "")
+
+    def _require_forward(self, run: str) -> None:
+        if self._cache is None:
+            raise RuntimeError(f"{self._label()}.backward: called before forward; run {run}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Layer(_LayerBase):
     """Base class of every layer: Caffe's setup / forward / backward lifecycle.
 
     A subclass implements :meth:`_setup` (shape check, returns the output
@@ -258,11 +303,8 @@ class Layer(_ParamOwner):
     """
 
     def __init__(self, *, name: str | None = None):
-        self.name = name
-        self._cache: Any = None
+        super().__init__(name=name)
         self._top_shape: tuple[int, ...] | None = None
-        self.input_shape: tuple[int, ...] | None = None
-        self.output_shape: tuple[int, ...] | None = None
 
     # -- lifecycle ---------------------------------------------------------
     def setup(self, input_shape: Sequence[int]) -> tuple[int, ...]:
@@ -297,17 +339,13 @@ class Layer(_ParamOwner):
 
     def backward(self, dy: Any) -> Any:
         """Return the gradient w.r.t. the input; add parameter gradients into ``Param.grad``."""
-        if self._cache is None:
-            raise RuntimeError(
-                f"{self._label()}.backward: called before forward; run forward(x) first "
-                "(predict() keeps nothing for the backward pass)"
-            )
+        self._require_forward("forward(x) first (predict() keeps nothing for the backward "
+                              "pass)")
         dy = self._input(dy, "backward", "dy")
         if tuple(dy.shape) != self._top_shape:
-            raise ValueError(
-                f"{self._label()}.backward: the top gradient must have the output's shape "
-                f"{self._top_shape}, found {tuple(dy.shape)}"
-            )
+            raise V.argument_error(f"{self._label()}.backward", "dy",
+                                   f"the gradient of the output, of the output's shape "
+                                   f"{self._top_shape}", f"{tuple(dy.shape)}")
         return self._backward(dy, self._cache)
 
     # -- hooks -------------------------------------------------------------
@@ -320,18 +358,11 @@ class Layer(_ParamOwner):
     def _backward(self, dy, cache):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # -- parameters --------------------------------------------------------
-    @property
-    def params(self) -> list[Param]:
-        """The learnable parameters (empty for layers without any)."""
-        return []
 
 
-    def _label(self) -> str:
-        return type(self).__name__ + (f" {self.name!r}" if self.name else "")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+def _as_dtype(x, xp, dtype):
+    """`x` in `dtype` (a new array only when the dtype differs)."""
+    return x if x.dtype == dtype else xp.astype(x, dtype)
 
 
 def _as_float(x, xp, dtype=None):
@@ -414,25 +445,20 @@ class InnerProduct(Layer):
                  bias_lr_mult: float = 1.0, bias_decay_mult: float = 0.0,
                  name: str | None = None):
         super().__init__(name=name)
-        for arg, v in (("num_input", num_input), ("num_output", num_output)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"InnerProduct: {arg} must be a positive integer, found {v!r}")
-        if str(dtype) not in ("float32", "float64"):
-            raise ValueError(f"InnerProduct: dtype must be 'float32' or 'float64', found {dtype!r}")
-        for f, what in ((filler, "filler"), (bias_filler, "bias_filler")):
-            if f not in FILLERS:
-                raise ValueError(
-                    f"InnerProduct: unknown {what} {f!r}; expected one of "
-                    + ", ".join(repr(x) for x in FILLERS)
-                )
-        self.num_input, self.num_output = int(num_input), int(num_output)
-        self.filler, self.bias_filler = filler, bias_filler
-        self.dtype = str(dtype)
-        try:
-            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        except (TypeError, ValueError):
-            raise TypeError(f"InnerProduct: argument 'seed' must be None, a non-negative integer "
-                            f"or a numpy.random.Generator; found {seed!r}") from None
+        fn = "InnerProduct"
+        self.num_input = V.check_int(num_input, fn, "num_input", lo=1)
+        self.num_output = V.check_int(num_output, fn, "num_output", lo=1)
+        self.dtype = V.check_choice(str(dtype), ("float32", "float64"), fn, "dtype")
+        self.filler = V.check_choice(filler, FILLERS, fn, "filler")
+        self.bias_filler = V.check_choice(bias_filler, FILLERS, fn, "bias_filler")
+        bias = V.check_bool(bias, fn, "bias")
+        # Every filler argument is checked here, under its own name, used or not.
+        for arg, v in (("std", std), ("bias_std", bias_std)):
+            V.check_real_scalar(v, fn, arg, lo=0.0)
+        for arg, v in (("value", value), ("bias_value", bias_value)):
+            V.check_real_scalar(v, fn, arg)
+        V.check_choice(variance_norm, _VARIANCE_NORMS, fn, "variance_norm")
+        rng = as_generator(seed, fn, "seed", allow_none=True)
         w = fill((self.num_output, self.num_input), filler, std=std, value=value,
                  variance_norm=variance_norm, rng=rng)
         self.weight = Param(asarray(w, dtype=self.dtype), name="weight",
@@ -449,16 +475,16 @@ class InnerProduct(Layer):
 
     def _setup(self, input_shape):
         if len(input_shape) < 2 or math.prod(input_shape[1:]) != self.num_input:
-            raise ValueError(
-                f"{self._label()}: expected input of shape (N, {self.num_input}) "
-                f"(num_input={self.num_input}, e.g. (32, {self.num_input})), "
-                f"found {input_shape}"
-            )
+            raise V.argument_error(
+                self._label(), "x", f"of shape (N, {self.num_input}) (num_input="
+                f"{self.num_input}, e.g. (32, {self.num_input}))", f"{input_shape}")
         return (input_shape[0], self.num_output)
 
     def _forward(self, x):
         xp = array_namespace(x, self.weight.data, fn=f"{self._label()}.forward")
-        x2 = _as_float(xp.reshape(x, (x.shape[0], self.num_input)), xp, self.weight.data.dtype)
+        # The layer computes in its parameters' dtype, whatever the input's (a float32
+        # layer fed float64 data stays float32, its gradients and updates too).
+        x2 = _as_dtype(xp.reshape(x, (x.shape[0], self.num_input)), xp, self.weight.data.dtype)
         y = xp.matmul(x2, self.weight.data.T)
         if self.bias is not None:
             y = y + self.bias.data
@@ -467,6 +493,7 @@ class InnerProduct(Layer):
     def _backward(self, dy, cache):
         x2, xshape = cache
         xp = array_namespace(dy, x2, fn=f"{self._label()}.backward")
+        dy = _as_dtype(dy, xp, self.weight.data.dtype)
         self.weight.grad = self.weight.grad + xp.matmul(dy.T, x2)
         if self.bias is not None:
             self.bias.grad = self.bias.grad + xp.sum(dy, axis=0)
@@ -527,9 +554,7 @@ class ReLU(Layer):
 
 # --------------------------------------------------------------------------- Softmax
 def _softmax(x, axis):
-    from .special import softmax
-
-    return softmax(x, axis=axis)
+    return _special_softmax(x, axis=axis)
 
 
 class Softmax(Layer):
@@ -565,10 +590,10 @@ class Softmax(Layer):
 
     def _setup(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape):
-            raise ValueError(
-                f"{self._label()}: axis {self.axis} is out of range for an input "
-                f"with {len(input_shape)} dimensions {input_shape}"
-            )
+            n = len(input_shape)
+            raise V.argument_error(
+                self._label(), "axis", f"in [{-n}, {n - 1}] for an input with {n} "
+                f"dimensions {input_shape}", f"{self.axis}, which is out of range")
         return input_shape
 
     def _forward(self, x):
@@ -585,53 +610,114 @@ class Softmax(Layer):
 
 
 # --------------------------------------------------------------------------- losses
-class LossLayer(Layer):
-    """Base of the loss layers: ``forward(scores, labels) -> loss``, ``backward() -> dscores``.
+class NonFiniteScoresError(ValueError):
+    """The scores given to a loss layer hold NaN or +inf: the run diverged.
 
-    The loss returned by :meth:`forward` is multiplied by ``loss_weight`` (as
-    Caffe's ``Layer::Forward`` returns it), and :meth:`backward` returns the
-    gradient of that weighted loss.  For ``reduction="none"`` the loss is one
-    value per position and the gradient is that of their sum.
+    Raised by :meth:`LossLayer.forward` and :meth:`LossLayer.predict` where the
+    loss function refuses the scores; :func:`softmaxlab.training.train` catches
+    it by type and stops the run with a ``"diverging"`` diagnosis.  A subclass
+    of :class:`ValueError`, which the loss functions raise.
     """
 
-    _REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+
+class LossLayer(_LayerBase, abc.ABC):
+    r"""Base of the loss layers: ``forward(scores, labels) -> loss``, ``backward() -> dscores``.
+
+    A sibling of :class:`Layer` (both share the parameter, name and message
+    helpers), with the loss layer's own contract:
+
+    * :meth:`forward` returns the loss multiplied by ``loss_weight`` (as
+      Caffe's ``Layer::Forward`` returns it) and :meth:`backward` the gradient
+      of that weighted loss with respect to the scores.  For
+      ``reduction="none"`` the loss is one value per position and the gradient
+      is that of their sum.
+    * :meth:`initial_loss` gives the loss of an untrained network (all scores
+      about 0) for :math:`K` classes: the baseline that
+      :func:`~softmaxlab.training.train` and :func:`~softmaxlab.diagnostics.diagnose`
+      read a loss curve against.
+
+    A subclass implements ``_loss_and_grad(scores, labels) -> (loss, dscores)``
+    and ``_initial_loss_per_sample(num_classes) -> float``; both are abstract,
+    so a new loss layer cannot be created without saying where its loss starts.
+    """
+
+    #: The loss family whose reductions the layer accepts, in the reductions table
+    #: (:mod:`softmaxlab._reductions`); "hinge" has the ones every loss has.
+    _LOSS_FAMILY = "hinge"
 
     def __init__(self, *, reduction: str = "mean", loss_weight: float = 1.0, axis: int = 1,
                  name: str | None = None):
         super().__init__(name=name)
-        if reduction not in self._REDUCTIONS:
-            raise ValueError(
-                f"{type(self).__name__}: unknown reduction {reduction!r}; expected one of "
-                + ", ".join(repr(r) for r in self._REDUCTIONS)
-            )
-        lw = V.check_number(loss_weight, type(self).__name__, "loss_weight")
-        if not math.isfinite(lw):
-            raise ValueError(f"{type(self).__name__}: loss_weight must be finite, found {loss_weight!r}")
-        self.reduction, self.loss_weight = reduction, lw
-        self.axis = V.check_int(axis, type(self).__name__, "axis")
+        fn = type(self).__name__
+        self.reduction = check_reduction(reduction, fn, self._LOSS_FAMILY).name
+        self.loss_weight = V.check_real_scalar(loss_weight, fn, "loss_weight")
+        self.axis = V.check_int(axis, fn, "axis")
 
-    def forward(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
+    # -- the contract ------------------------------------------------------
+    @abc.abstractmethod
+    def _loss_and_grad(self, scores, labels):
+        """``(loss, dscores)`` of the unweighted loss (the ``*_with_grad`` functions)."""
+
+    @abc.abstractmethod
+    def _initial_loss_per_sample(self, num_classes: int) -> float:
+        """The unweighted loss of one sample whose scores are all 0, for K classes."""
+
+    def initial_loss(self, num_classes: int, *, batch_size: int = 1) -> float:
+        r"""The loss this layer returns for an untrained network (all scores 0).
+
+        Parameters
+        ----------
+        num_classes : int
+            :math:`K \ge 1`.
+        batch_size : int, default 1
+            Positions per batch; it multiplies the result for the reductions
+            without a divisor (``"sum"``, and ``"none"``, whose values the
+            net sums).
+
+        Returns
+        -------
+        float
+            The per-sample starting loss (:math:`\ln K` for
+            :class:`SoftmaxWithLoss`, :math:`(K - 1)\Delta^p` for
+            :class:`HingeLoss`) times ``|loss_weight|``.
+
+        Examples
+        --------
+        >>> round(SoftmaxWithLoss().initial_loss(10), 6)
+        2.302585
+        >>> HingeLoss(margin=2.0, p=2, loss_weight=0.5).initial_loss(3)
+        4.0
+        >>> SoftmaxWithLoss(reduction="sum").initial_loss(2, batch_size=4) == 4 * math.log(2)
+        True
+        """
+        fn = f"{self._label()}.initial_loss"
+        k = V.check_int(num_classes, fn, "num_classes", lo=1)
+        n = V.check_int(batch_size, fn, "batch_size", lo=1)
+        per = float(self._initial_loss_per_sample(k))
+        if not reduction_entry(self.reduction).needs_positions:  # "sum", "none": no divisor
+            per *= n
+        return abs(self.loss_weight) * per
+
+    # -- passes ------------------------------------------------------------
+    def forward(self, scores: Any, labels: Any) -> Any:
         """Return the loss (times ``loss_weight``) and keep its gradient for :meth:`backward`."""
         scores = self._scores(scores, labels, "forward")
         self.input_shape = self.output_shape = tuple(scores.shape)
-        loss, grad = self._loss_and_grad(scores, labels)
+        loss, grad = self._evaluate(scores, labels, "forward")
         self._cache = (grad, scores)
         return loss * self.loss_weight if self.loss_weight != 1.0 else loss
 
     __call__ = forward
 
-    def predict(self, scores: Any, labels: Any) -> Any:  # type: ignore[override]
+    def predict(self, scores: Any, labels: Any) -> Any:
         """The loss without caching anything."""
         scores = self._scores(scores, labels, "predict")
-        loss, _ = self._loss_and_grad(scores, labels)
+        loss, _ = self._evaluate(scores, labels, "predict")
         return loss * self.loss_weight if self.loss_weight != 1.0 else loss
 
-    def backward(self, dloss: Any = 1.0) -> Any:  # type: ignore[override]
+    def backward(self, dloss: Any = 1.0) -> Any:
         """Gradient of the weighted loss w.r.t. the scores, times `dloss` (default 1)."""
-        if self._cache is None:
-            raise RuntimeError(
-                f"{self._label()}.backward: called before forward; run forward(scores, labels) first"
-            )
+        self._require_forward("forward(scores, labels) first")
         grad = self._cache[0]
         fn = f"{self._label()}.backward"
         if isinstance(dloss, numbers.Real) and not isinstance(dloss, (bool, np.bool_)):
@@ -641,25 +727,37 @@ class LossLayer(Layer):
             xp = array_namespace(dloss, grad, fn=fn)
             V.check_float(dloss, xp, fn, "dloss")
             if not V.any_true(xp.isfinite(dloss), xp):
-                raise ValueError(f"{fn}: argument 'dloss' must be finite; found {float(dloss)!r}")
+                raise V.argument_error(fn, "dloss", "finite", repr(float(dloss)))
             return grad * (dloss * self.loss_weight)
         shape = getattr(dloss, "shape", None)
-        raise TypeError(
-            f"{fn}: argument 'dloss' must be a real number or a 0-d floating array (the "
-            f"gradient of the final loss with respect to this scalar loss); found "
-            f"{type(dloss).__name__}" + (f" of shape {tuple(shape)}" if shape is not None
-                                         else f" {dloss!r}")
-        )
+        raise V.argument_error(
+            fn, "dloss", "a real number or a 0-d floating array (the gradient of the final "
+            "loss with respect to this scalar loss)",
+            type(dloss).__name__ + (f" of shape {tuple(shape)}" if shape is not None
+                                    else f" {dloss!r}"), TypeError)
 
     def _scores(self, scores: Any, labels: Any, method: str) -> Any:
         fn = f"{self._label()}.{method}"
         return V.namespace_and_array(scores, fn, "scores", labels)[1]
 
-    def _loss_and_grad(self, scores, labels):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-_NORMALIZATION = {"VALID": "mean", "FULL": "full", "BATCH_SIZE": "batch_size", "NONE": "sum"}
+    def _evaluate(self, scores, labels, method: str):
+        """`_loss_and_grad`, with a refusal of NaN/+inf scores raised as NonFiniteScoresError."""
+        try:
+            return self._loss_and_grad(scores, labels)
+        except NonFiniteScoresError:
+            raise
+        except ValueError as exc:
+            xp = array_namespace(scores, fn=f"{self._label()}.{method}")
+            if V.dtype_kind(scores.dtype, xp) != "floating":
+                raise
+            bad = xp.isnan(scores) | (scores == math.inf)
+            if not V.any_true(bad, xp):
+                raise
+            idx = V.first_true_index(bad, tuple(scores.shape))
+            raise NonFiniteScoresError(
+                f"{self._label()}.{method}: the scores hold "
+                f"{float(to_numpy(scores[idx]))!r} at index {V.fmt_index(idx)} (the network "
+                f"diverged, or its input holds NaN/inf): {exc}") from exc
 
 
 class SoftmaxWithLoss(LossLayer):
@@ -712,37 +810,33 @@ class SoftmaxWithLoss(LossLayer):
     array([0.25, 0.25, 0.25, 0.25])
     """
 
-    _REDUCTIONS = ("mean", "sum", "full", "batch_size", "none")
+    _LOSS_FAMILY = "ce"
 
     def __init__(self, *, ignore_index: int | None = None, reduction: str = "mean",
                  normalization: str | None = None, loss_weight: float = 1.0,
                  label_smoothing: float = 0.0, weight: Any = None, axis: int = 1,
                  validate: bool = True, name: str | None = None):
+        fn = "SoftmaxWithLoss"
         if normalization is not None:
-            key = str(normalization).upper()
-            if key not in _NORMALIZATION:
-                raise ValueError(
-                    f"SoftmaxWithLoss: unknown normalization {normalization!r}; expected one of "
-                    + ", ".join(repr(k) for k in _NORMALIZATION)
-                )
-            if reduction != "mean" and reduction != _NORMALIZATION[key]:
-                raise ValueError(
-                    f"SoftmaxWithLoss: normalization={normalization!r} means "
-                    f"reduction={_NORMALIZATION[key]!r}, but reduction={reduction!r} was also given; "
-                    "pass only one of them"
-                )
-            reduction = _NORMALIZATION[key]
+            meant = reduction_for_caffe(normalization, fn)
+            if reduction != "mean" and reduction != meant:
+                raise V.argument_error(
+                    fn, "reduction", f"{meant!r} or left out, since "
+                    f"normalization={normalization!r} means reduction={meant!r}",
+                    f"{reduction!r} (pass only one of them)")
+            reduction = meant
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
-        ls = V.check_number(label_smoothing, "SoftmaxWithLoss", "label_smoothing")
-        if not 0.0 <= ls <= 1.0:
-            raise ValueError(f"SoftmaxWithLoss: label_smoothing must be in [0, 1], found {label_smoothing!r}")
+        ls = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
+        if ignore_index is not None:
+            ignore_index = V.check_int(ignore_index, fn, "ignore_index")
         self.ignore_index, self.label_smoothing, self.weight = ignore_index, ls, weight
         self.validate = V.check_bool(validate, "SoftmaxWithLoss", "validate")
         self._probabilities = None
 
-    def _loss_and_grad(self, scores, labels):
-        from .losses import cross_entropy_with_grad
+    def _initial_loss_per_sample(self, num_classes: int) -> float:
+        return math.log(num_classes)  # the uniform guess, whatever the smoothing and weights
 
+    def _loss_and_grad(self, scores, labels):
         self._probabilities = None
         return cross_entropy_with_grad(
             scores, labels, axis=self.axis, weight=self.weight, ignore_index=self.ignore_index,
@@ -750,10 +844,12 @@ class SoftmaxWithLoss(LossLayer):
             validate=self.validate,
         )
 
-    def forward(self, scores: Any, labels: Any, *, return_probabilities: bool = False) -> Any:  # type: ignore[override]
+    def forward(self, scores: Any, labels: Any, *, return_probabilities: bool = False) -> Any:
         """Loss (times ``loss_weight``); with ``return_probabilities=True`` also the softmax."""
+        flag = V.check_bool(return_probabilities, f"{self._label()}.forward",
+                            "return_probabilities")
         loss = super().forward(scores, labels)
-        if return_probabilities:
+        if flag:
             return loss, self.probabilities
         return loss
 
@@ -815,14 +911,17 @@ class HingeLoss(LossLayer):
                  name: str | None = None):
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
         self.validate = V.check_bool(validate, "HingeLoss", "validate")
-        if isinstance(p, bool) or p not in (1, 2):
-            raise ValueError(f"HingeLoss: p must be 1 or 2, found {p!r}")
+        if isinstance(p, (bool, np.bool_)) or p not in (1, 2):
+            raise V.argument_error("HingeLoss", "p", "1 (the hinge) or 2 (the squared hinge)",
+                                   repr(p))
         self.margin = V.check_real_scalar(margin, "HingeLoss", "margin", lo=0.0)
         self.p = int(p)
 
-    def _loss_and_grad(self, scores, labels):
-        from .losses import multiclass_hinge_with_grad
+    def _initial_loss_per_sample(self, num_classes: int) -> float:
+        # All scores 0: each of the K - 1 wrong classes violates the margin by margin.
+        return (num_classes - 1) * self.margin ** self.p
 
+    def _loss_and_grad(self, scores, labels):
         return multiclass_hinge_with_grad(
             scores, labels, axis=self.axis, margin=self.margin, p=self.p, reduction=self.reduction,
             validate=self.validate,

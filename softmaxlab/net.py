@@ -8,12 +8,12 @@ first, as Caffe's solver calls ``ClearParamDiffs``).
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any, Iterator, Sequence
 
+from . import _validation as V
 from ._backend import array_namespace
-from .layers import Layer, LossLayer, Param, SoftmaxWithLoss, _ParamOwner, _softmax
+from .layers import Layer, LossLayer, Param, _check_shape, _ParamOwner, _softmax
 
 __all__ = ["Net"]
 
@@ -53,29 +53,20 @@ class Net(_ParamOwner):
     """
 
     def __init__(self, layers: Sequence[Layer], loss: LossLayer | None = None):
-        if isinstance(layers, Layer) or not isinstance(layers, Iterable) or isinstance(layers, str):
-            raise TypeError(
-                f"Net: argument 'layers' must be a list of layers, e.g. Net([InnerProduct(64, 10)], "
-                f"loss=SoftmaxWithLoss()); found {type(layers).__name__} {layers!r}"
-            )
-        layers = list(layers)
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer) or isinstance(layer, LossLayer):
-                raise TypeError(
-                    f"Net: layers[{i}] must be a (non-loss) Layer, found {layer!r}; "
-                    "pass the loss layer as loss=..."
-                )
+        self.layers = _check_layers(layers)
         if loss is not None and not isinstance(loss, LossLayer):
-            raise TypeError(
-                f"Net: loss must be a loss layer (SoftmaxWithLoss, HingeLoss), found {loss!r}"
-            )
-        self.layers = layers
+            raise V.argument_error("Net", "loss", "a loss layer (SoftmaxWithLoss, HingeLoss) "
+                                   "or None", repr(loss), TypeError)
         self.loss_layer = loss
         self.last_loss: Any = None
-        for i, layer in enumerate(layers):
+        named: set[int] = set()
+        for i, layer in enumerate(self.layers):
             if layer.name is None:
                 layer.name = f"{type(layer).__name__.lower()}{i}"
             for p in layer.params:
+                if id(p) in named:  # a Param shared with an earlier layer keeps its name
+                    continue
+                named.add(id(p))
                 base = p.name.rsplit(".", 1)[-1] if p.name else "param"
                 p.name = f"{layer.name}.{base}"
         if loss is not None and loss.name is None:
@@ -93,9 +84,19 @@ class Net(_ParamOwner):
 
     @property
     def params(self) -> list[Param]:
-        """Every learnable parameter, in layer order."""
-        return [p for layer in self.layers for p in layer.params]
+        """Every learnable parameter, in layer order, each once.
 
+        A :class:`~softmaxlab.layers.Param` shared by two layers (tied weights)
+        is listed once: both layers add their gradient into its ``grad``, and
+        the solver updates it once with the sum.
+        """
+        seen: set[int] = set()
+        out = []
+        for p in (p for layer in self.layers for p in layer.params):
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+        return out
 
     # -- passes ------------------------------------------------------------
     def forward(self, x: Any, y: Any) -> float:
@@ -138,7 +139,7 @@ class Net(_ParamOwner):
 
     def predict_proba(self, x: Any) -> Any:
         """Softmax of the scores over the class axis (the loss layer's, or axis 1)."""
-        axis = self.loss_layer.axis if isinstance(self.loss_layer, LossLayer) else 1
+        axis = self.loss_layer.axis if self.loss_layer is not None else 1
         return _softmax(self.predict(x), axis)
 
     # -- display -----------------------------------------------------------
@@ -161,13 +162,7 @@ class Net(_ParamOwner):
         rows = []
         shape = None
         if input_shape is not None:
-            ok = isinstance(input_shape, Sequence) and not isinstance(input_shape, str) and all(
-                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0
-                for d in input_shape)
-            if not ok:
-                raise TypeError(f"Net.summary: argument 'input_shape' must be a tuple of "
-                                f"non-negative integers such as (32, 64); found {input_shape!r}")
-            shape = tuple(int(d) for d in input_shape)
+            shape = _check_shape(input_shape, "Net.summary", "input_shape")
         for i, layer in enumerate(self.layers):
             if shape is not None:
                 shape = layer.setup(shape)
@@ -190,3 +185,27 @@ class Net(_ParamOwner):
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         loss = f", loss={self.loss_layer!r}" if self.loss_layer is not None else ""
         return f"Net([\n{inner}\n]{loss})"
+
+
+def _check_layers(layers: Any) -> list[Layer]:
+    """`layers` as a list of distinct (non-loss) Layer objects."""
+    if isinstance(layers, (Layer, LossLayer, str)) or not isinstance(layers, Iterable):
+        raise V.argument_error(
+            "Net", "layers", "a list of layers, e.g. Net([InnerProduct(64, 10)], "
+            "loss=SoftmaxWithLoss())", f"{type(layers).__name__} {layers!r}", TypeError)
+    layers = list(layers)
+    first: dict[int, int] = {}
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise V.argument_error("Net", f"layers[{i}]", "a (non-loss) Layer; pass the loss "
+                                   "layer as loss=...", repr(layer), TypeError)
+        j = first.setdefault(id(layer), i)
+        if j != i:
+            # A layer keeps the cache of its last forward pass for its backward pass: a
+            # second use would overwrite the first's, and the gradient would be wrong.
+            raise V.argument_error(
+                "Net", f"layers[{i}]", "a layer object not used before in the list (a layer "
+                "keeps what its backward pass needs from one forward pass); create another "
+                f"instance, e.g. {type(layer).__name__}(...), and share a Param object to tie "
+                "weights", f"the same object as layers[{j}], {layer!r}")
+    return layers

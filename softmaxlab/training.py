@@ -27,8 +27,10 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
-from .datasets import _num_rows, _rng, _take_rows, minibatches
+from ._sampling import as_generator, check_same_rows, num_rows, take_rows
+from .datasets import minibatches
 from .diagnostics import Diagnosis, diagnose
+from .layers import NonFiniteScoresError
 
 __all__ = ["TrainingHistory", "train"]
 
@@ -112,29 +114,24 @@ class TrainingHistory:
         return "TrainingHistory(" + ", ".join(parts) + ")"
 
 
-# --------------------------------------------------------------------------- helpers
-def _pos_int(value: Any, name: str) -> int:
-    return V.check_count(value, "train", name, expected="a positive integer")
+# --------------------------------------------------------------------------- set-up
+def _count(value: Any, name: str) -> int:
+    return V.check_int(value, "train", name, lo=1)
 
 
 def _unpack(data: Any, name: str):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(
-            f"train: {name} must be a pair (X, y) of arrays with one row per sample; "
-            f"got {type(data).__name__}"
-            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
-        )
+        raise V.argument_error(
+            "train", name, "a pair (X, y) of arrays with one row per sample",
+            type(data).__name__ + (f" of length {len(data)}" if isinstance(data, (tuple, list))
+                                   else ""), TypeError)
     X, y = data
     X = X if hasattr(X, "shape") else asarray(X)
     y = y if hasattr(y, "shape") else asarray(y)
-    n, ny = _num_rows(X, f"{name}[0] (X)", "train"), _num_rows(y, f"{name}[1] (y)", "train")
-    if n != ny:
-        raise ValueError(
-            f"train: {name} must have one label row per sample; got X with {n} rows and "
-            f"y with {ny}"
-        )
+    n = check_same_rows(X, y, "train", (f"{name}[0] (X)", f"{name}[1] (y)"))
     if n == 0:
-        raise ValueError(f"train: {name} is empty (0 samples)")
+        raise V.argument_error("train", name, "a pair (X, y) with at least one sample",
+                               "an empty one (0 samples)")
     xp = array_namespace(X, y, fn="train")
     if V.dtype_kind(X.dtype, xp) == "floating":
         # One pass over the inputs now, rather than a NaN loss some steps later.
@@ -142,9 +139,10 @@ def _unpack(data: Any, name: str):
         if V.any_true(bad, xp):
             idx = V.first_true_index(bad, tuple(X.shape))
             value = float(to_numpy(X[idx]))
+            # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
             raise ValueError(
-                f"train: {name}[0] (X) holds {value!r} at index {V.fmt_index(idx)}; the inputs "
-                "must be finite (drop or impute that sample first)")
+                f"train: {name}[0] (X) holds {value!r} at index {V.fmt_index(idx)}; the "
+                "inputs must be finite (drop or impute that sample first)")
     return X, y, n
 
 
@@ -161,33 +159,92 @@ def _net_num_output(net: Any) -> int | None:
     return None
 
 
-def _infer_num_classes(net: Any, y: Any) -> int:
-    k = _net_num_output(net)
-    if k is not None:
-        return k
+def _num_classes(net: Any, y: Any, num_classes: Any) -> int:
+    k_net = _net_num_output(net)
+    if num_classes is not None:
+        K = _count(num_classes, "num_classes")
+        if k_net is not None and K != k_net:
+            raise V.argument_error(
+                "train", "num_classes", f"the net's last layer (num_output={k_net})",
+                f"{K} (leave num_classes=None to take it from the net)", must="match")
+        return K
+    if k_net is not None:
+        return k_net
     if _has_int_labels(y):
         xp = array_namespace(y, fn="train")
         return int(xp.max(y)) + 1
     return int(y.shape[-1])
 
 
-def _baseline(loss_layer: Any, num_classes: int, batch_size: int) -> float:
-    """The loss of an untrained net with tiny weights, for this loss layer."""
-    weight = float(getattr(loss_layer, "loss_weight", 1.0))
-    per_sample = math.log(num_classes)
-    if type(loss_layer).__name__ == "HingeLoss":  # all scores ~0: every j != y violates
-        per_sample = (num_classes - 1) * float(loss_layer.margin) ** int(loss_layer.p)
-    if getattr(loss_layer, "reduction", "mean") in ("sum", "none"):
-        per_sample *= batch_size
-    return abs(weight) * per_sample
+def _check_net_and_solver(net: Any, solver: Any) -> None:
+    """The net has a loss layer that knows its starting loss; the solver updates its params."""
+    loss_layer = getattr(net, "loss_layer", None)
+    if loss_layer is None:
+        raise V.argument_error("train", "net", "a net with a loss layer (build it with "
+                               "Net(layers, loss=SoftmaxWithLoss()))", "none", TypeError)
+    if not callable(getattr(loss_layer, "initial_loss", None)):
+        raise V.argument_error(
+            "train", "net", "a net whose loss layer has an initial_loss(num_classes) method "
+            "(subclass softmaxlab.layers.LossLayer), against which the loss curve is read",
+            f"the loss layer {loss_layer!r}", TypeError)
+    if not callable(getattr(solver, "step", None)):
+        raise V.argument_error("train", "solver", "an optimiser with a step() method, such as "
+                               "SGD(net.params, lr=0.1)", type(solver).__name__, TypeError)
+    ours = {id(p) for p in getattr(net, "params", ())}
+    foreign = [p for p in getattr(solver, "params", ()) if id(p) not in ours]
+    if foreign:
+        raise V.argument_error(
+            "train", "solver", "a solver over this net's parameters, e.g. SGD(net.params, "
+            "lr=0.1)", f"one that updates {len(foreign)} parameter(s) this net does not have "
+            f"(first: {getattr(foreign[0], 'name', None)!r}); training would change nothing "
+            "that the net computes with")
 
 
-def _scores_finite(net: Any, xb: Any) -> bool:
-    scores = net.predict(xb)
-    xp = array_namespace(scores, fn="train")
-    return bool(xp.all(xp.isfinite(scores)))
+@dataclass
+class _Plan:
+    """What :func:`train` decided before the first step."""
+
+    X: Any
+    y: Any
+    n: int
+    batch_size: int
+    total: int
+    log_every: int
+    num_classes: int
+    shuffle: bool
+    show_progress: bool
+    rng: np.random.Generator
+    val: tuple | None
 
 
+def _plan(net, solver, data, iterations, epochs, batch_size, val_data, seed, shuffle,
+          progress, log_every, num_classes) -> _Plan:
+    """Check every argument of :func:`train` and work out the run's numbers."""
+    _check_net_and_solver(net, solver)
+    if (iterations is None) == (epochs is None):
+        raise ValueError(
+            "train: give exactly one of iterations= and epochs= (how long to train); "
+            f"found iterations={iterations!r}, epochs={epochs!r}"
+        )
+    shuffle = V.check_bool(shuffle, "train", "shuffle")
+    if progress is not None:
+        progress = V.check_bool(progress, "train", "progress")
+    X, y, n = _unpack(data, "data")
+    bs = n if batch_size is None else min(_count(batch_size, "batch_size"), n)
+    if iterations is not None:
+        total = _count(iterations, "iterations")
+    else:
+        total = _count(epochs, "epochs") * math.ceil(n / bs)
+    val = None if val_data is None else _unpack(val_data, "val_data")[:2]
+    log_every = max(1, total // 20) if log_every is None else _count(log_every, "log_every")
+    if progress is None:
+        progress = total >= LONG_RUN and sys.stderr is not None and sys.stderr.isatty()
+    return _Plan(X=X, y=y, n=n, batch_size=bs, total=total, log_every=log_every,
+                 num_classes=_num_classes(net, y, num_classes), shuffle=shuffle,
+                 show_progress=progress, rng=as_generator(seed, "train"), val=val)
+
+
+# --------------------------------------------------------------------------- evaluation
 def _accuracy(net: Any, X: Any, y: Any) -> float:
     scores = net.predict(X)
     xp = array_namespace(scores, y, fn="train")
@@ -202,6 +259,62 @@ def _accuracy(net: Any, X: Any, y: Any) -> float:
     return float(xp.sum(hit * keep)) / total if total else float("nan")
 
 
+class _Evaluator:
+    """Training accuracy (on a fixed subset) and validation loss and accuracy, on call."""
+
+    def __init__(self, net: Any, plan: _Plan, hist: TrainingHistory):
+        self.net, self.hist, self.val = net, hist, plan.val
+        self.labelled = _has_int_labels(plan.y)
+        self.X, self.y = plan.X, plan.y
+        if self.labelled and plan.n > MAX_EVAL_SAMPLES:
+            idx = np.sort(np.random.default_rng(0).choice(plan.n, MAX_EVAL_SAMPLES,
+                                                          replace=False))
+            self.X, self.y = take_rows(plan.X, idx), take_rows(plan.y, idx)
+        self.val_labelled = self.val is not None and _has_int_labels(self.val[1])
+
+    def __call__(self, updates: int) -> None:
+        hist, net = self.hist, self.net
+        hist.eval_iterations.append(updates)
+        if self.labelled:
+            hist.accuracy.append(_accuracy(net, self.X, self.y))
+        if self.val is not None:
+            Xv, yv = self.val
+            try:
+                hist.val_loss.append(float(net.forward(Xv, yv)))
+            except (NonFiniteScoresError, FloatingPointError):
+                hist.val_loss.append(float("nan"))  # diverged: the next step stops the run
+            if self.val_labelled:
+                hist.val_accuracy.append(_accuracy(net, Xv, yv))
+
+
+# --------------------------------------------------------------------------- one step
+def _step(net: Any, solver: Any, xb: Any, yb: Any, hist: TrainingHistory) -> float:
+    """One iteration: record the loss, then back-propagate and update unless it is NaN/inf.
+
+    Sets ``hist.stopped_early`` (and the reason) when the loss or the scores
+    are not finite; the update is then not made.
+    """
+    net.zero_grad()
+    hist.lr.append(float(getattr(solver, "current_lr", float("nan"))))
+    try:
+        loss = float(net.forward(xb, yb))
+    except (NonFiniteScoresError, FloatingPointError) as exc:
+        # The loss layer refuses NaN/+inf scores (NumPy raises FloatingPointError under
+        # seterr("raise")): that is divergence, and the run stops cleanly on it.
+        loss = float("nan")
+        hist.stop_reason = f"{type(exc).__name__}: {exc}"
+    hist.loss.append(loss)
+    if not math.isfinite(loss):
+        hist.stopped_early = True
+        if hist.stop_reason is None:
+            hist.stop_reason = f"the loss was {loss} at iteration {len(hist.loss) - 1}"
+        return loss
+    net.backward()
+    solver.step()
+    return loss
+
+
+# --------------------------------------------------------------------------- progress
 class _TextBar:
     """A one-line progress display on standard error, for when tqdm is missing."""
 
@@ -221,14 +334,35 @@ class _TextBar:
         sys.stderr.flush()
 
 
-def _progress_bar(show: bool, total: int):
-    if not show:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _TextBar(total)
-    return tqdm(total=total, desc="train", unit="it", file=sys.stderr)
+class _Progress:
+    """The progress bar of a run (tqdm when installed, else a text line), or nothing."""
+
+    def __init__(self, show: bool, total: int):
+        self.bar = None
+        if show:
+            try:
+                from tqdm.auto import tqdm  # optional dependency: imported only when shown
+            except ImportError:
+                self.bar = _TextBar(total)
+            else:
+                self.bar = tqdm(total=total, desc="train", unit="it", file=sys.stderr)
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def report(self, loss: float, hist: TrainingHistory) -> None:
+        if self.bar is not None:
+            msg = f"loss={loss:.4g}"
+            if hist.accuracy:
+                msg += f" acc={hist.accuracy[-1]:.3f}"
+            if hist.val_accuracy:
+                msg += f" val_acc={hist.val_accuracy[-1]:.3f}"
+            self.bar.set_postfix_str(msg)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --------------------------------------------------------------------------- the loop
@@ -303,16 +437,24 @@ def train(
         If both or neither of `iterations` and `epochs` are given, or a count is
         not positive, or `data` is empty or its X and y differ in length, or
         the X of `data` or `val_data` holds a NaN or an infinity (checked
-        before the first step).
+        before the first step), or the solver updates parameters that are not
+        the net's (a solver built on another net's ``params`` would learn
+        nothing).
     TypeError
-        If `data` is not a pair, or the net has no loss layer.
+        If `data` is not a pair, the net has no loss layer or its loss layer
+        has no ``initial_loss`` method, `shuffle` is not a bool or `progress`
+        not a bool or None.
 
     Notes
     -----
-    The diagnosis compares the loss with the loss of an untrained net:
+    The diagnosis compares the loss with the loss of an untrained net, which
+    the loss layer gives (:meth:`~softmaxlab.layers.LossLayer.initial_loss`):
     :math:`\ln K` for :class:`~softmaxlab.layers.SoftmaxWithLoss`,
     :math:`(K-1)\Delta^p` for :class:`~softmaxlab.layers.HingeLoss` (times
     ``loss_weight``, and times the batch size for ``reduction="sum"``).
+    The run stops on a NaN/inf loss, or on the
+    :class:`~softmaxlab.layers.NonFiniteScoresError` the loss layer raises
+    for NaN/+inf scores (caught by type; any other error propagates).
     Training accuracy is measured with ``net.predict`` on the whole training
     set (on a fixed random subset of 10,000 samples when it is larger), and
     only when the targets are integer labels; labels equal to the loss
@@ -333,115 +475,34 @@ def train(
     >>> hist.iterations, hist.diagnosis.verdict, hist.accuracy[-1] > 0.85
     (58, 'learning', True)
     """
-    if getattr(net, "loss_layer", None) is None:
-        raise TypeError(
-            "train: net needs a loss layer (build it with Net(layers, loss=SoftmaxWithLoss()))"
-        )
-    if not callable(getattr(solver, "step", None)):
-        raise TypeError(
-            f"train: argument 'solver' must be an optimiser with a step() method, such as "
-            f"SGD(net.params, lr=0.1); found {type(solver).__name__}"
-        )
-    if (iterations is None) == (epochs is None):
-        raise ValueError(
-            "train: give exactly one of iterations= and epochs= (how long to train); "
-            f"got iterations={iterations!r}, epochs={epochs!r}"
-        )
-    X, y, n = _unpack(data, "data")
-    bs = n if batch_size is None else min(_pos_int(batch_size, "batch_size"), n)
-    per_epoch = math.ceil(n / bs)
-    total = (
-        _pos_int(iterations, "iterations")
-        if iterations is not None
-        else _pos_int(epochs, "epochs") * per_epoch
-    )
-    if val_data is not None:
-        Xv, yv, _ = _unpack(val_data, "val_data")
-    log_every = max(1, total // 20) if log_every is None else _pos_int(log_every, "log_every")
-    if num_classes is None:
-        K = _infer_num_classes(net, y)
-    else:
-        K = _pos_int(num_classes, "num_classes")
-        k_net = _net_num_output(net)
-        if k_net is not None and K != k_net:
-            raise ValueError(
-                f"train: argument 'num_classes' must match the net's last layer "
-                f"(num_output={k_net}); found {K} (leave num_classes=None to take it from the net)"
-            )
-    if progress is None:
-        progress = total >= LONG_RUN and sys.stderr is not None and sys.stderr.isatty()
-    rng = _rng(seed, "train")
-
-    hist = TrainingHistory(num_classes=K, batch_size=bs)
-    labelled = _has_int_labels(y)
-    if labelled and n > MAX_EVAL_SAMPLES:
-        idx = np.sort(np.random.default_rng(0).choice(n, MAX_EVAL_SAMPLES, replace=False))
-        X_eval, y_eval = _take_rows(X, idx), _take_rows(y, idx)
-    else:
-        X_eval, y_eval = X, y
-    val_labelled = val_data is not None and _has_int_labels(yv)
-
-    def evaluate(updates: int) -> None:
-        hist.eval_iterations.append(updates)
-        if labelled:
-            hist.accuracy.append(_accuracy(net, X_eval, y_eval))
-        if val_data is not None:
-            try:
-                hist.val_loss.append(float(net.forward(Xv, yv)))
-            except (FloatingPointError, ValueError):
-                if _scores_finite(net, Xv):
-                    raise
-                hist.val_loss.append(float("nan"))  # diverged: the next forward stops the run
-            if val_labelled:
-                hist.val_accuracy.append(_accuracy(net, Xv, yv))
-
-    bar = _progress_bar(bool(progress), total)
-    updates = 0
-    seen = 0
+    plan = _plan(net, solver, data, iterations, epochs, batch_size, val_data, seed, shuffle,
+                 progress, log_every, num_classes)
+    hist = TrainingHistory(num_classes=plan.num_classes, batch_size=plan.batch_size)
+    evaluate = _Evaluator(net, plan, hist)
+    bar = _Progress(plan.show_progress, plan.total)
+    updates = seen = 0
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             evaluate(0)
-            while updates < total and not hist.stopped_early:
-                for xb, yb in minibatches(X, y, bs, shuffle=shuffle, seed=rng):
-                    net.zero_grad()
-                    hist.lr.append(float(getattr(solver, "current_lr", float("nan"))))
-                    try:
-                        loss = float(net.forward(xb, yb))
-                    except (FloatingPointError, ValueError) as exc:
-                        # The loss functions refuse NaN/+inf scores with a ValueError
-                        # (and NumPy raises FloatingPointError under seterr("raise")):
-                        # that is divergence, not a bug, when the scores are not finite.
-                        if isinstance(exc, ValueError) and _scores_finite(net, xb):
-                            raise
-                        loss = float("nan")
-                        hist.stop_reason = f"{type(exc).__name__}: {exc}"
-                    hist.loss.append(loss)
-                    if not math.isfinite(loss):
-                        hist.stopped_early = True
-                        if hist.stop_reason is None:
-                            hist.stop_reason = f"the loss was {loss} at iteration {len(hist.loss) - 1}"
+            while updates < plan.total and not hist.stopped_early:
+                for xb, yb in minibatches(plan.X, plan.y, plan.batch_size,
+                                          shuffle=plan.shuffle, seed=plan.rng):
+                    loss = _step(net, solver, xb, yb, hist)
+                    if hist.stopped_early:
                         break
-                    net.backward()
-                    solver.step()
                     updates += 1
-                    seen += _num_rows(xb, "xb", "train")
-                    if bar is not None:
-                        bar.update(1)
-                    if updates % log_every == 0 or updates == total:
+                    seen += num_rows(xb, "train", "xb")
+                    bar.step()
+                    if updates % plan.log_every == 0 or updates == plan.total:
                         evaluate(updates)
-                        if bar is not None:
-                            msg = f"loss={loss:.4g}"
-                            if hist.accuracy:
-                                msg += f" acc={hist.accuracy[-1]:.3f}"
-                            if hist.val_accuracy:
-                                msg += f" val_acc={hist.val_accuracy[-1]:.3f}"
-                            bar.set_postfix_str(msg)
-                    if updates >= total:
+                        bar.report(loss, hist)
+                    if updates >= plan.total:
                         break
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     hist.iterations = len(hist.loss)
-    hist.epochs = seen / n
-    hist.diagnosis = diagnose(hist.loss, K, baseline=_baseline(net.loss_layer, K, bs))
+    hist.epochs = seen / plan.n
+    K = plan.num_classes
+    hist.diagnosis = diagnose(
+        hist.loss, K, baseline=net.loss_layer.initial_loss(K, batch_size=plan.batch_size))
     return hist

@@ -44,7 +44,7 @@ def test_load_digits_without_sklearn_names_the_install(monkeypatch):
 
 @pytest.mark.parametrize("bad", ["int32", "float16", "banana", None])
 def test_load_digits_bad_dtype(bad):
-    with pytest.raises(ValueError, match="load_digits: dtype"):
+    with pytest.raises(ValueError, match="load_digits: argument 'dtype' must be 'float32' or 'float64'"):
         load_digits(dtype=bad)
 
 
@@ -83,8 +83,8 @@ def test_spirals_seeded_and_noisy():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        (dict(n_per_class=0), ValueError, "n_per_class must be >= 1"),
-        (dict(num_classes=2.5), TypeError, "num_classes must be an integer"),
+        (dict(n_per_class=0), ValueError, "argument 'n_per_class' must be an integer >= 1; found 0"),
+        (dict(num_classes=2.5), TypeError, "argument 'num_classes' must be an integer; found 2.5"),
         (dict(noise=-0.1), ValueError, "noise"),
         (dict(seed=None), TypeError, "seed"),
         (dict(seed="x"), TypeError, "seed"),
@@ -194,9 +194,9 @@ def test_minibatches_without_labels():
 def test_minibatches_bad_input():
     with pytest.raises(ValueError, match="X with 5 rows and y with 4"):
         next(minibatches(np.ones((5, 2)), np.ones(4), 2))
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="argument 'batch_size' must be an integer >= 1; found 0"):
         next(minibatches(np.ones((5, 2)), np.ones(5), 0))
-    with pytest.raises(TypeError, match="batch_size must be an integer"):
+    with pytest.raises(TypeError, match="argument 'batch_size' must be an integer"):
         next(minibatches(np.ones((5, 2)), np.ones(5), 2.0))
     with pytest.raises(ValueError, match="one row per sample"):
         next(minibatches(np.float64(1.0), None, 2))
@@ -233,8 +233,8 @@ def test_train_val_split_unstratified_accepts_any_targets():
 
 @pytest.mark.parametrize(
     "frac, exc, match",
-    [(0.0, ValueError, "val_fraction must lie in"), (1.0, ValueError, "lie in"),
-     (0.01, ValueError, "both parts must be non-empty"), ("a", TypeError, "val_fraction")],
+    [(0.0, ValueError, r"argument 'val_fraction' must be a finite number in \(0.0, 1.0\); found 0.0"), (1.0, ValueError, r"in \(0.0, 1.0\); found 1.0"),
+     (0.01, ValueError, "leaves both parts non-empty"), ("a", TypeError, "val_fraction")],
 )
 def test_train_val_split_bad_fraction(frac, exc, match):
     with pytest.raises(exc, match=match):
@@ -242,7 +242,7 @@ def test_train_val_split_bad_fraction(frac, exc, match):
 
 
 def test_train_val_split_bad_labels():
-    with pytest.raises(TypeError, match="stratify=True needs y to be a 1-D array of integer"):
+    with pytest.raises(TypeError, match="argument 'y' must be a 1-D array of integer labels when stratify=True"):
         train_val_split(np.ones((10, 2)), np.linspace(0, 1, 10))
     with pytest.raises(ValueError, match="X with 10 rows and y with 9"):
         train_val_split(np.ones((10, 2)), np.arange(9))
@@ -302,7 +302,7 @@ def test_train_val_split_property(counts, frac, seed):
     X = np.arange(len(y), dtype=np.float64)[:, None]
     n_val = sum(int(round(frac * n_k)) for n_k in counts)
     if n_val in (0, len(y)):  # one part would be empty: refused with a clear error
-        with pytest.raises(ValueError, match="both parts must be non-empty"):
+        with pytest.raises(ValueError, match="leaves both parts non-empty"):
             train_val_split(X, y, frac, seed=seed)
         return
     X_tr, X_va, y_tr, y_va = train_val_split(X, y, frac, seed=seed)

@@ -42,12 +42,12 @@ def test_baseline_is_the_cross_entropy_of_the_uniform_guess(K, n, seed):
 
 @pytest.mark.parametrize(
     "K, exc, match",
-    [(0, ValueError, ">= 1; got 0"), (-3, ValueError, ">= 1"), (2.5, TypeError, "float"),
+    [(0, ValueError, ">= 1; found 0"), (-3, ValueError, ">= 1"), (2.5, TypeError, "float"),
      (10.0, TypeError, "float 10.0"), ("10", TypeError, "str"), (True, TypeError, "bool"),
      (None, TypeError, "NoneType")],
 )
 def test_baseline_loss_bad_input(K, exc, match):
-    with pytest.raises(exc, match=f"baseline_loss: num_classes must be an integer.*{match}"):
+    with pytest.raises(exc, match=f"baseline_loss: argument 'num_classes' must be an integer.*{match}"):
         baseline_loss(K)
 
 
@@ -233,5 +233,5 @@ def test_bad_input(history, kwargs, exc, match):
 
 
 def test_bad_num_classes():
-    with pytest.raises(ValueError, match="diagnose: num_classes"):
+    with pytest.raises(ValueError, match="diagnose: argument 'num_classes'"):
         diagnose([2.3], 0)

@@ -120,19 +120,19 @@ def test_check_params_false_checks_only_x():
 
 
 def test_errors():
-    with pytest.raises(TypeError, match="inputs\\[0\\] must be float64.*found float32"):
+    with pytest.raises(TypeError, match="argument 'inputs\\[0\\]' must be float64.*; found float32"):
         gradcheck(lambda x: (x.sum(), x), np.zeros(3, dtype=np.float32))
-    with pytest.raises(TypeError, match="weight must be float64.*dtype='float64'"):
+    with pytest.raises(TypeError, match="weight' must be float64.*dtype='float64'.*; found float32"):
         gradcheck(InnerProduct(3, 2, dtype="float32"), np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="must return a pair"):
+    with pytest.raises(TypeError, match="argument 'f' must be a function that returns a pair"):
         gradcheck(lambda x: x.sum(), np.zeros(3))
     with pytest.raises(ValueError, match=r"gradient of inputs\[0\] has shape \(2,\), expected \(3,\)"):
         gradcheck(lambda x: (x.sum(), np.ones(2)), np.zeros(3))
     with pytest.raises(ValueError, match="returned 1 gradients for 2 inputs"):
         gradcheck(lambda a, b: (a.sum(), [a]), [np.zeros(3), np.zeros(3)])
-    with pytest.raises(TypeError, match="needs labels"):
+    with pytest.raises(TypeError, match="argument 'labels' must be the labels"):
         gradcheck(SoftmaxWithLoss(), np.zeros((2, 3)))
-    with pytest.raises(TypeError, match="must be a function, a Layer or a Net"):
+    with pytest.raises(TypeError, match="argument 'f' must be a function, a Layer or a Net"):
         gradcheck(42, np.zeros(3))
 
 

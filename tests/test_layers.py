@@ -291,49 +291,52 @@ def test_backward_before_forward():
 def test_backward_checks_top_shape():
     ip = InnerProduct(3, 2)
     ip.forward(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=r"output's shape \(4, 2\), found \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"argument 'dy' must be .*output's shape \(4, 2\); found \(4, 3\)"):
         ip.backward(np.zeros((4, 3)))
 
 
 def test_unknown_filler_lists_valid_ones():
-    with pytest.raises(ValueError, match="unknown filler 'glorot'.*'xavier'.*'msra'"):
+    with pytest.raises(ValueError, match="argument 'filler' must be one of .*'xavier'.*'msra'; found 'glorot'"):
         InnerProduct(3, 2, filler="glorot")
-    with pytest.raises(ValueError, match="unknown bias_filler"):
+    with pytest.raises(ValueError, match="argument 'bias_filler' must be one of .*; found 'zeros'"):
         InnerProduct(3, 2, bias_filler="zeros")
-    with pytest.raises(ValueError, match="unknown variance_norm"):
+    with pytest.raises(ValueError, match="fill: argument 'variance_norm' must be one of .*; found 'FAN_IN'"):
         fill((2, 2), "xavier", variance_norm="FAN_IN")
     assert set(FILLERS) >= {"constant", "gaussian", "xavier", "msra"}
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(num_input=0, num_output=2), "num_input must be a positive integer"),
-    (dict(num_input=3, num_output=2.5), "num_output must be a positive integer"),
-    (dict(num_input=3, num_output=2, dtype="float16"), "dtype must be"),
+@pytest.mark.parametrize("kwargs,exc,match", [
+    (dict(num_input=0, num_output=2), ValueError,
+     "argument 'num_input' must be an integer >= 1; found 0"),
+    (dict(num_input=3, num_output=2.5), TypeError,  # a wrong type is a TypeError
+     "argument 'num_output' must be an integer; found 2.5"),
+    (dict(num_input=3, num_output=2, dtype="float16"), ValueError,
+     "argument 'dtype' must be one of 'float32', 'float64'; found 'float16'"),
 ])
-def test_innerproduct_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_innerproduct_bad_arguments(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
         InnerProduct(**kwargs)
 
 
 def test_loss_layer_bad_arguments():
-    with pytest.raises(ValueError, match="unknown reduction 'avg'"):
+    with pytest.raises(ValueError, match="argument 'reduction' must be one of .*; found 'avg'"):
         SoftmaxWithLoss(reduction="avg")
-    with pytest.raises(ValueError, match="unknown normalization 'BATCH'"):
+    with pytest.raises(ValueError, match="argument 'normalization' must be one of .*; found 'BATCH'"):
         SoftmaxWithLoss(normalization="BATCH")
     with pytest.raises(ValueError, match="pass only one of them"):
         SoftmaxWithLoss(normalization="FULL", reduction="sum")
-    with pytest.raises(ValueError, match="label_smoothing must be in"):
+    with pytest.raises(ValueError, match=r"argument 'label_smoothing' must be a finite number in \[0.0, 1.0\]"):
         SoftmaxWithLoss(label_smoothing=1.5)
-    with pytest.raises(ValueError, match="p must be 1 or 2"):
+    with pytest.raises(ValueError, match="argument 'p' must be 1 .* or 2 .*; found 3"):
         HingeLoss(p=3)
-    with pytest.raises(ValueError, match="unknown reduction 'full'"):
+    with pytest.raises(ValueError, match="HingeLoss: argument 'reduction' must be one of 'none', 'sum', 'mean'; found 'full'"):
         HingeLoss(reduction="full")
-    with pytest.raises(ValueError, match="loss_weight must be finite"):
+    with pytest.raises(ValueError, match="argument 'loss_weight' must be a finite number.*; found nan"):
         HingeLoss(loss_weight=float("nan"))
 
 
 def test_softmax_axis_out_of_range():
-    with pytest.raises(ValueError, match="axis 2 is out of range"):
+    with pytest.raises(ValueError, match=r"Softmax: argument 'axis' must be in \[-2, 1\].*; found 2, which is out of range"):
         Softmax(axis=2).forward(np.zeros((2, 3)))
 
 

@@ -134,9 +134,9 @@ def test_net_without_loss_and_errors():
         net.forward(np.zeros((2, 4)), np.array([0, 1]))
     with pytest.raises(RuntimeError, match="before forward"):
         _mlp().backward()
-    with pytest.raises(TypeError, match=r"layers\[1\] must be a \(non-loss\) Layer"):
+    with pytest.raises(TypeError, match=r"argument 'layers\[1\]' must be a \(non-loss\) Layer"):
         Net([InnerProduct(4, 3), SoftmaxWithLoss()])
-    with pytest.raises(TypeError, match="loss must be a loss layer"):
+    with pytest.raises(TypeError, match="argument 'loss' must be a loss layer"):
         Net([InnerProduct(4, 3)], loss=ReLU())
     with pytest.raises(ValueError, match=r"InnerProduct 'innerproduct2'.*\(N, 6\).*found \(2, 5\)"):
         Net([InnerProduct(4, 5), ReLU(), InnerProduct(6, 3)]).predict(np.zeros((2, 4)))

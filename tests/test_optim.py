@@ -164,18 +164,18 @@ def test_zero_grad():
 
 # --------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(lr=0.0), "lr must be a finite number > 0, found 0.0"),
-    (dict(lr=-1.0), "lr must be"),
-    (dict(lr=float("inf")), "lr must be"),
-    (dict(momentum=1.0), r"momentum must be in \[0, 1\), found 1.0"),
-    (dict(momentum=-0.1), r"momentum must be in \[0, 1\)"),
-    (dict(weight_decay=-1e-4), "weight_decay must be >= 0"),
-    (dict(lr_policy="cosine"), "unknown lr_policy 'cosine'.*'fixed'.*'step'.*'poly'"),
+    (dict(lr=0.0), r"argument 'lr' must be a finite number in \(0.0, inf\]; found 0.0"),
+    (dict(lr=-1.0), "argument 'lr' must be"),
+    (dict(lr=float("inf")), "argument 'lr' must be"),
+    (dict(momentum=1.0), r"argument 'momentum' must be a finite number in \[0.0, 1.0\); found 1.0"),
+    (dict(momentum=-0.1), r"argument 'momentum' must be a finite number in \[0.0, 1.0\)"),
+    (dict(weight_decay=-1e-4), r"argument 'weight_decay' must be a finite number in \[0.0, inf\]"),
+    (dict(lr_policy="cosine"), "argument 'lr_policy' must be one of 'fixed', 'step'.*'poly'.*; found 'cosine'"),
     (dict(lr_policy="step", gamma=0.1), "lr_policy='step' needs stepsize"),
     (dict(lr_policy="inv"), "needs gamma and power"),
     (dict(lr_policy="poly", power=1.0, max_iter=0), "max_iter must be a positive integer"),
     (dict(lr_policy="multistep", gamma=0.1, stepvalues=[5, 2]), "strictly increasing"),
-    (dict(regularization="L3"), "regularization must be"),
+    (dict(regularization="L3"), "argument 'regularization' must be one of 'L2', 'L1'; found 'L3'"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -183,9 +183,9 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_bad_params():
-    with pytest.raises(ValueError, match="params is empty"):
+    with pytest.raises(ValueError, match="argument 'params' must be a non-empty list"):
         SGD([])
-    with pytest.raises(TypeError, match=r"params\[0\] must be a softmaxlab.layers.Param"):
+    with pytest.raises(TypeError, match=r"argument 'params\[0\]' must be a softmaxlab.layers.Param"):
         SGD([np.zeros(3)])
     p = _param([1.0, 2.0], grad=[1.0])
     with pytest.raises(ValueError, match=r"gradient of 'w' has shape \(1,\), expected \(2,\)"):

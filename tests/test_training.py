@@ -218,12 +218,12 @@ def test_progress_text_fallback_without_tqdm(spirals, capsys, monkeypatch):
     [
         (dict(), ValueError, "exactly one of iterations= and epochs="),
         (dict(iterations=3, epochs=1), ValueError, "exactly one"),
-        (dict(iterations=0), ValueError, "iterations must be a positive integer"),
-        (dict(epochs=1.5), TypeError, "epochs must be a positive integer"),
+        (dict(iterations=0), ValueError, "argument 'iterations' must be an integer >= 1; found 0"),
+        (dict(epochs=1.5), TypeError, "argument 'epochs' must be an integer; found 1.5"),
         (dict(iterations=2, batch_size=0), ValueError, "batch_size"),
         (dict(iterations=2, log_every=-1), ValueError, "log_every"),
         (dict(iterations=2, seed=None), TypeError, "seed"),
-        (dict(iterations=2, val_data=(np.ones((3, 2)),)), TypeError, "val_data must be a pair"),
+        (dict(iterations=2, val_data=(np.ones((3, 2)),)), TypeError, "argument 'val_data' must be a pair"),
     ],
 )
 def test_bad_arguments(spirals, kwargs, exc, match):
@@ -236,7 +236,7 @@ def test_bad_data(spirals):
     X, y = spirals
     net = _mlp()
     opt = SGD(net.params, lr=0.1)
-    with pytest.raises(TypeError, match="train: data must be a pair"):
+    with pytest.raises(TypeError, match="train: argument 'data' must be a pair"):
         train(net, opt, X, iterations=1)
     with pytest.raises(ValueError, match="X with 120 rows and y with 119"):
         train(net, opt, (X, y[:-1]), iterations=1)
