@@ -78,6 +78,8 @@ __all__ = [
     "check_hinge_loss",
     "check_sigmoid",
     "check_baseline_loss",
+    "check_bigram_loss",
+    "check_perplexity",
 ]
 
 #: (rtol, atol) by dtype of the case's inputs.
@@ -335,6 +337,7 @@ class _Exercise:
     value_hint: Callable[[_Case, np.ndarray], str] | None = None
     shape_hint: Callable[[_Case, np.ndarray], str | None] | None = None
     exc_hint: Callable[[_Case, BaseException], str | None] | None = None
+    pair: str | None = None  # the result is a pair of numbers, e.g. "(a, b)"
 
 
 class _SafeDict(dict):
@@ -368,10 +371,18 @@ def _to_backend(a, backend: str):
         return asarray(a.copy())
 
 
-def _as_numpy(out) -> tuple[np.ndarray | None, str]:
-    """The reader's result as a NumPy array, or (None, description)."""
+def _as_numpy(out, pair: bool = False) -> tuple[np.ndarray | None, str]:
+    """The reader's result as a NumPy array, or (None, description).
+
+    With `pair`, a tuple or list of two numbers becomes an array of shape (2,).
+    """
     if out is None:
         return None, "None"
+    if pair and isinstance(out, (tuple, list)) and len(out) == 2:
+        parts = [_as_numpy(v)[0] for v in out]
+        if all(v is not None and v.size == 1 for v in parts):
+            return np.array([float(v.reshape(())) for v in parts]), ""
+        return None, f"a {type(out).__name__} of 2 items that are not both numbers"
     if isinstance(out, tuple):
         return None, f"a tuple of {len(out)} items"
     if isinstance(out, dict):
@@ -483,9 +494,14 @@ def _run_case(ex: _Exercise, case: _Case, fn, backend: str) -> FailedCase | None
         if after.shape != orig.shape or not np.array_equal(after, orig, equal_nan=True):
             mutated = True
 
-    got, description = _as_numpy(out)
+    got, description = _as_numpy(out, ex.pair is not None)
     if got is None:
-        if description.startswith("a tuple"):
+        if ex.pair:
+            hint = (
+                f"return a pair of two numbers, {ex.pair}; the checker calls "
+                f"{ex.signature}."
+            )
+        elif description.startswith("a tuple"):
             hint = (
                 f"return a single array (or number), not a tuple; the checker calls "
                 f"{ex.signature}."
@@ -496,7 +512,7 @@ def _run_case(ex: _Exercise, case: _Case, fn, backend: str) -> FailedCase | None
             hint = f"return a NumPy array or a number; the checker calls {ex.signature}."
         return FailedCase(case.name, case.expected, description, hint)
 
-    aligned = _aligned(got, case.expected)
+    aligned = None if ex.pair is not None and got.ndim != 1 else _aligned(got, case.expected)
     if aligned is None:
         hint = ex.shape_hint(case, got) if ex.shape_hint is not None else None
         if hint is None:
@@ -1842,3 +1858,343 @@ def check_baseline_loss(
     Passed: 'a single class (loss 0)'.
     """
     return _run(_baseline_exercise(), fn, backend, verbose, "check_baseline_loss")
+
+
+# --------------------------------------------------------------------------- bigram loss
+# Plain NumPy: a V x V table of pair counts, each row normalised by its own total.
+
+
+def _bigram_nll(ids, vocab_size, *, fit=None, axis=1, smooth=0.0) -> np.ndarray:
+    """-log P(b | a) of each pair (a, b) of `ids`, under counts fitted on `fit` (pairs)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    a, b = ids[:-1], ids[1:]
+    fa, fb = (a, b) if fit is None else fit
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (fa, fb), 1.0)
+    counts += smooth
+    totals = counts.sum(axis=axis)
+    with np.errstate(all="ignore"):
+        p = counts[a, b] / (totals[a] if axis == 1 else totals[b])
+        return -np.log(p)
+
+
+def _ref_bigram_loss(ids, vocab_size) -> np.ndarray:
+    return np.asarray(_bigram_nll(ids, vocab_size).mean())
+
+
+def _bigram_variants() -> list[_Variant]:
+    def wrapped(ids, v):  # the pair (last, first) counted and scored as well
+        ring = np.append(ids, ids[0])
+        return _bigram_nll(ring, v).mean()
+
+    def last_dropped(ids, v):  # range(len(ids) - 2): one pair short
+        return _bigram_nll(ids[:-1], v).mean()
+
+    def over_len(ids, v):
+        return _bigram_nll(ids, v).sum() / len(ids)
+
+    def joint(ids, v):  # count(a, b) / number of pairs
+        a, b = ids[:-1], ids[1:]
+        counts = np.zeros((v, v))
+        np.add.at(counts, (a, b), 1.0)
+        return -np.log(counts[a, b] / len(a)).mean()
+
+    def unigram(ids, v):  # count(b) / number of tokens
+        counts = np.bincount(ids, minlength=v)
+        return -np.log(counts[ids[1:]] / len(ids)).mean()
+
+    return [
+        _Variant(
+            lambda ids, v: _bigram_nll(ids, v).mean() / math.log(2),
+            "your loss is in bits (log base 2): it is ln 2 = 0.6931 times the loss "
+            "in nats. Use the natural logarithm, np.log.",
+        ),
+        _Variant(
+            lambda ids, v: _bigram_nll(ids, v, axis=0).mean(),
+            "you normalised the count table over the wrong axis: P(b | a) divides "
+            "count(a, b) by the total of row a, counts.sum(axis=1, keepdims=True) "
+            "(every pair that starts with a), not by the total of column b.",
+        ),
+        _Variant(
+            lambda ids, v: _bigram_nll(ids, v, smooth=1.0).mean(),
+            "you added 1 to every count (add-one smoothing); the maximum-likelihood "
+            "bigram model uses the counts themselves: count(a, b) / count(a, .).",
+        ),
+        _Variant(
+            lambda ids, v: _bigram_nll(ids, v).sum(),
+            "your loss is {n_pairs} times too large: you summed -log P over the "
+            "{n_pairs} pairs; divide by their number (take the mean).",
+        ),
+        _Variant(
+            over_len,
+            "you divided by len(ids) = {n_tokens}, but a sequence of {n_tokens} "
+            "tokens has {n_pairs} pairs (ids[t], ids[t+1]); take the mean over them.",
+        ),
+        _Variant(
+            wrapped,
+            "you also counted the pair (ids[-1], ids[0]) that wraps around from the "
+            "end to the start; the pairs are (ids[t], ids[t+1]) for t = 0 .. "
+            "len(ids) - 2 only, e.g. zip(ids[:-1], ids[1:]).",
+        ),
+        _Variant(
+            last_dropped,
+            "your pairs stop one short: there are len(ids) - 1 = {n_pairs} pairs "
+            "(ids[t], ids[t+1]) for t = 0 .. len(ids) - 2, so the loop is "
+            "range(len(ids) - 1), or zip(ids[:-1], ids[1:]).",
+        ),
+        _Variant(
+            lambda ids, v: -_bigram_nll(ids, v).mean(),
+            "your loss has the wrong sign: you returned the mean log-likelihood "
+            "log P(b | a); the loss is its negative, -log P(b | a) >= 0.",
+        ),
+        _Variant(
+            joint,
+            "you used the joint frequency count(a, b) / (number of pairs); the "
+            "model is the conditional P(b | a) = count(a, b) / count(a, .), each "
+            "row of the table divided by its own total.",
+        ),
+        _Variant(
+            unigram,
+            "you scored each token by its own frequency (a unigram model); the "
+            "bigram model conditions on the previous token: count(a, b) / count(a, .).",
+        ),
+    ]
+
+
+def _bigram_value_hint(case: _Case, got: np.ndarray) -> str:
+    if float(got) < 0:
+        return "your loss is negative, but -log P(b | a) is never negative: check the sign."
+    return _loss_off_by(case, got)
+
+
+def _bigram_shape_hint(case: _Case, got: np.ndarray) -> str:
+    n_pairs, v = case.ctx["n_pairs"], case.ctx["V"]
+    if got.shape == (n_pairs,):
+        return (
+            f"you returned one loss per pair (shape {got.shape}); the loss is their "
+            "mean, a single number."
+        )
+    if got.shape == (v, v):
+        return (
+            f"you returned a {v} x {v} table; the checker wants the mean of "
+            "-log P(ids[t+1] | ids[t]) over the pairs, a single number."
+        )
+    return f"the loss is a single number (shape ()), but your result has shape {got.shape}."
+
+
+def _bigram_exc_hint(case: _Case, exc: BaseException) -> str | None:
+    if isinstance(exc, IndexError):
+        return (
+            "an index was out of range: the table has shape (V, V) = ({V}, {V}), "
+            "and the {n_pairs} pairs are (ids[t], ids[t+1]) for t = 0 .. len(ids) - 2."
+        ).format_map(case.ctx)
+    if isinstance(exc, ZeroDivisionError):
+        return (
+            "a division by zero: a token that never starts a pair has row total 0, "
+            "but no pair ever looks that row up; divide only the rows you use."
+        )
+    return None
+
+
+def _bigram_exercise() -> _Exercise:
+    rng = np.random.default_rng(20240608)
+
+    def case(name, ids, v):
+        ids = np.asarray(ids, dtype=np.int64)
+        ctx = {"V": v, "n_tokens": len(ids), "n_pairs": len(ids) - 1}
+        return _Case(name, (ids, v), _ref_bigram_loss(ids, v), "float64", ctx)
+
+    markov = np.array([[0.1, 0.6, 0.2, 0.1], [0.5, 0.1, 0.1, 0.3],
+                       [0.2, 0.2, 0.5, 0.1], [0.7, 0.1, 0.1, 0.1]])
+    walk = [3]
+    for _ in range(199):
+        walk.append(int(rng.choice(4, p=markov[walk[-1]])))
+    return _Exercise(
+        "bigram loss",
+        "fn(ids, vocab_size)",
+        [
+            case("9 hand-made tokens, V = 3", [2, 0, 1, 0, 0, 1, 0, 1, 1], 3),
+            case("a token that repeats: 1 1 1 0 1 1 2, V = 3", [1, 1, 1, 0, 1, 1, 2], 3),
+            case("token 3 never occurs (V = 5)", [0, 4, 1, 4, 0, 2, 4, 4, 1, 4], 5),
+            case("V = 50, larger than the ids used", [12, 3, 7, 7, 3, 12, 3, 3], 50),
+            case("a sequence of length 2: one pair, loss 0", [2, 0], 3),
+            case("a deterministic cycle 0 1 2 0 1 2 0: loss 0", [0, 1, 2, 0, 1, 2, 0], 3),
+            case("200 tokens from a Markov chain, V = 4", walk, 4),
+        ],
+        _bigram_variants(),
+        nonfinite_hint=(
+            "your loss is nan or inf: every pair in the sequence has a count of at "
+            "least 1, so -log P is finite; look for log(0) from a pair looked up in "
+            "the wrong place, or 0/0 from a row with no pairs."
+        ),
+        value_hint=_bigram_value_hint,
+        shape_hint=_bigram_shape_hint,
+        exc_hint=_bigram_exc_hint,
+    )
+
+
+@_checker_doc
+def check_bigram_loss(
+    fn: Callable, *, backend: str | None = None, verbose: bool = True
+) -> CheckResult:
+    r"""Check the loss of a counting bigram model, ``fn(ids, vocab_size) -> loss``.
+
+    Parameters
+    ----------
+    fn : callable
+        The reader's function, called as ``fn(ids, vocab_size)`` with `ids` a 1-D
+        int64 array of token ids in ``0 .. V-1`` (at least 2 of them) and
+        `vocab_size` the int V.  It must fit the bigram model on the pairs
+        ``(ids[t], ids[t+1])``, ``t = 0 .. len(ids) - 2``, by counting, and return
+        the mean negative log-likelihood of each next token in nats, a number;
+        and leave `ids` unchanged.
+    {backend_verbose}
+
+    {returns_raises}
+
+    Notes
+    -----
+    With :math:`c(a, b)` the number of pairs :math:`(a, b)` in the sequence
+    :math:`x_0, \dots, x_{n-1}` and the maximum-likelihood (unsmoothed) model
+    :math:`P(b \mid a) = c(a, b) / \sum_{b'} c(a, b')`:
+
+    .. math::
+
+        L = -\frac{1}{n - 1} \sum_{t=0}^{n-2} \ln P(x_{t+1} \mid x_t)
+
+    Every pair scored was counted, so L is finite.  Cases: hand-made sequences
+    (with a repeated token), a token that never occurs, V = 50 larger than the
+    ids used, a sequence of length 2 and a deterministic cycle (loss 0), and
+    200 tokens from a 4-state Markov chain.  Tolerances: ``rtol = 1e-6,
+    atol = 1e-9``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmaxlab.exercises import check_bigram_loss
+    >>> def bigram_loss(ids, vocab_size):
+    ...     counts = np.zeros((vocab_size, vocab_size))
+    ...     np.add.at(counts, (ids[:-1], ids[1:]), 1)
+    ...     rows = counts[ids[:-1]]
+    ...     p = rows[np.arange(len(ids) - 1), ids[1:]] / rows.sum(axis=1)
+    ...     return -np.log(p).mean()
+    >>> result = check_bigram_loss(bigram_loss)
+    bigram loss: all 7 cases passed. Well done!
+    """
+    return _run(_bigram_exercise(), fn, backend, verbose, "check_bigram_loss")
+
+
+# --------------------------------------------------------------------------- perplexity
+
+
+def _ref_perplexity(loss) -> np.ndarray:
+    return np.array([math.exp(loss), loss / math.log(2)])
+
+
+_PPL_WRONG = [  # (f(loss) -> wrong perplexity, what it is)
+    (lambda v: 2.0**v, "2 ** loss, which is the perplexity only for a loss in bits; "
+     "the loss is in nats, so the perplexity is exp(loss)"),
+    (lambda v: 10.0**v, "10 ** loss; the loss is in nats, so the perplexity is exp(loss)"),
+    (lambda v: math.exp(-v), "exp(-loss), the geometric mean of the probabilities; the "
+     "perplexity is its inverse, exp(loss)"),
+    (lambda v: v, "the loss itself; the perplexity is exp(loss)"),
+]
+_BITS_WRONG = [
+    (lambda v: v / math.log(10), "loss / ln 10 (log10: digits, not bits); bits are "
+     "loss / ln 2"),
+    (lambda v: v / math.log10(2), "loss / log10(2) = loss / 0.30103; divide by the "
+     "natural log of 2 instead, ln 2 = np.log(2) = 0.6931"),
+    (lambda v: v * math.log(2), "loss * ln 2; a nat is 1 / ln 2 = 1.4427 bits, so bits "
+     "are loss / ln 2"),
+    (lambda v: math.log2(v) if v > 0 else -math.inf, "log2(loss); the loss is already a "
+     "logarithm: bits are loss / ln 2"),
+    (lambda v: v, "the loss in nats; bits are loss / ln 2"),
+]
+
+
+def _perplexity_value_hint(case: _Case, got: np.ndarray) -> str:
+    loss = case.args[0]
+    expected = case.expected
+    if _close(got[::-1], expected, "float64"):
+        return (
+            "your pair is swapped: return (perplexity, bits_per_token), the "
+            "perplexity first."
+        )
+    parts = []
+    for i, (wrongs, what) in enumerate(((_PPL_WRONG, "perplexity is"), (_BITS_WRONG, "bits per token are"))):
+        if _close(got[i], expected[i], "float64"):
+            continue
+        said = f"your {what} off by {_num(abs(got[i] - expected[i]), 4)}"
+        for f, text in wrongs:
+            wrong = f(loss)
+            if not _close(np.asarray(wrong), expected[i], "float64", equal_nan=True) and \
+                    _close(got[i], np.asarray(wrong), "float64", equal_nan=True):
+                said = f"your {what} {text}"
+                break
+        parts.append(said)
+    return "; ".join(parts) + "."
+
+
+def _perplexity_exercise() -> _Exercise:
+    def case(name, loss):
+        return _Case(name, (loss,), _ref_perplexity(loss), "float64", {})
+
+    return _Exercise(
+        "perplexity and bits",
+        "fn(mean_loss_nats)",
+        [
+            case("ln 1000 = 6.907755 (a uniform guess over 1000 tokens)", math.log(1000)),
+            case("ln 2 (a fair coin: perplexity 2, 1 bit)", math.log(2)),
+            case("1 nat (perplexity e, 1.4427 bits)", 1.0),
+            case("a loss of 0 (perplexity 1, 0 bits)", 0.0),
+            case("ln 65 (uniform over Tiny Shakespeare's 65 characters)", math.log(65)),
+            case("a character model at 1.5 nats", 1.5),
+        ],
+        nonfinite_hint="your result has nan or inf; for a finite loss both numbers are finite.",
+        value_hint=_perplexity_value_hint,
+        shape_hint=lambda case, got: (
+            "return a pair of two numbers, (perplexity, bits_per_token); your "
+            f"result has shape {got.shape}."
+        ),
+        pair="(perplexity, bits_per_token)",
+    )
+
+
+@_checker_doc
+def check_perplexity(
+    fn: Callable, *, backend: str | None = None, verbose: bool = True
+) -> CheckResult:
+    r"""Check the perplexity and bits per token of a loss, ``fn(loss) -> (ppl, bits)``.
+
+    Parameters
+    ----------
+    fn : callable
+        The reader's function, called as ``fn(mean_loss_nats)`` with a Python
+        float, the mean cross-entropy per token in nats.  It must return a pair
+        ``(perplexity, bits_per_token)`` of numbers (a tuple, a list or an array
+        of 2).
+    backend : {None, "numpy", "cupy", "array_api_strict"}, optional
+        Accepted for symmetry with the other checkers (the input is a Python
+        float whatever the backend).
+    verbose : bool, default True
+        Print the feedback.
+
+    {returns_raises}
+
+    Notes
+    -----
+    .. math::
+
+        \text{perplexity} = e^{L}, \qquad \text{bits per token} = \frac{L}{\ln 2}
+
+    A uniform guess over V tokens has L = ln V and perplexity V.  Cases: ln 1000,
+    ln 2, 1, 0, ln 65 and 1.5.  Tolerances: ``rtol = 1e-6, atol = 1e-9``.
+
+    Examples
+    --------
+    >>> import math
+    >>> from softmaxlab.exercises import check_perplexity
+    >>> result = check_perplexity(lambda L: (math.exp(L), L / math.log(2)))
+    perplexity and bits: all 6 cases passed. Well done!
+    """
+    return _run(_perplexity_exercise(), fn, backend, verbose, "check_perplexity")

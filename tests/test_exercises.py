@@ -16,10 +16,12 @@ from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
     check_baseline_loss,
+    check_bigram_loss,
     check_cross_entropy,
     check_cross_entropy_grad,
     check_hinge_loss,
     check_log_softmax,
+    check_perplexity,
     check_sigmoid,
     check_softmax,
 )
@@ -72,6 +74,23 @@ def sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def bigram_nll(ids, vocab_size, *, axis=1, smooth=0.0):
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
+    counts = counts + smooth
+    totals = counts.sum(axis=axis)
+    picked = counts[ids[:-1], ids[1:]]
+    return -np.log(picked / (totals[ids[:-1]] if axis == 1 else totals[ids[1:]]))
+
+
+def bigram_loss(ids, vocab_size):
+    return bigram_nll(ids, vocab_size).mean()
+
+
+def perplexity(loss):
+    return math.exp(loss), loss / math.log(2)
+
+
 def names(result):
     return [f.name for f in result.failed]
 
@@ -100,6 +119,8 @@ def failed(result, name):
         (check_hinge_loss, hinge, 9),
         (check_sigmoid, sigmoid, 6),
         (check_baseline_loss, math.log, 4),
+        (check_bigram_loss, bigram_loss, 7),
+        (check_perplexity, perplexity, 6),
     ],
 )
 def test_correct_solution_passes_and_congratulates(checker, fn, n, capsys):
@@ -617,6 +638,105 @@ def test_baseline_mistakes(wrong, words, capsys):
     assert words in out
 
 
+# --------------------------------------------------------------------------- bigram, perplexity
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda ids, v: bigram_loss(ids, v) / math.log(2), "in bits"),
+        (lambda ids, v: bigram_nll(ids, v, axis=0).mean(), "wrong axis"),
+        (lambda ids, v: bigram_nll(ids, v, smooth=1.0).mean(), "add-one smoothing"),
+        (lambda ids, v: bigram_nll(ids, v).sum(), "times too large: you summed"),
+        (lambda ids, v: bigram_nll(ids, v).sum() / len(ids), "divided by len(ids)"),
+        (lambda ids, v: bigram_loss(np.append(ids, ids[0]), v), "wraps around"),
+        (lambda ids, v: bigram_loss(ids[:-1], v), "stop one short"),
+        (lambda ids, v: -bigram_loss(ids, v), "log-likelihood"),
+        (lambda ids, v: bigram_nll(ids, v), "one loss per pair"),
+    ],
+    ids=["bits", "axis", "add-one", "sum", "over-len", "wrap", "short", "loglik", "per-pair"],
+)
+def test_bigram_mistakes_are_named(wrong, words):
+    result = check_bigram_loss(wrong, verbose=False)
+    assert not result
+    assert len(result.failed) >= 2, names(result)
+    assert all(words in f.hint or "the same mistake" in f.hint for f in result.failed[:1])
+    assert words in hints(result)
+
+
+def test_bigram_reference_matches_a_counting_loop():
+    from collections import Counter
+
+    rng = np.random.default_rng(3)
+    for n, v in [(2, 3), (10, 4), (200, 7), (50, 60)]:
+        ids = rng.integers(0, v, size=n)
+        pairs = Counter(zip(ids[:-1].tolist(), ids[1:].tolist()))
+        starts = Counter(ids[:-1].tolist())
+        nll = [-math.log(pairs[a, b] / starts[a]) for a, b in zip(ids[:-1], ids[1:])]
+        assert float(ex._ref_bigram_loss(ids, v)) == pytest.approx(sum(nll) / (n - 1), rel=1e-12)
+
+
+def test_bigram_cases_cover_the_edges():
+    cases = ex._bigram_exercise().cases
+    lengths = [len(c.args[0]) for c in cases]
+    assert 2 in lengths
+    # a token that never occurs, and V larger than every id used
+    assert any(c.args[1] > int(c.args[0].max()) + 1 for c in cases)
+    assert any(set(range(c.args[1])) - set(c.args[0].tolist()) for c in cases)
+    assert all(c.args[0].dtype == np.int64 for c in cases)
+
+
+def test_bigram_passes_with_max_id_instead_of_v_and_a_python_loop():
+    from collections import Counter
+
+    def loop(ids, vocab_size):
+        counts = {}
+        for a, b in zip(ids[:-1].tolist(), ids[1:].tolist()):
+            counts.setdefault(a, Counter())[b] += 1
+        nll = [-math.log(counts[a][b] / sum(counts[a].values()))
+               for a, b in zip(ids[:-1].tolist(), ids[1:].tolist())]
+        return sum(nll) / len(nll)
+
+    assert check_bigram_loss(loop, verbose=False)
+    assert check_bigram_loss(lambda ids, v: bigram_loss(ids, int(ids.max()) + 1), verbose=False)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda L: (2.0**L, L / math.log(2)), "2 ** loss"),
+        (lambda L: (math.exp(L), L / math.log(10)), "ln 10"),
+        (lambda L: (math.exp(L), L / math.log10(2)), "log10(2)"),
+        (lambda L: (L / math.log(2), math.exp(L)), "swapped"),
+        (lambda L: (math.exp(L), L), "the loss in nats"),
+    ],
+    ids=["exp2", "log10", "log10-of-2", "swapped", "nats"],
+)
+def test_perplexity_mistakes_are_named(wrong, words):
+    result = check_perplexity(wrong, verbose=False)
+    assert not result and len(result.failed) >= 4
+    assert words in result.failed[0].hint
+
+
+def test_perplexity_both_parts_wrong_names_both():
+    result = check_perplexity(lambda L: (2.0**L, L * math.log(2)), verbose=False)
+    hint = result.failed[0].hint
+    assert "2 ** loss" in hint and "loss * ln 2" in hint
+
+
+def test_perplexity_accepts_lists_and_arrays_and_refuses_one_number():
+    assert check_perplexity(lambda L: list(perplexity(L)), verbose=False)
+    assert check_perplexity(lambda L: np.array(perplexity(L)), verbose=False)
+    assert check_perplexity(lambda L: tuple(np.float64(v) for v in perplexity(L)),
+                            verbose=False)
+    r = check_perplexity(lambda L: math.exp(L), verbose=False)
+    assert not r and "pair of two numbers" in r.failed[0].hint
+    r = check_perplexity(lambda L: (math.exp(L), None), verbose=False)
+    assert not r and "pair of two numbers" in r.failed[0].hint
+    assert "uniform guess over 1000" in check_perplexity(perplexity, verbose=False).passed[0]
+    assert ex._perplexity_exercise().cases[0].expected[0] == pytest.approx(1000.0, rel=1e-12)
+
+
 # --------------------------------------------------------------------------- result objects, arguments
 
 
@@ -731,6 +851,8 @@ def test_reference_expected_values_are_finite_everywhere():
         ex._hinge_exercise(),
         ex._sigmoid_exercise(),
         ex._baseline_exercise(),
+        ex._bigram_exercise(),
+        ex._perplexity_exercise(),
     ):
         for case in exercise.cases:
             assert np.all(np.isfinite(case.expected)), (exercise.title, case.name)
