@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from softmaxlab import exercises as ex
+from softmaxlab.exercises import _baseline, _bigram, _cross_entropy, _cross_entropy_grad, _hinge
+from softmaxlab.exercises import _log_softmax, _perplexity, _sigmoid, _softmax
+from softmaxlab.exercises import _references as ref
 from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
@@ -587,7 +590,7 @@ def test_hinge_reference_matches_loop():
         for j in range(5):
             if j != y[i]:
                 total += max(0.0, s[i, j] - s[i, y[i]] + 1.0)
-    assert float(ex._ref_hinge(s, y)) == pytest.approx(total / 7, rel=1e-12)
+    assert float(ref.hinge(s, y)) == pytest.approx(total / 7, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- sigmoid, baseline
@@ -673,11 +676,11 @@ def test_bigram_reference_matches_a_counting_loop():
         pairs = Counter(zip(ids[:-1].tolist(), ids[1:].tolist()))
         starts = Counter(ids[:-1].tolist())
         nll = [-math.log(pairs[a, b] / starts[a]) for a, b in zip(ids[:-1], ids[1:])]
-        assert float(ex._ref_bigram_loss(ids, v)) == pytest.approx(sum(nll) / (n - 1), rel=1e-12)
+        assert float(ref.bigram_loss(ids, v)) == pytest.approx(sum(nll) / (n - 1), rel=1e-12)
 
 
 def test_bigram_cases_cover_the_edges():
-    cases = ex._bigram_exercise().cases
+    cases = _bigram.exercise().cases
     lengths = [len(c.args[0]) for c in cases]
     assert 2 in lengths
     # a token that never occurs, and V larger than every id used
@@ -734,7 +737,7 @@ def test_perplexity_accepts_lists_and_arrays_and_refuses_one_number():
     r = check_perplexity(lambda L: (math.exp(L), None), verbose=False)
     assert not r and "pair of two numbers" in r.failed[0].hint
     assert "uniform guess over 1000" in check_perplexity(perplexity, verbose=False).passed[0]
-    assert ex._perplexity_exercise().cases[0].expected[0] == pytest.approx(1000.0, rel=1e-12)
+    assert _perplexity.exercise().cases[0].expected[0] == pytest.approx(1000.0, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- result objects, arguments
@@ -835,24 +838,24 @@ finite = st.floats(-50, 50, allow_nan=False, width=64)
 @given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 6)), elements=finite))
 def test_reference_softmax_matches_scipy(x):
     special = pytest.importorskip("scipy.special")
-    np.testing.assert_allclose(ex._ref_softmax(x), special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ref.softmax(x), special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(
-        ex._ref_log_softmax(x), special.log_softmax(x, axis=-1), rtol=1e-12, atol=1e-12
+        ref.log_softmax(x), special.log_softmax(x, axis=-1), rtol=1e-12, atol=1e-12
     )
-    np.testing.assert_allclose(ex._ref_sigmoid(x), special.expit(x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ref.sigmoid(x), special.expit(x), rtol=1e-12, atol=1e-300)
 
 
 def test_reference_expected_values_are_finite_everywhere():
     for exercise in (
-        ex._softmax_exercise(),
-        ex._log_softmax_exercise(),
-        ex._ce_exercise(-100),
-        ex._grad_exercise(-100),
-        ex._hinge_exercise(),
-        ex._sigmoid_exercise(),
-        ex._baseline_exercise(),
-        ex._bigram_exercise(),
-        ex._perplexity_exercise(),
+        _softmax.exercise(),
+        _log_softmax.exercise(),
+        _cross_entropy.exercise(-100),
+        _cross_entropy_grad.exercise(-100),
+        _hinge.exercise(),
+        _sigmoid.exercise(),
+        _baseline.exercise(),
+        _bigram.exercise(),
+        _perplexity.exercise(),
     ):
         for case in exercise.cases:
             assert np.all(np.isfinite(case.expected)), (exercise.title, case.name)
@@ -863,14 +866,14 @@ def test_reference_expected_values_are_finite_everywhere():
 def test_reference_cross_entropy_matches_torch():
     import torch
 
-    for case in ex._ce_exercise(-100).cases:
+    for case in _cross_entropy.exercise(-100).cases:
         z, y = case.args
         zt = torch.tensor(z.astype(np.float64), requires_grad=True)
         loss = torch.nn.functional.cross_entropy(zt, torch.tensor(y), ignore_index=-100)
         loss.backward()
         np.testing.assert_allclose(case.expected, loss.item(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(
-            ex._ref_cross_entropy_grad(z, y, -100), zt.grad.numpy(), rtol=1e-9, atol=1e-12
+            ref.cross_entropy_grad(z, y, -100), zt.grad.numpy(), rtol=1e-9, atol=1e-12
         )
 
 
@@ -878,7 +881,7 @@ def test_reference_gradient_matches_central_differences():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(5, 4))
     y = np.array([0, -100, 3, 1, -100])
-    g = ex._ref_cross_entropy_grad(z, y, -100)
+    g = ref.cross_entropy_grad(z, y, -100)
     h = 1e-6
     num = np.zeros_like(z)
     for idx in np.ndindex(z.shape):
@@ -886,7 +889,7 @@ def test_reference_gradient_matches_central_differences():
         zp[idx] += h
         zm[idx] -= h
         num[idx] = (
-            ex._ref_cross_entropy(zp, y, -100) - ex._ref_cross_entropy(zm, y, -100)
+            ref.cross_entropy(zp, y, -100) - ref.cross_entropy(zm, y, -100)
         ) / (2 * h)
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
     assert np.all(g[[1, 4]] == 0)

@@ -1,0 +1,515 @@
+"""The checking framework: cases, known wrong answers, running a reader's function, results.
+
+An exercise is an :class:`Exercise`: a title, the call signature, a list of
+:class:`Case` objects (inputs and the float64 expected value) and a list of
+:class:`Variant` objects (known wrong answers, each with the hint that names the
+mistake).  :func:`run` calls the reader's function on every case and returns a
+:class:`CheckResult`.  Nothing here knows about any particular exercise; the
+hints that several exercises share live in :mod:`._hints`, the reference
+solutions in :mod:`._references`.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._backend import BACKENDS, asarray, get_backend, to_numpy, use_backend
+
+#: (rtol, atol) by dtype of the case's inputs.
+TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
+
+_WRAP = 72  # the book's code column is about 74 characters wide
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class FailedCase:
+    """One failed case of a checker.
+
+    Attributes
+    ----------
+    name : str
+        The case's name, e.g. ``"large logits around 1000"``.
+    expected : numpy.ndarray
+        The float64 reference value.
+    got : numpy.ndarray or str
+        What the reader's function returned, as a NumPy array; a string when it
+        raised (``"ValueError: ..."``) or returned something that is not an
+        array (``"None"``, ``"a tuple of 2 items"``).
+    hint : str
+        What probably went wrong, and how to fix it.
+    """
+
+    name: str
+    expected: np.ndarray
+    got: Any
+    hint: str
+
+    def describe(self, hint: str | None = None) -> str:
+        """The feedback block printed for this case (`hint` replaces its hint)."""
+        got = self.got if isinstance(self.got, str) else fmt(self.got)
+        lines = [f"x Case {self.name!r} failed."]
+        lines.append(_field("expected", fmt(self.expected)))
+        lines.append(_field("got", got))
+        lines.append(_wrap(self.hint if hint is None else hint, "    hint:     ", " " * 14))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        hint = self.hint if len(self.hint) <= 60 else self.hint[:57] + "..."
+        return f"FailedCase({self.name!r}, hint={hint!r})"
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a checker: which cases passed, which failed and why.
+
+    Truthy only when every case passed.
+
+    Attributes
+    ----------
+    exercise : str
+        What was checked, e.g. ``"softmax"``.
+    passed : list of str
+        Names of the cases that passed, in the order they ran.
+    failed : list of FailedCase
+        The failed cases, each with ``name``, ``expected``, ``got`` and ``hint``.
+
+    Examples
+    --------
+    >>> from softmaxlab.exercises import check_baseline_loss
+    >>> import math
+    >>> result = check_baseline_loss(math.log, verbose=False)
+    >>> result
+    CheckResult('baseline loss ln K', passed=4/4, failed=[])
+    >>> bool(result)
+    True
+    """
+
+    exercise: str
+    passed: list[str] = field(default_factory=list)
+    failed: list[FailedCase] = field(default_factory=list)
+
+    @property
+    def n_cases(self) -> int:
+        """How many cases ran."""
+        return len(self.passed) + len(self.failed)
+
+    def __bool__(self) -> bool:
+        return not self.failed
+
+    @property
+    def feedback(self) -> str:
+        """The text the checker prints."""
+        n = self.n_cases
+        if not self.failed:
+            return f"{self.exercise}: all {n} cases passed. Well done!"
+        head = (
+            f"{self.exercise}: {len(self.passed)} of {n} cases passed, "
+            f"{len(self.failed)} failed."
+        )
+        blocks = [head]
+        first_with: dict[str, str] = {}
+        for f in self.failed:
+            if f.hint in first_with:
+                blocks.append(f.describe(f"the same mistake as in case {first_with[f.hint]!r}."))
+            else:
+                first_with[f.hint] = f.name
+                blocks.append(f.describe())
+        if self.passed:
+            passed = "Passed: " + ", ".join(repr(p) for p in self.passed) + "."
+            blocks.append(_wrap(passed, "", "    "))
+        return "\n\n".join(blocks)
+
+    def __repr__(self) -> str:
+        names = [f.name for f in self.failed]
+        return (
+            f"CheckResult({self.exercise!r}, passed={len(self.passed)}/{self.n_cases}, "
+            f"failed={names!r})"
+        )
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def num(v: float, digits: int = 6) -> str:
+    """A number rounded to `digits` significant digits (never "-0")."""
+    v = float(v) + 0.0
+    return f"{v:.{digits}g}"
+
+
+def fmt(a: Any) -> str:
+    """An array or number as the feedback prints it (4 significant digits in arrays)."""
+    a = np.asarray(a)
+    if a.dtype.kind in "fc" and a.ndim == 0:
+        return num(a)
+    if a.dtype.kind in "iub" and a.ndim == 0:
+        return str(a.item())
+    if a.dtype.kind not in "fiub":
+        return f"an array of dtype {a.dtype}"
+    with np.printoptions(threshold=12, edgeitems=2, linewidth=70):
+        return np.array2string(
+            a,
+            separator=", ",
+            formatter={"float_kind": lambda v: num(v, 4), "int_kind": str},
+        )
+
+
+def _field(label: str, text: str) -> str:
+    pad = " " * 14
+    first, *rest = text.splitlines() or [""]
+    out = [f"    {label + ':':<10}{first}"]
+    out += [pad + line for line in rest]
+    return "\n".join(out)
+
+
+def _wrap(text: str, first: str, rest: str) -> str:
+    return textwrap.fill(
+        text,
+        width=_WRAP,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+@dataclass
+class Variant:
+    """A known wrong answer: computed on the case's inputs, it names the mistake."""
+
+    fn: Callable[..., Any]
+    hint: Any  # str (formatted with the case's ctx) or callable(case, got) -> str
+
+
+@dataclass
+class Case:
+    """One input of an exercise, with its float64 expected value."""
+
+    name: str
+    args: tuple
+    expected: np.ndarray
+    dtype: str = "float64"
+    ctx: dict = field(default_factory=dict)
+    variants: Sequence[Variant] = ()
+    exc_hint: str | None = None
+
+
+@dataclass
+class Exercise:
+    """What a checker runs: the cases, the known mistakes and the hint makers."""
+
+    title: str
+    signature: str
+    cases: list
+    variants: Sequence[Variant] = ()
+    nonfinite_hint: str = "your result contains nan or inf where finite values were expected."
+    value_hint: Callable[[Case, np.ndarray], str] | None = None
+    shape_hint: Callable[[Case, np.ndarray], str | None] | None = None
+    exc_hint: Callable[[Case, BaseException], str | None] | None = None
+    pair: str | None = None  # the result is a pair of numbers, e.g. "(a, b)"
+
+
+class _SafeDict(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def hint_text(hint, case: Case, got) -> str:
+    """A hint: a template filled with the case's context, or a function's answer."""
+    if callable(hint):
+        return hint(case, got)
+    return hint.format_map(_SafeDict(case.ctx))
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def resolve_backend(backend, where: str) -> str:
+    """The backend the inputs are created on (None: NumPy, or CuPy when current)."""
+    if backend is None:
+        return "cupy" if get_backend() == "cupy" else "numpy"
+    if not isinstance(backend, str) or backend.lower() not in BACKENDS:
+        raise ValueError(
+            f"{where}: backend must be None or one of "
+            f"{', '.join(repr(b) for b in BACKENDS)}; got {backend!r}"
+        )
+    return backend.lower()
+
+
+def _to_backend(a, backend: str):
+    if not isinstance(a, np.ndarray):
+        return a
+    if backend == "numpy":
+        return a.copy()
+    with use_backend(backend):
+        return asarray(a.copy())
+
+
+def as_numpy(out, pair: bool = False) -> tuple[np.ndarray | None, str]:
+    """The reader's result as a NumPy array, or (None, description).
+
+    With `pair`, a tuple or list of two numbers becomes an array of shape (2,).
+    """
+    if out is None:
+        return None, "None"
+    if pair and isinstance(out, (tuple, list)) and len(out) == 2:
+        parts = [as_numpy(v)[0] for v in out]
+        if all(v is not None and v.size == 1 for v in parts):
+            return np.array([float(v.reshape(())) for v in parts]), ""
+        return None, f"a {type(out).__name__} of 2 items that are not both numbers"
+    if isinstance(out, tuple):
+        return None, f"a tuple of {len(out)} items"
+    if isinstance(out, dict):
+        return None, "a dict"
+    try:
+        arr = to_numpy(out)
+    except Exception:
+        return None, f"an object of type {type(out).__name__}"
+    if arr.dtype.kind not in "fiub":
+        return None, f"an object of type {type(out).__name__} (array dtype {arr.dtype})"
+    return arr, ""
+
+
+def _aligned(got: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
+    """`got` in the expected's shape, or None (a scalar may come back with size 1)."""
+    if got.shape == expected.shape:
+        return got
+    if expected.ndim == 0 and got.size == 1:
+        return got.reshape(())
+    return None
+
+
+def close(got: np.ndarray, expected: np.ndarray, dtype: str, equal_nan=False) -> bool:
+    """Whether `got` is within the dtype's tolerance of `expected` everywhere."""
+    rtol, atol = TOLERANCES[dtype]
+    with np.errstate(all="ignore"):
+        return bool(
+            np.all(
+                np.isclose(
+                    _f64(got), _f64(expected), rtol=rtol, atol=atol, equal_nan=equal_nan
+                )
+            )
+        )
+
+
+def _f64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def quiet_call(fn, *args):
+    """``fn(*args)`` with NumPy's warnings and floating-point errors silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            return fn(*args)
+
+
+# --------------------------------------------------------------------------- diagnosis
+
+
+def diagnose(ex: Exercise, case: Case, got: np.ndarray) -> str:
+    """A hint for a wrong value of the right shape."""
+    for v in list(case.variants) + list(ex.variants):
+        try:
+            wrong = np.asarray(quiet_call(v.fn, *case.args))
+        except Exception:
+            continue
+        if wrong.shape != case.expected.shape:
+            continue
+        if close(wrong, case.expected, case.dtype, equal_nan=True):
+            continue  # this mistake is invisible on this case
+        if close(got, wrong, case.dtype, equal_nan=True):
+            return hint_text(v.hint, case, got)
+    if not np.all(np.isfinite(got)):
+        return hint_text(ex.nonfinite_hint, case, got)
+    if ex.value_hint is not None:
+        return ex.value_hint(case, got)
+    return largest_difference(case, got)
+
+
+def largest_difference(case: Case, got: np.ndarray) -> str:
+    """Where `got` is furthest from the expected value, and by how much."""
+    diff = np.abs(_f64(got) - case.expected)
+    if case.expected.ndim == 0:
+        return f"your value is off by {num(diff, 4)}."
+    idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return (
+        f"the values differ; the largest difference is {num(diff[idx], 4)} at index "
+        f"{tuple(int(i) for i in idx)} (expected {num(case.expected[idx])}, "
+        f"got {num(_f64(got)[idx])})."
+    )
+
+
+_MUTATION_HINT = (
+    "your function changed its input array in place (for example with x -= ..., "
+    "x /= ..., np.exp(x, out=x) or an assignment like x[...] = ...), so the caller's "
+    "array is now different. Build new arrays instead: x = x - m rather than "
+    "x -= m, and np.where(...) rather than assigning into x[...]."
+)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _raised(ex: Exercise, case: Case, exc: Exception) -> FailedCase:
+    msg = f"{type(exc).__name__}: {exc}"
+    if len(msg) > 200:
+        msg = msg[:197] + "..."
+    hint = None
+    if case.exc_hint is not None:
+        hint = case.exc_hint
+    elif ex.exc_hint is not None:
+        hint = ex.exc_hint(case, exc)
+    if hint is None and isinstance(exc, TypeError) and "argument" in str(exc):
+        hint = f"the checker calls your function as {ex.signature}; check its parameters."
+    if hint is None:
+        hint = (
+            "your function raised an exception on this input; read the message "
+            "above and try the case's input yourself."
+        )
+    return FailedCase(case.name, case.expected, msg, hint)
+
+
+def _mutated(originals: list, args: list) -> bool:
+    for orig, a in zip(originals, args):
+        if orig is None:
+            continue
+        try:
+            after = to_numpy(a)
+        except Exception:  # pragma: no cover - defensive
+            continue
+        if after.shape != orig.shape or not np.array_equal(after, orig, equal_nan=True):
+            return True
+    return False
+
+
+def _not_an_array(ex: Exercise, case: Case, description: str) -> FailedCase:
+    if ex.pair:
+        hint = f"return a pair of two numbers, {ex.pair}; the checker calls {ex.signature}."
+    elif description.startswith("a tuple"):
+        hint = (
+            f"return a single array (or number), not a tuple; the checker calls "
+            f"{ex.signature}."
+        )
+    elif description == "None":
+        hint = "your function returned None: did you forget the return statement?"
+    else:
+        hint = f"return a NumPy array or a number; the checker calls {ex.signature}."
+    return FailedCase(case.name, case.expected, description, hint)
+
+
+def _wrong_shape(ex: Exercise, case: Case, got: np.ndarray) -> FailedCase:
+    hint = ex.shape_hint(case, got) if ex.shape_hint is not None else None
+    if hint is None:
+        hint = f"expected a result of shape {case.expected.shape}, got shape {got.shape}."
+    return FailedCase(case.name, case.expected, got, hint)
+
+
+def _judge(ex: Exercise, case: Case, got: np.ndarray, mutated: bool) -> FailedCase | None:
+    ok = close(got, case.expected, case.dtype) and bool(np.all(np.isfinite(got)))
+    if ok and not mutated:
+        return None
+    hints = []
+    if mutated:
+        hints.append(_MUTATION_HINT)
+    if not ok:
+        hints.append(diagnose(ex, case, got))
+    hint = " ".join(h[0].upper() + h[1:] if i else h for i, h in enumerate(hints))
+    return FailedCase(case.name, case.expected, got, hint)
+
+
+def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
+    """Run `fn` on one case: None when it passed, else what failed and why."""
+    originals = [a.copy() if isinstance(a, np.ndarray) else None for a in case.args]
+    args = [_to_backend(a, backend) for a in case.args]
+    try:
+        out = quiet_call(fn, *args)
+    except Exception as exc:
+        return _raised(ex, case, exc)
+    mutated = _mutated(originals, args)
+    got, description = as_numpy(out, ex.pair is not None)
+    if got is None:
+        return _not_an_array(ex, case, description)
+    aligned = None if ex.pair is not None and got.ndim != 1 else _aligned(got, case.expected)
+    if aligned is None:
+        return _wrong_shape(ex, case, got)
+    return _judge(ex, case, aligned, mutated)
+
+
+def run(ex: Exercise, fn, backend, verbose: bool, where: str) -> CheckResult:
+    """Run `fn` on every case of `ex`; print the feedback when `verbose`."""
+    if not callable(fn):
+        raise TypeError(
+            f"{where}: fn must be a function to check, called as {ex.signature}; "
+            f"got {type(fn).__name__}"
+        )
+    backend = resolve_backend(backend, where)
+    result = CheckResult(ex.title)
+    for case in ex.cases:
+        failure = run_case(ex, case, fn, backend)
+        if failure is None:
+            result.passed.append(case.name)
+        else:
+            result.failed.append(failure)
+    if verbose:
+        print(result.feedback)
+    return result
+
+
+# --------------------------------------------------------------------------- docstrings
+# The checkers share their `backend`/`verbose` parameters and their Returns and Raises
+# sections.  A checker's docstring names a shared section by a line of its own, such as
+# "{returns_raises}", and @checker_doc puts the section's text there (indented to match).
+
+
+def _returns_raises(type_error: str) -> str:
+    return f"""Returns
+-------
+CheckResult
+    Truthy when all cases passed.
+
+Raises
+------
+TypeError
+    {type_error}
+ValueError
+    If `backend` is not a known backend."""
+
+
+_DOC_SECTIONS = {
+    "backend_verbose": """backend : {None, "numpy", "cupy", "array_api_strict"}, optional
+    Where the inputs are created (None: NumPy, or CuPy when the current
+    backend is ``"cupy"``).
+verbose : bool, default True
+    Print the feedback.""",
+    "numbers_verbose": """backend : {None, "numpy", "cupy", "array_api_strict"}, optional
+    Accepted for symmetry with the other checkers (the inputs are Python
+    numbers whatever the backend).
+verbose : bool, default True
+    Print the feedback.""",
+    "returns_raises": _returns_raises("If `fn` is not callable."),
+    "returns_raises_ignore_index": _returns_raises(
+        "If `fn` is not callable or `ignore_index` is not a bool or an int."
+    ),
+}
+_DOC_PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", re.MULTILINE)
+
+
+def checker_doc(fn: Callable) -> Callable:
+    """Fill the shared sections into `fn`'s docstring (kept as None under ``python -OO``)."""
+    if fn.__doc__ is not None:
+        fn.__doc__ = _DOC_PLACEHOLDER.sub(
+            lambda m: textwrap.indent(_DOC_SECTIONS[m.group(2)], m.group(1)), fn.__doc__
+        )
+    return fn
