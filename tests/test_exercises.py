@@ -758,11 +758,11 @@ def test_failed_case_fields_and_reprs():
 
 
 def test_bad_arguments_raise_clear_errors():
-    with pytest.raises(TypeError, match="check_softmax: fn must be a function"):
+    with pytest.raises(TypeError, match="check_softmax: argument 'fn' must be a function"):
         check_softmax(np.ones(3))
-    with pytest.raises(ValueError, match="check_softmax: backend must be"):
+    with pytest.raises(ValueError, match="check_softmax: argument 'backend' must be"):
         check_softmax(softmax, backend="tpu")
-    with pytest.raises(TypeError, match="check_cross_entropy: ignore_index"):
+    with pytest.raises(TypeError, match="check_cross_entropy: argument 'ignore_index'"):
         check_cross_entropy(cross_entropy, ignore_index="yes")
 
 
@@ -893,3 +893,167 @@ def test_reference_gradient_matches_central_differences():
         ) / (2 * h)
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
     assert np.all(g[[1, 4]] == 0)
+
+
+# --------------------------------------------------------------------------- checker bugs (issue 10)
+
+from softmaxlab.exercises import _inputs  # noqa: E402
+
+ALL_CHECKERS = [
+    (check_softmax, softmax),
+    (check_log_softmax, log_softmax),
+    (check_cross_entropy, cross_entropy),
+    (check_cross_entropy_grad, ce_grad),
+    (check_hinge_loss, hinge),
+    (check_sigmoid, sigmoid),
+    (check_baseline_loss, math.log),
+    (check_bigram_loss, bigram_loss),
+    (check_perplexity, perplexity),
+]
+
+
+@pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
+@pytest.mark.parametrize("ignore", [-100, -1, 0, 1, 2, 3, 4, 9, 255])
+def test_correct_solution_passes_for_every_ignore_index(checker, ignore):
+    """Regression: ignore_index=0 made a case's every label ignored: "expected nan, got nan"."""
+    fn = make_cross_entropy(ignore) if checker is check_cross_entropy else (
+        lambda z, y: ce_grad(z, y, ignore))
+    result = checker(fn, ignore_index=ignore, verbose=False)
+    assert result, result.feedback
+
+
+@pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
+@pytest.mark.parametrize("ignore", [-100, 0, 3])
+def test_every_case_with_all_labels_ignored(checker, ignore, monkeypatch):
+    original = _inputs._ce_inputs
+
+    def all_ignored(rng, ign):
+        return [(n, x, np.full(len(y), ign), d) for n, x, y, d in original(rng, ign)]
+
+    monkeypatch.setattr(_inputs, "_ce_inputs", all_ignored)
+    if checker is check_cross_entropy:
+        right, wrong = make_cross_entropy(ignore), lambda z, y: 0.0
+        words = "mean is over no examples"
+    else:
+        right, wrong = (lambda z, y: ce_grad(z, y, ignore)), (lambda z, y: softmax(z))
+        words = "every row of the gradient is 0"
+    result = checker(right, ignore_index=ignore, verbose=False)
+    assert result and result.n_cases == 12
+    for case in checker.__globals__["exercise"](ignore).cases:
+        assert np.all(np.isnan(case.expected))
+    bad = checker(wrong, ignore_index=ignore, verbose=False)
+    assert len(bad.failed) == 12 and words in bad.failed[0].hint
+
+
+def test_gradient_of_nothing_kept_may_be_zero_as_in_pytorch(monkeypatch):
+    original = _inputs._ce_inputs
+    monkeypatch.setattr(_inputs, "_ce_inputs", lambda rng, ign: [
+        (n, x, np.full(len(y), ign), d) for n, x, y, d in original(rng, ign)])
+    assert check_cross_entropy_grad(lambda z, y: np.zeros_like(z), ignore_index=True,
+                                    verbose=False)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_nothing_kept_matches_torch():
+    import torch
+
+    z = np.random.default_rng(0).normal(size=(3, 4))
+    zt = torch.tensor(z, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(zt, torch.full((3,), -100))
+    loss.backward()
+    assert math.isnan(loss.item()) and np.isnan(ref.cross_entropy(z, np.full(3, -100), -100))
+    np.testing.assert_array_equal(zt.grad.numpy(), 0.0)
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no message for you")
+
+
+class BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_exception_that_cannot_be_printed_does_not_crash(checker, fn):
+    def raises(*args):
+        raise Unprintable()
+
+    result = checker(raises, verbose=False)
+    assert len(result.failed) == result.n_cases
+    got = result.failed[0].got
+    assert got.startswith("Unprintable: (its message could not be printed")
+    assert "raised an exception" in result.failed[0].hint
+    assert "Unprintable" in result.feedback
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda out: (v for v in np.atleast_1d(out)), "iterator"),
+        (lambda out: map(float, np.atleast_1d(out)), "iterator"),
+        (lambda out: BadRepr(), "return"),
+        (lambda out: "0.5", "number"),
+        (lambda out: np.asarray(out) + 0j, "complex128"),
+        (lambda out: {"loss": out}, "return"),
+        (lambda out: (out,), "tuple"),
+    ],
+    ids=["generator", "map", "object", "string", "complex", "dict", "1-tuple"],
+)
+def test_odd_results_fail_with_a_hint_not_a_crash(checker, fn, make, words):
+    result = checker(lambda *a: make(fn(*a)), verbose=False)
+    assert not result
+    assert any(words in f.hint or words in str(f.got) for f in result.failed), result.feedback
+    assert result.feedback  # formatting never raises
+
+
+def test_one_item_tuple_is_described_in_the_singular():
+    r = check_softmax(lambda x: (softmax(x),), verbose=False)
+    assert r.failed[0].got == "a tuple of 1 item"
+
+
+def test_results_as_object_arrays_and_lists_of_numpy_scalars_pass():
+    assert check_softmax(lambda x: np.asarray(softmax(x), dtype=object), verbose=False)
+    assert check_sigmoid(lambda x: [np.float64(v) for v in sigmoid(x).ravel()]
+                         if x.ndim == 1 else sigmoid(x), verbose=False)
+
+
+def test_array_api_strict_results_and_lists_of_them_are_read():
+    xps = pytest.importorskip("array_api_strict")
+    assert check_softmax(lambda x: xps.asarray(softmax(x)), verbose=False)
+    assert check_cross_entropy(lambda z, y: xps.asarray(cross_entropy(z, y)), verbose=False)
+    # a list of 0-d arrays of another library, which NumPy cannot convert implicitly
+    assert check_sigmoid(lambda x: [xps.asarray(float(v)) for v in sigmoid(x).ravel()]
+                         if x.ndim == 1 else sigmoid(x), verbose=False)
+    assert check_perplexity(lambda L: tuple(xps.asarray(v) for v in perplexity(L)),
+                            verbose=False)
+
+
+def test_huge_finite_loss_gets_a_hint_not_an_overflow_error():
+    r = check_cross_entropy(lambda z, y: 1e308, verbose=False)
+    assert not r and "off by" in r.failed[0].hint
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_verbose_must_be_a_bool(checker, fn):
+    with pytest.raises(TypeError, match=r"argument 'verbose' must be True or False; found 'no'"):
+        checker(fn, verbose="no")
+    assert checker(fn, verbose=np.False_)
+
+
+def test_bad_argument_messages_use_the_house_wording():
+    with pytest.raises(TypeError, match=r"^check_hinge_loss: argument 'fn' must be a function "
+                       r"to check, called as fn\(scores, labels\); found int$"):
+        check_hinge_loss(3)
+    with pytest.raises(ValueError, match=r"^check_sigmoid: argument 'backend' must be None or "
+                       r"one of 'numpy', 'cupy', 'array_api_strict'; found 'tpu'$"):
+        check_sigmoid(sigmoid, backend="tpu")
+    with pytest.raises(ValueError, match=r"found an object of type BadRepr$"):
+        check_sigmoid(sigmoid, backend=BadRepr())
+    with pytest.raises(TypeError, match=r"argument 'ignore_index' must be False, True "
+                       r"\(meaning -100\) or an int label value; found 1.5$"):
+        check_cross_entropy_grad(ce_grad, ignore_index=1.5)
+    assert check_cross_entropy(cross_entropy, ignore_index=np.True_, verbose=False).n_cases == 12

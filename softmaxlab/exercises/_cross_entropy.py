@@ -9,7 +9,7 @@ import numpy as np
 from . import _hints as hints
 from . import _references as ref
 from ._framework import Case, CheckResult, Exercise, checker_doc, run
-from ._inputs import ce_cases, ignore_value, loss_variants
+from ._inputs import NOTHING_KEPT, ce_cases, ignore_value, loss_variants
 
 # --------------------------------------------------------------------------- known mistakes
 # Each takes (logits, labels, ignore) and returns the wrong loss it is named for.
@@ -151,9 +151,10 @@ _IGNORE_MISTAKES = [
 def _value_hint(case: Case, got: np.ndarray) -> str:
     exp = float(case.expected)
     g = float(got)
-    if exp != 0 and g != 0 and abs(g / exp - round(g / exp)) < 1e-6 and round(g / exp) > 1:
+    ratio = g / exp if exp != 0 else 0.0
+    if 1 < ratio < 1e6 and abs(ratio - round(ratio)) < 1e-6 and round(ratio) > 1:
         return (
-            f"your loss is {round(g / exp)} times too large: average over the "
+            f"your loss is {round(ratio)} times too large: average over the "
             f"{case.ctx['n_valid']} {case.ctx['per']}s."
         )
     return hints.nonnegative_loss("-log p is never negative: check the sign")(case, got)
@@ -169,6 +170,7 @@ def exercise(ignore) -> Exercise:
         value_hint=_value_hint,
         shape_hint=hints.scalar_loss_shape,
         exc_hint=hints.pick_exception,
+        nan_hint=NOTHING_KEPT,
     )
 
 
@@ -206,7 +208,8 @@ def check_cross_entropy(
         L = \frac{1}{|V|} \sum_{i \in V} -\log \operatorname{softmax}(z_i)_{y_i},
         \qquad V = \{ i : y_i \ne \text{ignore\_index} \}
 
-    (all examples when `ignore_index` is off).  Cases: 4 x 3, a single example,
+    (all examples when `ignore_index` is off); when every label of a case is
+    ignored, V is empty and L is nan (0/0), as PyTorch returns.  Cases: 4 x 3, a single example,
     a square 4 x 4 batch, 8 x 5, logits around 1000 and 10000, a correct class
     1000 below the others (loss near 1000: ``log(softmax)`` gives inf), float32
     logits up to 100, confident predictions (loss near 0) and equal logits

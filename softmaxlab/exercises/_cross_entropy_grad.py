@@ -152,12 +152,17 @@ def exercise(ignore) -> Exercise:
     return Exercise(
         "cross-entropy gradient",
         "fn(logits, labels)",
-        ce_cases(rng, ignore, ref.cross_entropy_grad),
+        ce_cases(rng, ignore, ref.cross_entropy_grad, nothing_kept=np.zeros_like),
         loss_variants(_MISTAKES, _IGNORE_MISTAKES, ignore),
         nonfinite_hint=hints.OVERFLOW,
         value_hint=_value_hint,
         shape_hint=_shape_hint,
         exc_hint=hints.pick_exception,
+        nan_hint=(
+            "every label of this case is {ignore} (ignored): no example is part of "
+            "the loss, so every row of the gradient is 0 (PyTorch's answer; nan, the "
+            "formula's 0/0, passes too)."
+        ),
     )
 
 
@@ -194,7 +199,10 @@ def check_cross_entropy_grad(
         \frac{\partial L}{\partial z_{ij}} =
         \frac{[i \in V]}{|V|} \bigl(\operatorname{softmax}(z_i)_j - [j = y_i]\bigr)
 
-    The cases are those of :func:`check_cross_entropy`.  Tolerances: ``rtol =
+    When every label of a case is ignored, the mean is over no examples: the
+    loss is nan (0/0) and a gradient of nan (the formula's 0/0) or of 0
+    (PyTorch's answer) both pass.  The cases are those of
+    :func:`check_cross_entropy`.  Tolerances: ``rtol =
     1e-6, atol = 1e-9`` (float64), ``rtol = 1e-4, atol = 1e-6`` (float32).
 
     Examples

@@ -15,11 +15,13 @@ import re
 import textwrap
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .._backend import BACKENDS, asarray, get_backend, to_numpy, use_backend
+from .._validation import argument_error
 
 #: (rtol, atol) by dtype of the case's inputs.
 TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
@@ -203,6 +205,7 @@ class Case:
     ctx: dict = field(default_factory=dict)
     variants: Sequence[Variant] = ()
     exc_hint: str | None = None
+    also: tuple = ()  # other answers that are right too (e.g. PyTorch's convention)
 
 
 @dataclass
@@ -218,6 +221,7 @@ class Exercise:
     shape_hint: Callable[[Case, np.ndarray], str | None] | None = None
     exc_hint: Callable[[Case, BaseException], str | None] | None = None
     pair: str | None = None  # the result is a pair of numbers, e.g. "(a, b)"
+    nan_hint: str | None = None  # a finite answer where the expected value is nan
 
 
 class _SafeDict(dict):
@@ -240,11 +244,39 @@ def resolve_backend(backend, where: str) -> str:
     if backend is None:
         return "cupy" if get_backend() == "cupy" else "numpy"
     if not isinstance(backend, str) or backend.lower() not in BACKENDS:
-        raise ValueError(
-            f"{where}: backend must be None or one of "
-            f"{', '.join(repr(b) for b in BACKENDS)}; got {backend!r}"
-        )
+        known = ", ".join(repr(b) for b in BACKENDS)
+        raise argument_error(where, "backend", f"None or one of {known}", safe_repr(backend))
     return backend.lower()
+
+
+def check_arguments(fn, verbose, where: str, signature: str) -> None:
+    """Refuse a `fn` that is not callable and a `verbose` that is not a bool."""
+    if not callable(fn):
+        raise argument_error(
+            where, "fn", f"a function to check, called as {signature}",
+            type(fn).__name__, TypeError,
+        )
+    if not isinstance(verbose, (bool, np.bool_)):
+        raise argument_error(where, "verbose", "True or False", safe_repr(verbose), TypeError)
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)`` shortened, or a description when its ``__repr__`` raises."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"an object of type {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def exc_text(exc: BaseException) -> str:
+    """``"TypeError: message"``, also for an exception whose ``__str__`` raises."""
+    try:
+        msg = str(exc)
+    except Exception as inner:
+        msg = f"(its message could not be printed: str() raised {type(inner).__name__})"
+    text = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _to_backend(a, backend: str):
@@ -269,16 +301,37 @@ def as_numpy(out, pair: bool = False) -> tuple[np.ndarray | None, str]:
             return np.array([float(v.reshape(())) for v in parts]), ""
         return None, f"a {type(out).__name__} of 2 items that are not both numbers"
     if isinstance(out, tuple):
-        return None, f"a tuple of {len(out)} items"
+        return None, f"a tuple of {len(out)} item{'s' if len(out) != 1 else ''}"
     if isinstance(out, dict):
         return None, "a dict"
-    try:
-        arr = to_numpy(out)
-    except Exception:
+    if isinstance(out, Iterator):
+        return None, f"a {type(out).__name__} (an iterator, not an array)"
+    arr = _numpy_or_none(out)
+    if arr is None:
         return None, f"an object of type {type(out).__name__}"
+    if arr.dtype.kind == "O":  # Python objects: numbers, or backend scalars in a list
+        try:
+            arr = np.asarray(arr, dtype=np.float64)
+        except Exception:
+            return None, f"an object of type {type(out).__name__} (array dtype object)"
     if arr.dtype.kind not in "fiub":
         return None, f"an object of type {type(out).__name__} (array dtype {arr.dtype})"
     return arr, ""
+
+
+def _numpy_or_none(out) -> np.ndarray | None:
+    """Any array, number or list of them as NumPy (lists may hold CuPy scalars)."""
+    try:
+        return to_numpy(out)
+    except Exception:
+        pass
+    if isinstance(out, list):
+        try:
+            parts = [to_numpy(v) for v in out]
+            return np.array(parts, dtype=np.float64)
+        except Exception:
+            return None
+    return None
 
 
 def _aligned(got: np.ndarray, expected: np.ndarray) -> np.ndarray | None:
@@ -320,6 +373,8 @@ def quiet_call(fn, *args):
 
 def diagnose(ex: Exercise, case: Case, got: np.ndarray) -> str:
     """A hint for a wrong value of the right shape."""
+    if ex.nan_hint is not None and np.any(np.isnan(case.expected) & ~np.isnan(got)):
+        return hint_text(ex.nan_hint, case, got)
     for v in list(case.variants) + list(ex.variants):
         try:
             wrong = np.asarray(quiet_call(v.fn, *case.args))
@@ -363,15 +418,13 @@ _MUTATION_HINT = (
 
 
 def _raised(ex: Exercise, case: Case, exc: Exception) -> FailedCase:
-    msg = f"{type(exc).__name__}: {exc}"
-    if len(msg) > 200:
-        msg = msg[:197] + "..."
+    msg = exc_text(exc)
     hint = None
     if case.exc_hint is not None:
         hint = case.exc_hint
     elif ex.exc_hint is not None:
         hint = ex.exc_hint(case, exc)
-    if hint is None and isinstance(exc, TypeError) and "argument" in str(exc):
+    if hint is None and isinstance(exc, TypeError) and "argument" in msg:
         hint = f"the checker calls your function as {ex.signature}; check its parameters."
     if hint is None:
         hint = (
@@ -404,6 +457,17 @@ def _not_an_array(ex: Exercise, case: Case, description: str) -> FailedCase:
         )
     elif description == "None":
         hint = "your function returned None: did you forget the return statement?"
+    elif "iterator" in description:
+        hint = (
+            "your function returned an iterator (a generator expression or map(...)), "
+            "which the checker cannot compare; build the array, e.g. np.array(list(...)), "
+            "or use array operations instead of a loop."
+        )
+    elif "array dtype" in description:
+        hint = (
+            f"your result is {description.split('(', 1)[1].rstrip(')')}, not real numbers; "
+            f"return a float array or a number."
+        )
     else:
         hint = f"return a NumPy array or a number; the checker calls {ex.signature}."
     return FailedCase(case.name, case.expected, description, hint)
@@ -417,7 +481,7 @@ def _wrong_shape(ex: Exercise, case: Case, got: np.ndarray) -> FailedCase:
 
 
 def _judge(ex: Exercise, case: Case, got: np.ndarray, mutated: bool) -> FailedCase | None:
-    ok = close(got, case.expected, case.dtype) and bool(np.all(np.isfinite(got)))
+    ok = any(_matches(got, e, case.dtype) for e in (case.expected, *case.also))
     if ok and not mutated:
         return None
     hints = []
@@ -427,6 +491,14 @@ def _judge(ex: Exercise, case: Case, got: np.ndarray, mutated: bool) -> FailedCa
         hints.append(diagnose(ex, case, got))
     hint = " ".join(h[0].upper() + h[1:] if i else h for i, h in enumerate(hints))
     return FailedCase(case.name, case.expected, got, hint)
+
+
+def _matches(got: np.ndarray, expected: np.ndarray, dtype: str) -> bool:
+    """Close everywhere; NaN matches only where the reference is NaN (0/0: a mean of nothing)."""
+    if expected.shape != got.shape:
+        return False
+    finite = np.isfinite(got) | np.isnan(expected)
+    return close(got, expected, dtype, equal_nan=True) and bool(np.all(finite))
 
 
 def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
@@ -449,11 +521,7 @@ def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
 
 def run(ex: Exercise, fn, backend, verbose: bool, where: str) -> CheckResult:
     """Run `fn` on every case of `ex`; print the feedback when `verbose`."""
-    if not callable(fn):
-        raise TypeError(
-            f"{where}: fn must be a function to check, called as {ex.signature}; "
-            f"got {type(fn).__name__}"
-        )
+    check_arguments(fn, verbose, where, ex.signature)
     backend = resolve_backend(backend, where)
     result = CheckResult(ex.title)
     for case in ex.cases:
@@ -498,9 +566,12 @@ verbose : bool, default True
     numbers whatever the backend).
 verbose : bool, default True
     Print the feedback.""",
-    "returns_raises": _returns_raises("If `fn` is not callable."),
+    "returns_raises": _returns_raises(
+        "If `fn` is not callable or `verbose` is not True or False."
+    ),
     "returns_raises_ignore_index": _returns_raises(
-        "If `fn` is not callable or `ignore_index` is not a bool or an int."
+        "If `fn` is not callable, `verbose` is not True or False or\n"
+        "    `ignore_index` is not a bool or an int."
     ),
 }
 _DOC_PLACEHOLDER = re.compile(r"^( *)\{(\w+)\}$", re.MULTILINE)

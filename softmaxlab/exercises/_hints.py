@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._framework import Case, fmt, num
+from ._framework import Case, exc_text, fmt, num
 
 OVERFLOW = (
     "your result has nan or inf: np.exp overflows to inf for logits above about 709 "
@@ -60,7 +60,7 @@ def axis0(kind: str):
 
 def row_exception(case: Case, exc: BaseException) -> str | None:
     """A row-wise function that raised: a broadcast without keepdims, or axis=1 on 1-D."""
-    if "broadcast" in str(exc):
+    if "broadcast" in exc_text(exc):
         return (
             "the shapes did not broadcast: a row sum taken with x.sum(axis=-1) has "
             "shape (N,); keep the reduced axis with keepdims=True (shape (N, 1)) so "

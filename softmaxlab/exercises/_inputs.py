@@ -12,7 +12,8 @@ import numpy as np
 
 from functools import partial
 
-from ._framework import Case, Variant
+from .._validation import argument_error
+from ._framework import Case, Variant, safe_repr
 from ._references import mask
 
 
@@ -58,15 +59,13 @@ def softmax_cases(rng, reference) -> list[Case]:
 
 def ignore_value(ignore_index, where: str) -> int | None:
     """The label value to ignore (None: off), from the checkers' `ignore_index`."""
-    if ignore_index is None or ignore_index is False:
-        return None
-    if ignore_index is True:
-        return -100
+    if isinstance(ignore_index, (bool, np.bool_)) or ignore_index is None:
+        return -100 if ignore_index else None
     if isinstance(ignore_index, (int, np.integer)):
         return int(ignore_index)
-    raise TypeError(
-        f"{where}: ignore_index must be False, True (meaning -100) or an int label "
-        f"value; got {ignore_index!r}"
+    raise argument_error(
+        where, "ignore_index", "False, True (meaning -100) or an int label value",
+        safe_repr(ignore_index), TypeError,
     )
 
 
@@ -138,8 +137,19 @@ def _ce_ctx(logits, labels, ignore) -> dict:
     }
 
 
-def ce_cases(rng, ignore, reference) -> list[Case]:
-    """The loss cases (with two ignored-label cases when `ignore` is set)."""
+NOTHING_KEPT = (
+    "every label of this case is {ignore} (ignored), so the mean is over no examples: "
+    "0/0 = nan, which is also what PyTorch's cross_entropy returns. Yours returned a "
+    "number; divide by the number of kept examples even when it is 0."
+)
+
+
+def ce_cases(rng, ignore, reference, *, nothing_kept=None) -> list[Case]:
+    """The loss cases (with two ignored-label cases when `ignore` is set).
+
+    `nothing_kept(logits)`, when given, is a second right answer for a case whose
+    labels are all ignored (the reference gives nan there: a mean of nothing).
+    """
     cases = []
     for name, x, y, dtype in _ce_inputs(rng, ignore):
         x = np.asarray(x, dtype=dtype)
@@ -152,5 +162,7 @@ def ce_cases(rng, ignore, reference) -> list[Case]:
                 f"(keep = labels != {ignore}) before indexing, and average over the "
                 f"{ctx['n_valid']} kept examples."
             )
-        cases.append(Case(name, (x, y), reference(x, y, ignore), dtype, ctx, exc_hint=exc_hint))
+        also = (nothing_kept(x),) if nothing_kept and ctx["n_valid"] == 0 else ()
+        expected = reference(x, y, ignore)
+        cases.append(Case(name, (x, y), expected, dtype, ctx, exc_hint=exc_hint, also=also))
     return cases
