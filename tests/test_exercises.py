@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 
 import numpy as np
@@ -1057,3 +1058,112 @@ def test_bad_argument_messages_use_the_house_wording():
                        r"\(meaning -100\) or an int label value; found 1.5$"):
         check_cross_entropy_grad(ce_grad, ignore_index=1.5)
     assert check_cross_entropy(cross_entropy, ignore_index=np.True_, verbose=False).n_cases == 12
+
+
+# --------------------------------------------------------------------------- issue 11: inputs, new mistakes
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_failed_case_keeps_its_input_to_rerun(checker, fn):
+    calls = []
+
+    def wrong(*args):
+        calls.append(args)
+        out = fn(*args)
+        if isinstance(out, tuple):
+            return tuple(np.asarray(v) * 1.5 + 1.0 for v in out)
+        return np.asarray(out) * 1.5 + 1.0
+
+    result = checker(wrong, verbose=False)
+    case = result.failed_case
+    assert case is result.failed[0] and len(result.failed) == result.n_cases
+    assert list(case.inputs) == list(exercise_of(checker).params)
+    for kept, used in zip(case.inputs.values(), calls[0]):  # the first case ran first
+        np.testing.assert_array_equal(kept, used)
+    again = wrong(*case.inputs.values())
+    for g, e in zip(again if isinstance(again, tuple) else (again,),
+                    case.got if isinstance(case.got, tuple) else (case.got,)):
+        np.testing.assert_allclose(np.asarray(g, dtype=float).reshape(np.shape(e)), e)
+
+
+def exercise_of(checker):
+    """The Exercise a checker runs (loss checkers: without ignored labels)."""
+    make = checker.__globals__["exercise"]
+    return make(None) if inspect.signature(make).parameters else make()
+
+
+def test_inputs_rerun_by_keyword_and_are_fresh_copies():
+    def summed(logits, labels):
+        return -log_softmax(logits)[np.arange(len(labels)), labels].sum()
+
+    result = check_cross_entropy(summed, verbose=False)
+    case = result.failed_case
+    assert list(case.inputs) == ["logits", "labels"]
+    assert float(summed(**case.inputs)) == pytest.approx(4 * float(case.expected))
+    case.inputs["logits"][...] = 0.0  # spoiling the copy does not touch the checker's case
+    assert check_cross_entropy(summed, verbose=False).failed_case.inputs["logits"].any()
+    assert check_softmax(softmax, verbose=False).failed_case is None
+
+
+def test_raised_hint_says_where_the_input_is():
+    result = check_softmax(lambda x: 1 / 0, verbose=False)
+    assert "fn(**result.failed[0].inputs)" in result.failed[0].hint
+    with np.errstate(all="ignore"):
+        with pytest.raises(ZeroDivisionError):
+            (lambda x: 1 / 0)(**result.failed[0].inputs)
+
+
+def online_log_softmax(rescale):
+    def fn(x):
+        m = np.full(x.shape[:-1], -np.inf)
+        d = np.zeros(x.shape[:-1])
+        for j in range(x.shape[-1]):
+            m_new = np.maximum(m, x[..., j])
+            d = (d * np.exp(m - m_new) if rescale else d) + np.exp(x[..., j] - m_new)
+            m = m_new
+        return x - (m + np.log(d))[..., None]
+
+    return fn
+
+
+def test_online_normaliser_without_rescale_is_named():
+    """Regression: chapter 7's attempt got the two-pass hint ("exp of your rows sums to")."""
+    assert check_log_softmax(online_log_softmax(True), verbose=False)
+    result = check_log_softmax(online_log_softmax(False), verbose=False)
+    assert len(result.failed) == 10
+    assert all("not rescaled" in f.hint for f in result.failed)
+    assert "d = d * np.exp(m - m_new)" in result.failed[0].hint
+    sm = check_softmax(lambda x: np.exp(online_log_softmax(False)(x)), verbose=False)
+    assert not sm and all("not rescaled" in f.hint for f in sm.failed)
+    assert check_softmax(lambda x: np.exp(online_log_softmax(True)(x)), verbose=False)
+
+
+@pytest.mark.parametrize("log, words", [(np.log2, "in bits"), (np.log10, "log10")])
+def test_cross_entropy_in_bits_or_log10_is_named(log, words):
+    """Regression: a loss in bits got "your loss is off by 0.6321"."""
+    def fn(z, y):
+        return -log(softmax(z)[np.arange(len(y)), y]).mean()
+
+    result = check_cross_entropy(fn, verbose=False)
+    assert failed(result, "4 examples x 3 classes").hint.startswith(f"your loss {'is' if words == 'in bits' else 'uses'} {words}")
+    assert "off by" not in failed(result, "8 examples x 5 classes").hint
+
+
+def test_hinge_margin_zero_and_division_by_nc_are_named():
+    def margin0(s, y):
+        m = np.maximum(0, s - s[np.arange(len(y)), y][:, None])
+        m[np.arange(len(y)), y] = 0
+        return m.sum(axis=1).mean()
+
+    r = check_hinge_loss(margin0, verbose=False)
+    assert "margin of 0" in failed(r, "4 examples x 3 classes").hint
+    assert "every margin satisfied (loss 0)" in r.passed  # invisible there
+
+    def over_nc(s, y):
+        m = np.maximum(0, s - s[np.arange(len(y)), y][:, None] + 1)
+        m[np.arange(len(y)), y] = 0
+        return m.mean()
+
+    r = check_hinge_loss(over_nc, verbose=False)
+    assert "divided by N*C = 12" in failed(r, "4 examples x 3 classes").hint
+    assert "off by" not in hints(r)

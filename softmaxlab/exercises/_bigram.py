@@ -42,8 +42,8 @@ def _unigram(ids, v):  # count(b) / number of tokens
 VARIANTS = [
     Variant(
         lambda ids, v: ref.bigram_nll(ids, v).mean() / math.log(2),
-        "your loss is in bits (log base 2): it is ln 2 = 0.6931 times the loss "
-        "in nats. Use the natural logarithm, np.log.",
+        "your loss is in bits (log base 2): it is 1 / ln 2 = 1.4427 times the "
+        "loss in nats. Use the natural logarithm, np.log.",
     ),
     Variant(
         lambda ids, v: ref.bigram_nll(ids, v, axis=0).mean(),

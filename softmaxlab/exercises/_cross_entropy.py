@@ -69,6 +69,14 @@ def _axis0(x, y, ignore):
     return _mean_picked(-lp, y, ignore)
 
 
+def _bits(x, y, ignore):
+    return _mean_picked(-ref.log_softmax(x), y, ignore) / np.log(2)
+
+
+def _log10(x, y, ignore):
+    return _mean_picked(-ref.log_softmax(x), y, ignore) / np.log(10)
+
+
 def _probs(x, y, ignore):
     return _mean_picked(-np.exp(ref.log_softmax(x)), y, ignore)
 
@@ -112,6 +120,8 @@ _MISTAKES = [
         "log(sum(exp(x - max))), and pick -logp[i, labels[i]].",
     ),
     (_axis0, hints.axis0("log-softmax in your loss")),
+    (_bits, hints.IN_BITS),
+    (_log10, hints.IN_LOG10),
     (_probs, "the loss is -log p_y, not -p_y: take the log of the probability."),
     (_one_minus_p, "the loss is -log p_y, not 1 - p_y."),
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import textwrap
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Iterator
 from typing import Any, Callable, Sequence
 
@@ -40,26 +40,48 @@ class FailedCase:
     ----------
     name : str
         The case's name, e.g. ``"large logits around 1000"``.
-    expected : numpy.ndarray
-        The float64 reference value.
-    got : numpy.ndarray or str
-        What the reader's function returned, as a NumPy array; a string when it
+    expected : numpy.ndarray or tuple of numpy.ndarray
+        The float64 reference value (a tuple for a checker whose function
+        returns several arrays, such as ``(dx, dW, db)``).
+    got : numpy.ndarray, tuple of numpy.ndarray or str
+        What the reader's function returned, as NumPy arrays; a string when it
         raised (``"ValueError: ..."``) or returned something that is not an
         array (``"None"``, ``"a tuple of 2 items"``).
     hint : str
         What probably went wrong, and how to fix it.
+    inputs : dict
+        The case's input, by the names of the checker's call signature, as NumPy
+        arrays (fresh copies) or Python numbers: ``fn(**inputs)`` runs the
+        reader's function on it again (``fn(*inputs.values())`` when the
+        function names its parameters differently).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from softmaxlab.exercises import check_cross_entropy
+    >>> def summed(logits, labels):
+    ...     s = logits - logits.max(axis=1, keepdims=True)
+    ...     logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    ...     return -logp[np.arange(len(labels)), labels].sum()
+    >>> case = check_cross_entropy(summed, verbose=False).failed_case
+    >>> case.name, list(case.inputs)
+    ('4 examples x 3 classes', ['logits', 'labels'])
+    >>> round(float(summed(**case.inputs) / case.expected), 6)
+    4.0
     """
 
     name: str
-    expected: np.ndarray
+    expected: Any
     got: Any
     hint: str
+    inputs: dict = field(default_factory=dict, repr=False, compare=False)
+    outputs: tuple = field(default=(), repr=False, compare=False)
 
     def describe(self, hint: str | None = None) -> str:
         """The feedback block printed for this case (`hint` replaces its hint)."""
-        got = self.got if isinstance(self.got, str) else fmt(self.got)
+        got = self.got if isinstance(self.got, str) else fmt_parts(self.outputs, self.got)
         lines = [f"x Case {self.name!r} failed."]
-        lines.append(_field("expected", fmt(self.expected)))
+        lines.append(_field("expected", fmt_parts(self.outputs, self.expected)))
         lines.append(_field("got", got))
         lines.append(_wrap(self.hint if hint is None else hint, "    hint:     ", " " * 14))
         return "\n".join(lines)
@@ -82,7 +104,10 @@ class CheckResult:
     passed : list of str
         Names of the cases that passed, in the order they ran.
     failed : list of FailedCase
-        The failed cases, each with ``name``, ``expected``, ``got`` and ``hint``.
+        The failed cases, each with ``name``, ``expected``, ``got``, ``hint``
+        and ``inputs`` (the case's arguments: ``fn(**case.inputs)`` reruns it).
+    failed_case : FailedCase or None
+        The first failed case.
 
     Examples
     --------
@@ -98,6 +123,11 @@ class CheckResult:
     exercise: str
     passed: list[str] = field(default_factory=list)
     failed: list[FailedCase] = field(default_factory=list)
+
+    @property
+    def failed_case(self) -> FailedCase | None:
+        """The first failed case (None when all passed); its ``inputs`` rerun it."""
+        return self.failed[0] if self.failed else None
 
     @property
     def n_cases(self) -> int:
@@ -164,6 +194,20 @@ def fmt(a: Any) -> str:
         )
 
 
+def fmt_parts(names: tuple, value: Any) -> str:
+    """A result as printed: one value, or the named parts of a tuple ("dx: ...")."""
+    if not isinstance(value, tuple):
+        return fmt(value)
+    if all(np.ndim(v) == 0 for v in value):  # a pair of numbers prints as [a, b]
+        return fmt(np.array([float(v) for v in value]))
+    lines = []
+    for name, v in zip(names, value):
+        first, *rest = fmt(v).splitlines()
+        lines.append(f"{name}: {first}")
+        lines += [" " * (len(name) + 2) + line for line in rest]
+    return "\n".join(lines)
+
+
 def _field(label: str, text: str) -> str:
     pad = " " * 14
     first, *rest = text.splitlines() or [""]
@@ -220,8 +264,15 @@ class Exercise:
     value_hint: Callable[[Case, np.ndarray], str] | None = None
     shape_hint: Callable[[Case, np.ndarray], str | None] | None = None
     exc_hint: Callable[[Case, BaseException], str | None] | None = None
-    pair: str | None = None  # the result is a pair of numbers, e.g. "(a, b)"
     nan_hint: str | None = None  # a finite answer where the expected value is nan
+    outputs: tuple = ()  # the names of the parts of a tuple result, e.g. ("dx", "dW", "db")
+    outputs_text: str = ""  # how the hints ask for them: "a tuple of 3 arrays, (dx, dW, db)"
+
+    @property
+    def params(self) -> tuple:
+        """The names of the arguments, from the signature: ``fn(x, y)`` gives (x, y)."""
+        inside = self.signature[self.signature.index("(") + 1 : self.signature.rindex(")")]
+        return tuple(p.strip() for p in inside.split(",") if p.strip())
 
 
 class _SafeDict(dict):
@@ -288,18 +339,10 @@ def _to_backend(a, backend: str):
         return asarray(a.copy())
 
 
-def as_numpy(out, pair: bool = False) -> tuple[np.ndarray | None, str]:
-    """The reader's result as a NumPy array, or (None, description).
-
-    With `pair`, a tuple or list of two numbers becomes an array of shape (2,).
-    """
+def as_numpy(out) -> tuple[np.ndarray | None, str]:
+    """The reader's result as a NumPy array, or (None, description)."""
     if out is None:
         return None, "None"
-    if pair and isinstance(out, (tuple, list)) and len(out) == 2:
-        parts = [as_numpy(v)[0] for v in out]
-        if all(v is not None and v.size == 1 for v in parts):
-            return np.array([float(v.reshape(())) for v in parts]), ""
-        return None, f"a {type(out).__name__} of 2 items that are not both numbers"
     if isinstance(out, tuple):
         return None, f"a tuple of {len(out)} item{'s' if len(out) != 1 else ''}"
     if isinstance(out, dict):
@@ -371,39 +414,95 @@ def quiet_call(fn, *args):
 # --------------------------------------------------------------------------- diagnosis
 
 
-def diagnose(ex: Exercise, case: Case, got: np.ndarray) -> str:
-    """A hint for a wrong value of the right shape."""
-    if ex.nan_hint is not None and np.any(np.isnan(case.expected) & ~np.isnan(got)):
-        return hint_text(ex.nan_hint, case, got)
-    for v in list(case.variants) + list(ex.variants):
+def _parts(x) -> tuple:
+    return x if isinstance(x, tuple) else (x,)
+
+
+def same(a, b, dtype: str) -> bool:
+    """Two answers (arrays or tuples of them) of the same shapes, close everywhere, NaN == NaN."""
+    a, b = _parts(a), _parts(b)
+    return len(a) == len(b) and all(
+        np.shape(u) == np.shape(v) and close(u, v, dtype, equal_nan=True) for u, v in zip(a, b)
+    )
+
+
+def _as_answer(value):
+    return tuple(np.asarray(v) for v in value) if isinstance(value, tuple) else np.asarray(value)
+
+
+def matching_variant(variants, case: Case, got, expected=None) -> Variant | None:
+    """The first known mistake that is visible on this case and gives `got`."""
+    expected = case.expected if expected is None else expected
+    for v in variants:
         try:
-            wrong = np.asarray(quiet_call(v.fn, *case.args))
+            wrong = _as_answer(quiet_call(v.fn, *case.args))
         except Exception:
             continue
-        if wrong.shape != case.expected.shape:
+        if [np.shape(w) for w in _parts(wrong)] != [np.shape(e) for e in _parts(expected)]:
             continue
-        if close(wrong, case.expected, case.dtype, equal_nan=True):
+        if same(wrong, expected, case.dtype):
             continue  # this mistake is invisible on this case
-        if close(got, wrong, case.dtype, equal_nan=True):
-            return hint_text(v.hint, case, got)
-    if not np.all(np.isfinite(got)):
+        if same(got, wrong, case.dtype):
+            return v
+    return None
+
+
+def diagnose(ex: Exercise, case: Case, got) -> str:
+    """A hint for a wrong value of the right shape."""
+    expected = _parts(case.expected)
+    if ex.nan_hint is not None and any(
+        np.any(np.isnan(e) & ~np.isnan(g)) for g, e in zip(_parts(got), expected)
+    ):
+        return hint_text(ex.nan_hint, case, got)
+    v = matching_variant(list(case.variants) + list(ex.variants), case, got)
+    if v is not None:
+        return hint_text(v.hint, case, got)
+    if not all(np.all(np.isfinite(g)) for g in _parts(got)):
         return hint_text(ex.nonfinite_hint, case, got)
     if ex.value_hint is not None:
         return ex.value_hint(case, got)
     return largest_difference(case, got)
 
 
-def largest_difference(case: Case, got: np.ndarray) -> str:
+def largest_difference(case: Case, got: np.ndarray, expected=None, name: str = "") -> str:
     """Where `got` is furthest from the expected value, and by how much."""
-    diff = np.abs(_f64(got) - case.expected)
-    if case.expected.ndim == 0:
-        return f"your value is off by {num(diff, 4)}."
+    expected = case.expected if expected is None else expected
+    diff = np.abs(_f64(got) - expected)
+    if expected.ndim == 0:
+        return f"your {name or 'value'} is off by {num(diff, 4)}."
     idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    where = f"{name}: the" if name else "the"
     return (
-        f"the values differ; the largest difference is {num(diff[idx], 4)} at index "
-        f"{tuple(int(i) for i in idx)} (expected {num(case.expected[idx])}, "
+        f"{where} values differ; the largest difference is {num(diff[idx], 4)} at index "
+        f"{tuple(int(i) for i in idx)} (expected {num(expected[idx])}, "
         f"got {num(_f64(got)[idx])})."
     )
+
+
+def parts_hint(part_variants: dict, fallback: Callable | None = None) -> Callable:
+    """A value hint for a tuple result: each wrong part named by its own known mistakes.
+
+    `part_variants` maps a part's name (in the order of ``Exercise.outputs``) to
+    variants computing that part alone; a wrong part that none matches is
+    described by ``fallback(case, name, got, expected)`` (default: its largest
+    difference).  The parts' texts are joined with "; ".
+    """
+
+    def hint(case: Case, got: tuple) -> str:
+        texts = []
+        for name, g, e in zip(part_variants, got, case.expected):
+            if _matches(g, e, case.dtype):
+                continue
+            v = matching_variant(part_variants[name], case, g, e)
+            if v is not None:
+                texts.append(hint_text(v.hint, case, g).rstrip("."))
+            elif fallback is not None:
+                texts.append(fallback(case, name, g, e))
+            else:
+                texts.append(largest_difference(case, g, e, name).rstrip("."))
+        return "; ".join(texts) + "."
+
+    return hint
 
 
 _MUTATION_HINT = (
@@ -429,7 +528,8 @@ def _raised(ex: Exercise, case: Case, exc: Exception) -> FailedCase:
     if hint is None:
         hint = (
             "your function raised an exception on this input; read the message "
-            "above and try the case's input yourself."
+            "above and try the case's input yourself: the checker's result keeps "
+            "it, as in fn(**result.failed[0].inputs)."
         )
     return FailedCase(case.name, case.expected, msg, hint)
 
@@ -448,8 +548,8 @@ def _mutated(originals: list, args: list) -> bool:
 
 
 def _not_an_array(ex: Exercise, case: Case, description: str) -> FailedCase:
-    if ex.pair:
-        hint = f"return a pair of two numbers, {ex.pair}; the checker calls {ex.signature}."
+    if ex.outputs:
+        hint = f"return {ex.outputs_text}; the checker calls {ex.signature}."
     elif description.startswith("a tuple"):
         hint = (
             f"return a single array (or number), not a tuple; the checker calls "
@@ -473,14 +573,63 @@ def _not_an_array(ex: Exercise, case: Case, description: str) -> FailedCase:
     return FailedCase(case.name, case.expected, description, hint)
 
 
-def _wrong_shape(ex: Exercise, case: Case, got: np.ndarray) -> FailedCase:
-    hint = ex.shape_hint(case, got) if ex.shape_hint is not None else None
+def _wrong_shape(ex: Exercise, case: Case, got: np.ndarray, name: str = "") -> FailedCase:
+    """A result (or the part `name` of a tuple result) of the wrong shape.
+
+    The exercise's ``shape_hint`` gets ``(case, got)``, or ``(case, (name, got))``
+    for a part.
+    """
+    hint = None
+    if ex.shape_hint is not None:
+        hint = ex.shape_hint(case, (name, got) if name else got)
     if hint is None:
-        hint = f"expected a result of shape {case.expected.shape}, got shape {got.shape}."
-    return FailedCase(case.name, case.expected, got, hint)
+        expected = case.expected[ex.outputs.index(name)] if name else case.expected
+        what = f"{name} of" if name else "a result of"
+        hint = f"expected {what} shape {np.shape(expected)}, got shape {np.shape(got)}."
+    shown = f"{name}: {fmt(got)}" if name else got
+    return FailedCase(case.name, case.expected, shown, hint)
 
 
-def _judge(ex: Exercise, case: Case, got: np.ndarray, mutated: bool) -> FailedCase | None:
+def _read_one(ex: Exercise, case: Case, out, expected, name: str = ""):
+    """(the result as NumPy in the expected shape, None) or (None, why it is not)."""
+    got, description = as_numpy(out)
+    if got is None:
+        if name:
+            description = f"{name} is {description}"
+        return None, _not_an_array(ex, case, description)
+    aligned = _aligned(got, expected)
+    if aligned is None:
+        return None, _wrong_shape(ex, case, got, name)
+    return aligned, None
+
+
+def _read(ex: Exercise, case: Case, out):
+    """The result aligned with the expected value (a tuple for several outputs)."""
+    if not ex.outputs:
+        return _read_one(ex, case, out, case.expected)
+    k = len(ex.outputs)
+    if isinstance(out, np.ndarray) and out.ndim == 1:
+        out = list(out)  # an array of k numbers
+    if not isinstance(out, (tuple, list)) or len(out) != k:
+        got, description = as_numpy(out)
+        if got is not None:
+            description = (
+                f"a single number, {fmt(got)}" if got.ndim == 0
+                else f"one array of shape {got.shape}"
+            )
+        elif isinstance(out, list):
+            description = f"a list of {len(out)} items"
+        return None, _not_an_array(ex, case, description)
+    parts = []
+    for name, value, expected in zip(ex.outputs, out, case.expected):
+        got, failure = _read_one(ex, case, value, expected, name)
+        if failure is not None:
+            return None, failure
+        parts.append(got)
+    return tuple(parts), None
+
+
+def _judge(ex: Exercise, case: Case, got, mutated: bool) -> FailedCase | None:
     ok = any(_matches(got, e, case.dtype) for e in (case.expected, *case.also))
     if ok and not mutated:
         return None
@@ -493,12 +642,17 @@ def _judge(ex: Exercise, case: Case, got: np.ndarray, mutated: bool) -> FailedCa
     return FailedCase(case.name, case.expected, got, hint)
 
 
-def _matches(got: np.ndarray, expected: np.ndarray, dtype: str) -> bool:
+def _matches(got, expected, dtype: str) -> bool:
     """Close everywhere; NaN matches only where the reference is NaN (0/0: a mean of nothing)."""
-    if expected.shape != got.shape:
+    if not same(got, expected, dtype):
         return False
-    finite = np.isfinite(got) | np.isnan(expected)
-    return close(got, expected, dtype, equal_nan=True) and bool(np.all(finite))
+    return all(
+        np.all(np.isfinite(g) | np.isnan(e)) for g, e in zip(_parts(got), _parts(expected))
+    )
+
+
+def _copy(a):
+    return a.copy() if isinstance(a, np.ndarray) else a
 
 
 def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
@@ -508,15 +662,15 @@ def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
     try:
         out = quiet_call(fn, *args)
     except Exception as exc:
-        return _raised(ex, case, exc)
-    mutated = _mutated(originals, args)
-    got, description = as_numpy(out, ex.pair is not None)
-    if got is None:
-        return _not_an_array(ex, case, description)
-    aligned = None if ex.pair is not None and got.ndim != 1 else _aligned(got, case.expected)
-    if aligned is None:
-        return _wrong_shape(ex, case, got)
-    return _judge(ex, case, aligned, mutated)
+        failure = _raised(ex, case, exc)
+    else:
+        got, failure = _read(ex, case, out)
+        if failure is None:
+            failure = _judge(ex, case, got, _mutated(originals, args))
+    if failure is None:
+        return None
+    inputs = {name: _copy(a) for name, a in zip(ex.params, case.args)}
+    return replace(failure, inputs=inputs, outputs=ex.outputs)
 
 
 def run(ex: Exercise, fn, backend, verbose: bool, where: str) -> CheckResult:

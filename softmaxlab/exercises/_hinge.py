@@ -49,6 +49,14 @@ def _over_c(s, y):
     return _hinged(_margins(s, y), y).sum() / s.shape[1]
 
 
+def _margin0(s, y):
+    return _hinged(_margins(s, y) - 1.0, y).sum(axis=1).mean()
+
+
+def _over_nc(s, y):
+    return _hinged(_margins(s, y), y).sum() / s.size
+
+
 def _squared(s, y):
     return (_hinged(_margins(s, y), y) ** 2).sum(axis=1).mean()
 
@@ -89,6 +97,17 @@ VARIANTS = [
         "you divided by the number of classes C = {C}; divide by the number of "
         "examples N = {N}.",
     ),
+    Variant(
+        _margin0,
+        "you used a margin of 0, max(0, s_j - s_y): a correct class that merely "
+        "wins then costs nothing; this hinge wants it ahead by the margin 1, "
+        "max(0, s_j - s_y + 1).",
+    ),
+    Variant(
+        _over_nc,
+        "your loss is {C} times too small: you divided by N*C = {NC} (every entry "
+        "of the score matrix), but there is one loss per example; divide by N = {N}.",
+    ),
     Variant(_squared, "you squared the hinge; this exercise uses max(0, s_j - s_y + 1) itself."),
     Variant(
         _transposed_pick,
@@ -102,7 +121,7 @@ def _cases(rng) -> list[Case]:
     def case(name, s, y, dtype="float64"):
         s = np.asarray(s, dtype=dtype)
         y = np.asarray(y, dtype=np.int64)
-        return Case(name, (s, y), ref.hinge(s, y), dtype, {"N": s.shape[0], "C": s.shape[1]})
+        return Case(name, (s, y), ref.hinge(s, y), dtype, {"N": s.shape[0], "C": s.shape[1], "NC": s.size})
 
     sat = rng.normal(size=(3, 4))
     y_sat = rng.integers(0, 4, size=3)

@@ -42,6 +42,35 @@ KEEPDIMS = (
 )
 
 
+NO_RESCALE = (
+    "your running sum was not rescaled when the running maximum grew: the terms "
+    "added under an older, smaller maximum m stay too large by exp(m_new - m). "
+    "Before adding the new term, move the old sum onto the new maximum: m_new = "
+    "np.maximum(m, x[..., j]); d = d * np.exp(m - m_new) + np.exp(x[..., j] - m_new); "
+    "m = m_new."
+)
+
+IN_BITS = (
+    "your loss is in bits (log base 2): it is 1 / ln 2 = 1.4427 times the loss "
+    "in nats. The cross-entropy uses the natural logarithm, np.log."
+)
+
+IN_LOG10 = (
+    "your loss uses log10: it is 1 / ln 10 = 0.4343 times the loss in nats. The "
+    "cross-entropy uses the natural logarithm, np.log."
+)
+
+
+def online_no_rescale(x):
+    """The online normaliser without the rescale: (running max m, running sum d)."""
+    m = np.full(x.shape[:-1], -np.inf)
+    d = np.zeros(x.shape[:-1])
+    for j in range(x.shape[-1]):
+        m = np.maximum(m, x[..., j])
+        d = d + np.exp(x[..., j] - m)
+    return m, d
+
+
 def axis0(kind: str):
     """The hint for a softmax-like `kind` computed down the columns."""
 

@@ -43,8 +43,14 @@ def _no_keepdims(x):
     return s - np.log(np.exp(s).sum(axis=-1))
 
 
+def _online_no_rescale(x):
+    m, d = hints.online_no_rescale(x)
+    return x - (m + np.log(d))[..., None]
+
+
 VARIANTS = [
     Variant(_naive, hints.LOG_OVERFLOW),
+    Variant(_online_no_rescale, hints.NO_RESCALE),
     Variant(
         _log_of_softmax,
         "you took the log of the softmax: a probability that rounds to 0 gives "

@@ -8,50 +8,38 @@ from typing import Callable
 import numpy as np
 
 from . import _references as ref
-from ._framework import Case, CheckResult, Exercise, checker_doc, close, num, run
+from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, num, parts_hint, run
 
-_PPL_WRONG = [  # (f(loss) -> wrong perplexity, what it is)
-    (lambda v: 2.0**v, "2 ** loss, which is the perplexity only for a loss in bits; "
-     "the loss is in nats, so the perplexity is exp(loss)"),
-    (lambda v: 10.0**v, "10 ** loss; the loss is in nats, so the perplexity is exp(loss)"),
-    (lambda v: math.exp(-v), "exp(-loss), the geometric mean of the probabilities; the "
-     "perplexity is its inverse, exp(loss)"),
-    (lambda v: v, "the loss itself; the perplexity is exp(loss)"),
-]
-_BITS_WRONG = [
-    (lambda v: v / math.log(10), "loss / ln 10 (log10: digits, not bits); bits are "
-     "loss / ln 2"),
-    (lambda v: v / math.log10(2), "loss / log10(2) = loss / 0.30103; divide by the "
-     "natural log of 2 instead, ln 2 = np.log(2) = 0.6931"),
-    (lambda v: v * math.log(2), "loss * ln 2; a nat is 1 / ln 2 = 1.4427 bits, so bits "
-     "are loss / ln 2"),
-    (lambda v: math.log2(v) if v > 0 else -math.inf, "log2(loss); the loss is already a "
-     "logarithm: bits are loss / ln 2"),
-    (lambda v: v, "the loss in nats; bits are loss / ln 2"),
-]
+_SWAPPED = "your pair is swapped: return (perplexity, bits_per_token), the perplexity first."
+
+PART_VARIANTS = {
+    "perplexity": [
+        Variant(lambda v: 2.0**v, "your perplexity is 2 ** loss, which is the perplexity "
+                "only for a loss in bits; the loss is in nats, so the perplexity is exp(loss)"),
+        Variant(lambda v: 10.0**v, "your perplexity is 10 ** loss; the loss is in nats, so "
+                "the perplexity is exp(loss)"),
+        Variant(lambda v: math.exp(-v), "your perplexity is exp(-loss), the geometric mean "
+                "of the probabilities; the perplexity is its inverse, exp(loss)"),
+        Variant(lambda v: v, "your perplexity is the loss itself; the perplexity is exp(loss)"),
+    ],
+    "bits_per_token": [
+        Variant(lambda v: v / math.log(10), "your bits per token are loss / ln 10 (log10: "
+                "digits, not bits); bits are loss / ln 2"),
+        Variant(lambda v: v / math.log10(2), "your bits per token are loss / log10(2) = "
+                "loss / 0.30103; divide by the natural log of 2 instead, ln 2 = np.log(2) = "
+                "0.6931"),
+        Variant(lambda v: v * math.log(2), "your bits per token are loss * ln 2; a nat is "
+                "1 / ln 2 = 1.4427 bits, so bits are loss / ln 2"),
+        Variant(lambda v: math.log2(v) if v > 0 else -math.inf, "your bits per token are "
+                "log2(loss); the loss is already a logarithm: bits are loss / ln 2"),
+        Variant(lambda v: v, "your bits per token are the loss in nats; bits are loss / ln 2"),
+    ],
+}
+_SAID = {"perplexity": "perplexity is", "bits_per_token": "bits per token are"}
 
 
-def _value_hint(case: Case, got: np.ndarray) -> str:
-    loss = case.args[0]
-    expected = case.expected
-    if close(got[::-1], expected, "float64"):
-        return (
-            "your pair is swapped: return (perplexity, bits_per_token), the "
-            "perplexity first."
-        )
-    parts = []
-    for i, (wrongs, what) in enumerate(((_PPL_WRONG, "perplexity is"), (_BITS_WRONG, "bits per token are"))):
-        if close(got[i], expected[i], "float64"):
-            continue
-        said = f"your {what} off by {num(abs(got[i] - expected[i]), 4)}"
-        for f, text in wrongs:
-            wrong = f(loss)
-            if not close(np.asarray(wrong), expected[i], "float64", equal_nan=True) and \
-                    close(got[i], np.asarray(wrong), "float64", equal_nan=True):
-                said = f"your {what} {text}"
-                break
-        parts.append(said)
-    return "; ".join(parts) + "."
+def _off_by(case: Case, name: str, got, expected) -> str:
+    return f"your {_SAID[name]} off by {num(abs(float(got) - float(expected)), 4)}"
 
 
 def exercise() -> Exercise:
@@ -69,13 +57,11 @@ def exercise() -> Exercise:
             case("ln 65 (uniform over Tiny Shakespeare's 65 characters)", math.log(65)),
             case("a character model at 1.5 nats", 1.5),
         ],
+        [Variant(lambda v: ref.perplexity(v)[::-1], _SWAPPED)],
         nonfinite_hint="your result has nan or inf; for a finite loss both numbers are finite.",
-        value_hint=_value_hint,
-        shape_hint=lambda case, got: (
-            "return a pair of two numbers, (perplexity, bits_per_token); your "
-            f"result has shape {got.shape}."
-        ),
-        pair="(perplexity, bits_per_token)",
+        value_hint=parts_hint(PART_VARIANTS, _off_by),
+        outputs=("perplexity", "bits_per_token"),
+        outputs_text="a pair of two numbers, (perplexity, bits_per_token)",
     )
 
 
@@ -83,7 +69,7 @@ def exercise() -> Exercise:
 def check_perplexity(
     fn: Callable, *, backend: str | None = None, verbose: bool = True
 ) -> CheckResult:
-    r"""Check the perplexity and bits per token of a loss, ``fn(loss) -> (ppl, bits)``.
+    r"""Check perplexity and bits per token, ``fn(mean_loss_nats) -> (perplexity, bits)``.
 
     Parameters
     ----------

@@ -92,5 +92,6 @@ def bigram_loss(ids, vocab_size) -> np.ndarray:
     return np.asarray(bigram_nll(ids, vocab_size).mean())
 
 
-def perplexity(loss) -> np.ndarray:
-    return np.array([math.exp(loss), loss / math.log(2)])
+def perplexity(loss) -> tuple:
+    """(perplexity, bits per token) of a mean loss in nats."""
+    return np.asarray(math.exp(loss)), np.asarray(loss / math.log(2))
