@@ -12,22 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from softmaxlab import exercises as ex
 from softmaxlab.exercises import _baseline, _bigram, _cross_entropy, _cross_entropy_grad, _hinge
+from softmaxlab.exercises import _crammer_singer, _inner_product_backward, _softmax_backward
 from softmaxlab.exercises import _log_softmax, _perplexity, _sigmoid, _softmax
+from softmaxlab.exercises import _inputs
 from softmaxlab.exercises import _references as ref
 from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
     check_baseline_loss,
     check_bigram_loss,
+    check_crammer_singer_loss,
     check_cross_entropy,
     check_cross_entropy_grad,
     check_hinge_loss,
+    check_inner_product_backward,
     check_log_softmax,
     check_perplexity,
     check_sigmoid,
     check_softmax,
+    check_softmax_backward,
 )
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -95,6 +99,21 @@ def perplexity(loss):
     return math.exp(loss), loss / math.log(2)
 
 
+def ip_backward(x, W, dh):
+    return dh @ W, dh.T @ x, dh.sum(axis=0)
+
+
+def softmax_backward(p, g):
+    return p * (g - (p * g).sum(axis=-1, keepdims=True))
+
+
+def crammer_singer(scores, labels, margin=1.0):
+    rows = np.arange(len(labels))
+    others = scores.astype(float)
+    others[rows, labels] = -np.inf
+    return np.maximum(0, others.max(axis=1) - scores[rows, labels] + margin).mean()
+
+
 def names(result):
     return [f.name for f in result.failed]
 
@@ -125,6 +144,9 @@ def failed(result, name):
         (check_baseline_loss, math.log, 4),
         (check_bigram_loss, bigram_loss, 7),
         (check_perplexity, perplexity, 6),
+        (check_inner_product_backward, ip_backward, 7),
+        (check_softmax_backward, softmax_backward, 8),
+        (check_crammer_singer_loss, crammer_singer, 14),
     ],
 )
 def test_correct_solution_passes_and_congratulates(checker, fn, n, capsys):
@@ -857,9 +879,13 @@ def test_reference_expected_values_are_finite_everywhere():
         _baseline.exercise(),
         _bigram.exercise(),
         _perplexity.exercise(),
+        _inner_product_backward.exercise(),
+        _softmax_backward.exercise(),
+        _crammer_singer.exercise(),
     ):
         for case in exercise.cases:
-            assert np.all(np.isfinite(case.expected)), (exercise.title, case.name)
+            parts = case.expected if isinstance(case.expected, tuple) else (case.expected,)
+            assert all(np.all(np.isfinite(p)) for p in parts), (exercise.title, case.name)
 
 
 @pytest.mark.torch
@@ -898,8 +924,6 @@ def test_reference_gradient_matches_central_differences():
 
 # --------------------------------------------------------------------------- checker bugs (issue 10)
 
-from softmaxlab.exercises import _inputs  # noqa: E402
-
 ALL_CHECKERS = [
     (check_softmax, softmax),
     (check_log_softmax, log_softmax),
@@ -910,7 +934,11 @@ ALL_CHECKERS = [
     (check_baseline_loss, math.log),
     (check_bigram_loss, bigram_loss),
     (check_perplexity, perplexity),
+    (check_inner_product_backward, ip_backward),
+    (check_softmax_backward, softmax_backward),
+    (check_crammer_singer_loss, crammer_singer),
 ]
+ONE_RESULT = [c for c in ALL_CHECKERS if c[0] is not check_inner_product_backward]
 
 
 @pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
@@ -990,7 +1018,7 @@ def test_exception_that_cannot_be_printed_does_not_crash(checker, fn):
     assert "Unprintable" in result.feedback
 
 
-@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+@pytest.mark.parametrize("checker, fn", ONE_RESULT)
 @pytest.mark.parametrize(
     "make, words",
     [
@@ -1167,3 +1195,217 @@ def test_hinge_margin_zero_and_division_by_nc_are_named():
     r = check_hinge_loss(over_nc, verbose=False)
     assert "divided by N*C = 12" in failed(r, "4 examples x 3 classes").hint
     assert "off by" not in hints(r)
+
+
+# --------------------------------------------------------------------------- new checkers (issue 11)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda x, W, dh: (dh @ W, x.T @ dh, dh.sum(0)), "transpose"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh.mean(0)), "mean of dh"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh), "one entry per output"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh.sum(1)), "over the outputs"),
+        (lambda x, W, dh: (dh @ W.T, dh.T @ x, dh.sum(0)), "dh @ W.T"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x / len(x), dh.sum(0)), "divided dW by N"),
+        (lambda x, W, dh: (-(dh @ W), dh.T @ x, dh.sum(0)), "wrong sign"),
+        (lambda x, W, dh: (dh.T @ x, dh @ W, dh.sum(0)), "(dx, dW, db), in that order"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x), "a tuple of three arrays"),
+        (lambda x, W, dh: dh @ W, "a tuple of three arrays"),
+    ],
+    ids=["dW-transposed", "db-mean", "db-not-summed", "db-axis1", "dx-WT", "dW-over-N",
+         "dx-sign", "order", "two", "one"],
+)
+def test_inner_product_backward_mistakes(wrong, words):
+    result = check_inner_product_backward(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+    assert "off by" not in hints(result) and "largest difference" not in hints(result)
+
+
+def test_inner_product_backward_layout_matches_the_library():
+    """The reference is the library's InnerProduct backward (W of shape (M, D))."""
+    import softmaxlab as sml
+
+    for case in _inner_product_backward.exercise().cases:
+        x, W, dh = (a.astype(np.float64) for a in case.args)
+        ip = sml.InnerProduct(W.shape[1], W.shape[0], filler="constant", value=0.0)
+        ip.weight.data[...] = W
+        ip.forward(x)
+        dx = ip.backward(dh)
+        for got, want in zip((dx, ip.weight.grad, ip.bias.grad), case.expected):
+            np.testing.assert_allclose(sml.to_numpy(got), want, rtol=1e-12, atol=1e-12)
+
+
+def test_inner_product_backward_reference_by_central_differences():
+    rng = np.random.default_rng(2)
+    x, W, b, r = (rng.normal(size=s) for s in ((4, 3), (2, 3), (2,), (4, 2)))
+    dx, dW, db = ref.inner_product_backward(x, W, r)
+
+    def numeric(f, a):
+        g, h = np.zeros_like(a), 1e-6
+        for idx in np.ndindex(a.shape):
+            ap, am = a.copy(), a.copy()
+            ap[idx] += h
+            am[idx] -= h
+            g[idx] = (f(ap) - f(am)) / (2 * h)
+        return g
+
+    def loss(x, W, b):
+        return float((r * (x @ W.T + b)).sum())
+
+    np.testing.assert_allclose(dx, numeric(lambda a: loss(a, W, b), x), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(dW, numeric(lambda a: loss(x, a, b), W), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(db, numeric(lambda a: loss(x, W, a), b), rtol=1e-7, atol=1e-8)
+
+
+def test_inner_product_backward_with_the_bias_argument():
+    assert check_inner_product_backward(lambda x, W, b, dh: ip_backward(x, W, dh),
+                                        bias_argument=True, verbose=False)
+    r = check_inner_product_backward(lambda x, W, b, dh: (dh @ W, x.T @ dh, dh.sum(0)),
+                                     bias_argument=True, verbose=False)
+    assert "x.T @ dh" in hints(r) and list(r.failed_case.inputs) == ["x", "W", "b", "dh"]
+    r = check_inner_product_backward(ip_backward, bias_argument=True, verbose=False)
+    assert "fn(x, W, b, dh)" in r.failed[0].hint
+    with pytest.raises(TypeError, match="argument 'bias_argument' must be True or False"):
+        check_inner_product_backward(ip_backward, bias_argument="yes")
+
+
+def test_inner_product_backward_part_shapes_are_printed_by_name():
+    r = check_inner_product_backward(lambda x, W, dh: (dh @ W, x.T @ dh, dh.sum(0)),
+                                     verbose=False)
+    f = failed(r, "2 examples, 3 inputs -> 4 outputs")
+    assert f.got.startswith("dW: [[") and "dx: [[" in f.describe() and "db: [" in f.describe()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda p, g: p * g, "p * g"),
+        (lambda p, g: p * (1 - p) * g, "diagonal"),
+        (lambda p, g: p * (g - g.sum(-1, keepdims=True)), "plain sum"),
+        (lambda p, g: g - (p * g).sum(-1, keepdims=True), "multiply by p"),
+        (lambda p, g: p * (g - (p * g).sum(0, keepdims=True)), "axis 0"),
+        (lambda p, g: p * (g - (p * g).sum(-1)), "keepdims"),
+        (lambda p, g: -softmax_backward(p, g), "wrong sign"),
+        (lambda p, g: p * (g - (p * g).sum()), "whole array"),
+    ],
+    ids=["p-g", "diagonal", "plain-sum", "no-p", "axis0", "keepdims", "sign", "whole"],
+)
+def test_softmax_backward_mistakes(wrong, words):
+    result = check_softmax_backward(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+    assert "largest difference" not in hints(result)
+
+
+def test_softmax_backward_reference_matches_jacobian_library_and_differences():
+    import softmaxlab as sml
+
+    for case in _softmax_backward.exercise().cases:
+        p, g = (np.atleast_2d(a.astype(np.float64)) for a in case.args)
+        full = np.stack([(np.diag(pi) - np.outer(pi, pi)).T @ gi for pi, gi in zip(p, g)])
+        np.testing.assert_allclose(np.atleast_2d(case.expected), full, rtol=1e-9, atol=1e-12)
+    rng = np.random.default_rng(4)
+    z, g = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    layer = sml.Softmax()
+    p = sml.to_numpy(layer.forward(z))
+    np.testing.assert_allclose(ref.softmax_backward(p, g), sml.to_numpy(layer.backward(g)),
+                               rtol=1e-12, atol=1e-15)
+    num, h = np.zeros_like(z), 1e-6
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        num[idx] = ((g * ref.softmax(zp)).sum() - (g * ref.softmax(zm)).sum()) / (2 * h)
+    np.testing.assert_allclose(ref.softmax_backward(p, g), num, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_backward_cross_entropy_case_gives_p_minus_onehot():
+    case = [c for c in _softmax_backward.exercise().cases if "cross-entropy" in c.name][0]
+    p, g = case.args
+    onehot = (g != 0).astype(float)
+    np.testing.assert_allclose(case.expected, p - onehot, atol=1e-12)
+
+
+def _mask0(s, y, margin=1.0):
+    rows = np.arange(len(y))
+    others = s.astype(float)
+    others[rows, y] = 0.0
+    return np.maximum(0, others.max(1) - s[rows, y] + margin).mean()
+
+
+def _weston_watkins(s, y, margin=1.0):
+    m = np.maximum(0, s - s[np.arange(len(y)), y][:, None] + margin)
+    m[np.arange(len(y)), y] = 0
+    return m.sum(axis=1).mean()
+
+
+def _squared_cs(s, y, margin=1.0):
+    worst = np.where(np.arange(s.shape[1]) == y[:, None], -np.inf, s).max(axis=1)
+    return np.mean(np.maximum(0, worst - s[np.arange(len(y)), y] + margin) ** 2)
+
+
+def _with_correct(s, y, margin=1.0):
+    return np.maximum(0, s.max(1) - s[np.arange(len(y)), y] + margin).mean()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_weston_watkins, "Weston-Watkins"),
+        (_mask0, "score to 0"),
+        (_with_correct, "j = y into the maximum"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, 1.0), "margin of 1 whatever"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, 0.0), "left out the margin"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, m) * len(y), "times too large"),
+        (_squared_cs, "squared"),
+        (lambda s, y: crammer_singer(s, y), "fn(scores, labels, margin)"),
+    ],
+    ids=["weston-watkins", "mask-0", "with-correct", "margin-1", "margin-0", "sum", "squared",
+         "no-margin-arg"],
+)
+def test_crammer_singer_mistakes(wrong, words):
+    result = check_crammer_singer_loss(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+
+
+def test_crammer_singer_reference_matches_loop_and_bounds_weston_watkins():
+    rng = np.random.default_rng(0)
+    for margin in (0.0, 0.5, 1.0, 2.0):
+        s = rng.normal(size=(50, 6))
+        y = rng.integers(0, 6, size=50)
+        loop = [max(0.0, max(s[i, j] for j in range(6) if j != y[i]) - s[i, y[i]] + margin)
+                for i in range(50)]
+        assert float(ref.crammer_singer(s, y, margin)) == pytest.approx(np.mean(loop), rel=1e-12)
+    per_cs = np.array([float(ref.crammer_singer(s[i:i + 1], y[i:i + 1], 1.0)) for i in range(50)])
+    per_ww = np.array([float(ref.hinge(s[i:i + 1], y[i:i + 1])) for i in range(50)])
+    assert np.all(per_cs <= per_ww + 1e-12)
+    two = rng.normal(size=(10, 2)), rng.integers(0, 2, size=10)
+    assert float(ref.crammer_singer(*two, 1.0)) == pytest.approx(float(ref.hinge(*two)))
+
+
+def test_the_book_chapter_4_solution_passes():
+    def sol_crammer_singer(scores, labels, margin=1.0):
+        n = len(labels)
+        correct = scores[np.arange(n), labels]
+        others = scores.astype(float)
+        others[np.arange(n), labels] = -np.inf
+        return np.maximum(0, others.max(axis=1) - correct + margin).mean()
+
+    assert check_crammer_singer_loss(sol_crammer_singer, verbose=False)
+
+
+def test_public_names_are_unchanged_and_complete():
+    import softmaxlab as sml
+    import softmaxlab.exercises as package
+
+    before = {"CheckResult", "FailedCase", "check_softmax", "check_log_softmax",
+              "check_cross_entropy", "check_cross_entropy_grad", "check_hinge_loss",
+              "check_sigmoid", "check_baseline_loss"}
+    new = {"check_bigram_loss", "check_perplexity", "check_inner_product_backward",
+           "check_softmax_backward", "check_crammer_singer_loss"}
+    assert set(package.__all__) == before | new
+    for name in package.__all__:
+        assert getattr(sml.exercises, name) is getattr(package, name)
+        if name.startswith("check_"):
+            assert "Examples" in getattr(package, name).__doc__

@@ -67,14 +67,17 @@ from __future__ import annotations
 
 from ._baseline import check_baseline_loss
 from ._bigram import check_bigram_loss
+from ._crammer_singer import check_crammer_singer_loss
 from ._cross_entropy import check_cross_entropy
 from ._cross_entropy_grad import check_cross_entropy_grad
 from ._framework import TOLERANCES, CheckResult, FailedCase
 from ._hinge import check_hinge_loss
+from ._inner_product_backward import check_inner_product_backward
 from ._log_softmax import check_log_softmax
 from ._perplexity import check_perplexity
 from ._sigmoid import check_sigmoid
 from ._softmax import check_softmax
+from ._softmax_backward import check_softmax_backward
 
 __all__ = [
     "CheckResult",
@@ -88,4 +91,7 @@ __all__ = [
     "check_baseline_loss",
     "check_bigram_loss",
     "check_perplexity",
+    "check_inner_product_backward",
+    "check_softmax_backward",
+    "check_crammer_singer_loss",
 ]

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _hints as hints
 from . import _references as ref
-from ._framework import Case, CheckResult, Exercise, checker_doc, fmt, largest_difference, run
+from ._framework import Case, CheckResult, Exercise, checker_doc, run
 from ._inputs import ce_cases, ignore_value, loss_variants
 
 # --------------------------------------------------------------------------- known mistakes
@@ -126,15 +126,11 @@ _IGNORE_MISTAKES = [
 ]
 
 
-def _value_hint(case: Case, got: np.ndarray) -> str:
-    rows = got.sum(axis=-1)
-    if not np.allclose(rows, 0.0, atol=1e-6):
-        return (
-            f"each row of the gradient should sum to 0 (p sums to 1 and so does the "
-            f"one-hot), but yours sum to {fmt(rows)}: subtract the one-hot vector of "
-            "the label from the softmax of each row."
-        )
-    return largest_difference(case, got)
+_value_hint = hints.rows_sum_to_zero(
+    "each row of the gradient should sum to 0 (p sums to 1 and so does the "
+    "one-hot), but yours sum to {sums}: subtract the one-hot vector of "
+    "the label from the softmax of each row."
+)
 
 
 def _shape_hint(case: Case, got: np.ndarray) -> str:

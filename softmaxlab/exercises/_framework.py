@@ -198,7 +198,7 @@ def fmt_parts(names: tuple, value: Any) -> str:
     """A result as printed: one value, or the named parts of a tuple ("dx: ...")."""
     if not isinstance(value, tuple):
         return fmt(value)
-    if all(np.ndim(v) == 0 for v in value):  # a pair of numbers prints as [a, b]
+    if len(value) > 1 and all(np.ndim(v) == 0 for v in value):  # a pair prints as [a, b]
         return fmt(np.array([float(v) for v in value]))
     lines = []
     for name, v in zip(names, value):
@@ -586,7 +586,8 @@ def _wrong_shape(ex: Exercise, case: Case, got: np.ndarray, name: str = "") -> F
         expected = case.expected[ex.outputs.index(name)] if name else case.expected
         what = f"{name} of" if name else "a result of"
         hint = f"expected {what} shape {np.shape(expected)}, got shape {np.shape(got)}."
-    shown = f"{name}: {fmt(got)}" if name else got
+    shown = fmt_parts((name,), (got,)) if name and np.ndim(got) else (
+        f"{name}: {fmt(got)}" if name else got)
     return FailedCase(case.name, case.expected, shown, hint)
 
 
@@ -608,7 +609,9 @@ def _read(ex: Exercise, case: Case, out):
     if not ex.outputs:
         return _read_one(ex, case, out, case.expected)
     k = len(ex.outputs)
-    if isinstance(out, np.ndarray) and out.ndim == 1:
+    if isinstance(out, np.ndarray) and out.ndim == 1 and all(
+        np.ndim(e) == 0 for e in case.expected
+    ):
         out = list(out)  # an array of k numbers
     if not isinstance(out, (tuple, list)) or len(out) != k:
         got, description = as_numpy(out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._framework import Case, exc_text, fmt, num
+from ._framework import Case, exc_text, fmt, largest_difference, num
 
 OVERFLOW = (
     "your result has nan or inf: np.exp overflows to inf for logits above about 709 "
@@ -138,6 +138,18 @@ def scalar_loss_shape(case: Case, got: np.ndarray) -> str:
             "mean, a single number."
         )
     return f"the loss is a single number (shape ()), but your result has shape {got.shape}."
+
+
+def rows_sum_to_zero(why: str):
+    """A gradient hint: rows that do not sum to 0 are explained by `why`."""
+
+    def hint(case: Case, got: np.ndarray) -> str:
+        rows = got.sum(axis=-1)
+        if not np.allclose(rows, 0.0, atol=1e-6):
+            return why.format(sums=fmt(rows))
+        return largest_difference(case, got)
+
+    return hint
 
 
 def nonnegative_loss(why: str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import numpy as np
 
 from . import _references as ref
 from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, num, parts_hint, run

@@ -95,3 +95,24 @@ def bigram_loss(ids, vocab_size) -> np.ndarray:
 def perplexity(loss) -> tuple:
     """(perplexity, bits per token) of a mean loss in nats."""
     return np.asarray(math.exp(loss)), np.asarray(loss / math.log(2))
+
+
+def inner_product_backward(x, W, dh) -> tuple:
+    """(dx, dW, db) of h = x W^T + b, W of shape (M, D) (Caffe's layout), given dL/dh."""
+    x, W, dh = f64(x), f64(W), f64(dh)
+    return dh @ W, dh.T @ x, dh.sum(axis=0)
+
+
+def softmax_backward(p, g) -> np.ndarray:
+    """dL/dz = J^T g for p = softmax(z) along the last axis: p * (g - sum(p * g))."""
+    p, g = f64(p), f64(g)
+    return p * (g - (p * g).sum(axis=-1, keepdims=True))
+
+
+def crammer_singer(scores, labels, margin) -> np.ndarray:
+    """The mean of max(0, max_{j != y} s_j - s_y + margin) over the examples."""
+    s = f64(scores)
+    rows = np.arange(len(labels))
+    others = s.copy()
+    others[rows, labels] = -np.inf
+    return np.asarray(np.maximum(0.0, others.max(axis=1) - s[rows, labels] + margin).mean())
