@@ -105,9 +105,8 @@ class CheckResult:
         Names of the cases that passed, in the order they ran.
     failed : list of FailedCase
         The failed cases, each with ``name``, ``expected``, ``got``, ``hint``
-        and ``inputs`` (the case's arguments: ``fn(**case.inputs)`` reruns it).
-    failed_case : FailedCase or None
-        The first failed case.
+        and ``inputs`` (the case's arguments: ``fn(**case.inputs)`` reruns it);
+        ``failed_case`` is the first of them.
 
     Examples
     --------
