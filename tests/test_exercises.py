@@ -1409,3 +1409,29 @@ def test_public_names_are_unchanged_and_complete():
         assert getattr(sml.exercises, name) is getattr(package, name)
         if name.startswith("check_"):
             assert "Examples" in getattr(package, name).__doc__
+
+
+def test_new_checkers_on_array_api_strict_inputs():
+    xp = pytest.importorskip("array_api_strict")
+
+    def ip(x, W, dh):
+        assert type(x).__module__.startswith("array_api_strict")
+        return dh @ W, dh.T @ x, xp.sum(dh, axis=0)
+
+    def sm_backward(p, g):
+        return p * (g - xp.sum(p * g, axis=-1, keepdims=True))
+
+    def cs(scores, labels, margin):
+        classes = xp.arange(scores.shape[1])[None, :]
+        is_label = classes == labels[:, None]
+        correct = xp.sum(xp.where(is_label, scores, 0.0), axis=1)
+        worst = xp.max(xp.where(is_label, -xp.inf, scores), axis=1)
+        return xp.mean(xp.maximum(worst - correct + margin, 0.0))
+
+    assert check_inner_product_backward(ip, backend="array_api_strict", verbose=False)
+    assert check_softmax_backward(sm_backward, backend="array_api_strict", verbose=False)
+    assert check_crammer_singer_loss(cs, backend="array_api_strict", verbose=False)
+    wrong = check_inner_product_backward(lambda x, W, dh: (dh @ W, x.T @ dh, xp.sum(dh, axis=0)),
+                                         backend="array_api_strict", verbose=False)
+    assert "transpose" in hints(wrong)
+    assert isinstance(wrong.failed_case.inputs["x"], np.ndarray)  # inputs come back as NumPy

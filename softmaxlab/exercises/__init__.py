@@ -18,7 +18,9 @@ the mistake, found where possible by comparing the answer with known wrong
 variants ("your loss is 4 times too large ...").
 
 Every checker returns a :class:`CheckResult`, truthy only when every case passed,
-and prints its feedback unless ``verbose=False``.  The printed text is
+and prints its feedback unless ``verbose=False``.  Each failed case keeps its
+input: ``case = result.failed_case`` (the first one), then ``fn(**case.inputs)``
+runs the function on it again (see :class:`FailedCase`).  The printed text is
 deterministic (numbers rounded to 4 to 6 significant digits, no timings), so
 notebooks can show it under nbval.
 
