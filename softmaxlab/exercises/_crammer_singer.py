@@ -43,11 +43,11 @@ VARIANTS = [
         _weston_watkins,
         "you summed the violations over every j != y (the Weston-Watkins loss of "
         "check_hinge_loss); Crammer-Singer keeps only the largest one: "
-        "max(0, max_{{j != y}} s_j - s_y + Δ).",
+        "max(0, max_{{j != y}} z_j - z_y + Δ).",
     ),
     Variant(
         lambda s, y, m: np.maximum(0.0, s.max(axis=1) - _correct(s, y) + m).mean(),
-        "you let j = y into the maximum: its term is s_y - s_y + Δ = Δ, so no example "
+        "you let j = y into the maximum: its term is z_y - z_y + Δ = Δ, so no example "
         "costs less than Δ. Mask the correct class with -np.inf before the row maximum.",
     ),
     Variant(
@@ -63,16 +63,16 @@ VARIANTS = [
     Variant(
         lambda s, y, m: _cs(s, y, 1.0).mean(),
         "you used a margin of 1 whatever the argument; this case passes margin = "
-        "{margin}: max(0, max_{{j != y}} s_j - s_y + margin).",
+        "{margin}: max(0, max_{{j != y}} z_j - z_y + margin).",
     ),
     Variant(
         lambda s, y, m: _cs(s, y, 0.0).mean(),
         "you left out the margin: the correct class must lead the best wrong class by "
-        "Δ = {margin}, max(0, max_{{j != y}} s_j - s_y + margin).",
+        "Δ = {margin}, max(0, max_{{j != y}} z_j - z_y + margin).",
     ),
     Variant(
         lambda s, y, m: np.maximum(0.0, _worst(s, y) - _correct(s, y) - m).mean(),
-        "you subtracted the margin; the loss is max(0, max_{{j != y}} s_j - s_y + Δ).",
+        "you subtracted the margin; the loss is max(0, max_{{j != y}} z_j - z_y + Δ).",
     ),
     Variant(
         lambda s, y, m: _cs(s, y, m).sum(),
@@ -90,7 +90,7 @@ VARIANTS = [
     ),
     Variant(
         lambda s, y, m: np.maximum(0.0, _correct(s, y) - _worst(s, y) + m).mean(),
-        "your margin has the wrong sign: use max_{{j != y}} s_j - s_y + Δ (the best "
+        "your margin has the wrong sign: use max_{{j != y}} z_j - z_y + Δ (the best "
         "wrong class scoring close to or above the correct one costs).",
     ),
 ]
@@ -124,7 +124,7 @@ def _cases(rng) -> list[Case]:
         case("every score below 0", neg, y_neg),
         case("margin 2", *labelled(5, 4), margin=2.0),
         case("margin 0.5", *labelled(5, 4), margin=0.5),
-        case("margin 0: max(0, max_j s_j - s_y)", *labelled(5, 4), margin=0.0),
+        case("margin 0: max(0, max_j z_j - z_y)", *labelled(5, 4), margin=0.0),
         case("large scores around 10000", *labelled(3, 4, 1.0, 1e4)),
         case("large negative scores around -10000", *labelled(4, 3, 1.0, -1e4)),
         case("float32 scores", *labelled(4, 5, 3.0), dtype="float32"),
@@ -161,7 +161,7 @@ def check_crammer_singer_loss(
         `scores` of shape ``(N, C)``, int64 `labels` of shape ``(N,)`` and the
         margin Δ a Python float (1.0 in most cases; 2, 0.5 and 0 in three).  It
         must return the mean over the examples of
-        ``max(0, max over j != y of s_j - s_y + margin)`` as a number, and leave
+        ``max(0, max over j != y of z_j - z_y + margin)`` as a number, and leave
         its inputs unchanged.
     {backend_verbose}
 

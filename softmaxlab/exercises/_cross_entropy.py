@@ -223,7 +223,7 @@ def check_cross_entropy(
     a square 4 x 4 batch, 8 x 5, logits around 1000 and 10000, a correct class
     1000 below the others (loss near 1000: ``log(softmax)`` gives inf), float32
     logits up to 100, confident predictions (loss near 0) and equal logits
-    (loss ln C).  Tolerances: ``rtol = 1e-6, atol = 1e-9`` (float64),
+    (loss ln K).  Tolerances: ``rtol = 1e-6, atol = 1e-9`` (float64),
     ``rtol = 1e-4, atol = 1e-6`` (float32).
 
     Examples

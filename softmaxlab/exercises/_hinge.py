@@ -13,7 +13,7 @@ from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, run
 # --------------------------------------------------------------------------- known mistakes
 
 
-def _margins(s, y):  # s_j - s_y + 1, one row per example
+def _margins(s, y):  # z_j - z_y + 1, one row per example
     return s - s[np.arange(len(y)), y][:, None] + 1.0
 
 
@@ -69,7 +69,7 @@ VARIANTS = [
     Variant(
         _with_correct,
         "your loss is exactly 1 too large: you also summed the term j = y, which is "
-        "max(0, s_y - s_y + 1) = 1 for every example. Skip the correct class (set its "
+        "max(0, z_y - z_y + 1) = 1 for every example. Skip the correct class (set its "
         "margin to 0).",
     ),
     Variant(
@@ -79,18 +79,18 @@ VARIANTS = [
     ),
     Variant(
         _no_clamp,
-        "you forgot the max(0, .): margins that are already satisfied (s_j - s_y + 1 "
+        "you forgot the max(0, .): margins that are already satisfied (z_j - z_y + 1 "
         "< 0) must add 0, not a negative amount.",
     ),
     Variant(
         _crammer_singer,
         "you kept only the largest violation per example (the Crammer-Singer loss); "
-        "the Weston-Watkins loss sums max(0, s_j - s_y + 1) over every j != y.",
+        "the Weston-Watkins loss sums max(0, z_j - z_y + 1) over every j != y.",
     ),
     Variant(
         _wrong_sign,
-        "your margins have the wrong sign: use s_j - s_y + 1 (a wrong class j scoring "
-        "close to or above the correct class y costs), not s_y - s_j + 1.",
+        "your margins have the wrong sign: use z_j - z_y + 1 (a wrong class j scoring "
+        "close to or above the correct class y costs), not z_y - z_j + 1.",
     ),
     Variant(
         _over_c,
@@ -99,16 +99,16 @@ VARIANTS = [
     ),
     Variant(
         _margin0,
-        "you used a margin of 0, max(0, s_j - s_y): a correct class that merely "
+        "you used a margin of 0, max(0, z_j - z_y): a correct class that merely "
         "wins then costs nothing; this hinge wants it ahead by the margin 1, "
-        "max(0, s_j - s_y + 1).",
+        "max(0, z_j - z_y + 1).",
     ),
     Variant(
         _over_nc,
         "your loss is {C} times too small: you divided by N*C = {NC} (every entry "
         "of the score matrix), but there is one loss per example; divide by N = {N}.",
     ),
-    Variant(_squared, "you squared the hinge; this exercise uses max(0, s_j - s_y + 1) itself."),
+    Variant(_squared, "you squared the hinge; this exercise uses max(0, z_j - z_y + 1) itself."),
     Variant(
         _transposed_pick,
         "scores[labels, np.arange(N)] picks the wrong entries; each example's correct "
@@ -173,7 +173,7 @@ def check_hinge_loss(
     fn : callable
         The reader's function, called as ``fn(scores, labels)`` with `scores` of
         shape ``(N, C)`` and int64 `labels` of shape ``(N,)``.  It must return
-        the mean over the examples of ``sum over j != y of max(0, s_j - s_y + 1)``
+        the mean over the examples of ``sum over j != y of max(0, z_j - z_y + 1)``
         (margin 1) as a number, and leave its inputs unchanged.
     {backend_verbose}
 

@@ -101,7 +101,7 @@ def _ce_inputs(rng, ignore: int | None):
     x = rng.normal(size=(3, 4))
     x[np.arange(3), y] += 40.0
     out.append(("confident correct predictions (loss near 0)", x, y, "float64"))
-    out.append(("equal logits: the loss is ln C", np.zeros((3, 10)), np.array([0, 4, 9]), "float64"))
+    out.append(("equal logits: the loss is ln K", np.zeros((3, 10)), np.array([0, 4, 9]), "float64"))
     if ignore is not None:
         out += _ignored_inputs(rng, ignore, labels_for)
     return out

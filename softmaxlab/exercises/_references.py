@@ -110,7 +110,7 @@ def softmax_backward(p, g) -> np.ndarray:
 
 
 def crammer_singer(scores, labels, margin) -> np.ndarray:
-    """The mean of max(0, max_{j != y} s_j - s_y + margin) over the examples."""
+    """The mean of max(0, max_{j != y} z_j - z_y + margin) over the examples."""
     s = f64(scores)
     rows = np.arange(len(labels))
     others = s.copy()
