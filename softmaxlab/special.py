@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _backend as B
 from . import _validation as V
+from . import kernels
 from ._backend import is_cupy_namespace, is_numpy_namespace
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid"]
@@ -153,31 +154,27 @@ def _shifted(x, xp, ax: int, fn: str, validate: bool):
 
 
 def _softmax_cuda(x, xp, ax: int, out_dtype, fn: str, log: bool, validate: bool):
-    """The fused CUDA kernel for CuPy input along the last axis; None if it does not apply.
+    """The fused kernel along the last axis (:func:`softmaxlab.kernels.softmax_rows`),
+    or None where no kernel applies (then the reference path runs).
 
-    The kernel gives a NaN row for a row with a NaN, a ``+inf`` or only
-    ``-inf``.  Such rows are rare, so they are looked at afterwards: all-``-inf``
-    rows get this module's answer (0 or ``-inf``), the others raise.
+    The kernel keeps the reference contract itself (a row of only ``-inf``
+    gives 0, or ``-inf`` for log-softmax), so nothing is patched afterwards;
+    with `validate`, rows with a NaN or ``+inf`` raise, as on the reference
+    path (one small reduction).
     """
-    if not is_cupy_namespace(xp) or ax != x.ndim - 1 or x.size == 0:
+    if ax != x.ndim - 1 or x.size == 0:
         return None
-    import cupy
-
-    from ._cuda_kernels import softmax_lastaxis_cupy
-
     shape = tuple(x.shape)
-    x2 = cupy.ascontiguousarray(x.reshape(-1, shape[-1]))
-    res = softmax_lastaxis_cupy(x2, log=log)
-    bad = cupy.isnan(res[:, 0])
-    if bool(bad.any()):
-        masked = cupy.all(x2 == -math.inf, axis=1)
-        if validate:
-            V.check_row_max(cupy.max(x2, axis=1).reshape(shape[:-1]), xp, fn, "x", shape[:-1])
-        fill = -math.inf if log else 0.0
-        res[masked] = fill
+    x2 = xp.reshape(x, (-1, shape[-1]))
+    res = kernels.softmax_rows(x2, log=log)
+    if res is None:
+        return None
+    if validate:
+        batch = shape[:-1]
+        V.check_row_max(xp.reshape(xp.max(x2, axis=1), batch), xp, fn, "x", batch)
     if res.dtype != out_dtype:
-        res = res.astype(out_dtype)
-    return res.reshape(shape)
+        res = xp.astype(res, out_dtype)
+    return xp.reshape(res, shape)
 
 
 def _temperature(x, temperature: Any, fn: str):

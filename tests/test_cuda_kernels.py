@@ -1,4 +1,4 @@
-"""The fused CUDA kernels of ``softmaxlab._cuda_kernels``.
+"""The fused CUDA kernels of ``softmaxlab.kernels.cuda``.
 
 Three groups:
 
@@ -671,7 +671,7 @@ def test_softmax_nan_and_inf_rows():
 # The same kernels on the CPU: the CUDA source compiled as C++ against a small
 # emulation of the CUDA execution model (one OS thread per CUDA thread, blocks
 # one after another, __syncthreads and warp shuffles as barriers, shared memory
-# as statics).  It runs the launches of _cuda_kernels._launch unchanged, so the
+# as statics).  It runs the launches of kernels.cuda._launch unchanged, so the
 # index arithmetic, the reductions, the shared-memory cache and the non-finite
 # handling are checked on machines without a GPU.  Needs g++ (C++20).
 # ---------------------------------------------------------------------------
