@@ -304,7 +304,8 @@ def fit_temperature(logits: Any, labels: Any, *,
         raise V.argument_error(fn, "logits", "finite", f"{float(z[i, j])!r} at "
                                f"position ({i}, {j})")
     uniform = np.full_like(z, 1.0 / z.shape[1])
-    _, y = _check_probs(uniform, labels, fn)     # checks the labels
+    y_np = to_numpy(V.as_array(labels, xp, fn, "labels"))
+    _, y = _check_probs(uniform, y_np, fn)       # checks the labels
     zy = z[np.arange(z.shape[0]), y]
     b_lo, b_hi = 1.0 / hi, 1.0 / lo              # J' is increasing in beta
     if _nll_and_derivatives(b_lo, z, zy)[1] >= 0:

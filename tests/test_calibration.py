@@ -189,3 +189,17 @@ def test_bad_temperature_input(kwargs, logits, match):
 def test_temperature_checks_labels():
     with pytest.raises(ValueError, match=r"fit_temperature: argument 'labels'"):
         fit_temperature(np.zeros((2, 3)), [0, 3])
+
+
+def test_other_backends_give_the_same_numbers():
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(3)
+    z = 2 * rng.normal(size=(300, 4))
+    y = rng.integers(0, 4, size=300)
+    p = scipy_softmax(z, axis=1)
+    assert fit_temperature(xps.asarray(z), xps.asarray(y)) == pytest.approx(
+        fit_temperature(z, y), rel=1e-12)
+    assert expected_calibration_error(xps.asarray(p), xps.asarray(y)) == pytest.approx(
+        expected_calibration_error(p, y), abs=1e-12)
+    with pytest.raises(TypeError, match="cannot mix arrays"):
+        reliability_bins(xps.asarray(p), y)

@@ -117,3 +117,15 @@ def test_bad_net_and_batch():
         overfit_batch(mlp(), X, Y[:19])
     with pytest.raises(ValueError, match=r"argument 'X' must be an array of shape \(N, \.\.\.\)"):
         overfit_batch(mlp(), X[0], Y[:1])
+
+
+def test_runs_on_another_backend():
+    pytest.importorskip("array_api_strict")
+    from softmaxlab import asarray, use_backend
+
+    with use_backend("array_api_strict"):
+        net = mlp()
+        res = overfit_batch(net, asarray(X), asarray(Y))
+    ref = overfit_batch(mlp(), X, Y)
+    assert res.verdict == ref.verdict == "passed"
+    assert res.loss[:5] == pytest.approx(ref.loss[:5], rel=1e-10)
