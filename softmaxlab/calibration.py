@@ -36,12 +36,12 @@ class ReliabilityBins:
 
     Attributes
     ----------
-    edges : ndarray, shape (n_bins + 1,)
-        The bin edges, ``0 = edges[0] < ... < edges[-1] = 1``.
-    count : ndarray of int, shape (n_bins,)
-        Predictions whose confidence falls in each bin.
-    confidence, accuracy : ndarray, shape (n_bins,)
-        Mean confidence and fraction correct of each bin (NaN where
+    edges : ndarray
+        The ``n_bins + 1`` bin edges, ``0 = edges[0] < ... < edges[-1] = 1``.
+    count : ndarray
+        Integers, one per bin: the predictions whose confidence falls in each bin.
+    confidence, accuracy : ndarray
+        One value per bin: mean confidence and fraction correct of each bin (NaN where
         ``count`` is 0).
     """
 
@@ -52,7 +52,7 @@ class ReliabilityBins:
 
     @property
     def ece(self) -> float:
-        """Expected calibration error: sum of ``count/N * |accuracy - confidence|``."""
+        """The expected calibration error, the sum of ``count/N * |accuracy - confidence|``."""
         n = int(self.count.sum())
         full = self.count > 0
         gaps = np.abs(self.accuracy[full] - self.confidence[full])
@@ -101,9 +101,11 @@ def reliability_bins(probs: Any, labels: Any, *,
 
     Parameters
     ----------
-    probs : array_like, shape (N, K)
+    probs : array_like
+        2-D, shape ``(N, K)``.
         Predicted class probabilities, one row per example (rows sum to 1).
-    labels : array_like of int, shape (N,)
+    labels : array_like
+        Integers, shape ``(N,)``.
         The true classes.
     n_bins : int, optional
         Equal-width bins over [0, 1] (default 10).  Bin :math:`b` holds the
@@ -172,9 +174,11 @@ def expected_calibration_error(probs: Any, labels: Any, *,
 
     Parameters
     ----------
-    probs : array_like, shape (N, K)
+    probs : array_like
+        2-D, shape ``(N, K)``.
         Predicted class probabilities (rows sum to 1).
-    labels : array_like of int, shape (N,)
+    labels : array_like
+        Integers, shape ``(N,)``.
         The true classes.
     n_bins : int, optional
         Equal-width confidence bins (default 10), as in
@@ -231,9 +235,11 @@ def fit_temperature(logits: Any, labels: Any, *,
 
     Parameters
     ----------
-    logits : array_like, shape (N, K)
+    logits : array_like
+        2-D, shape ``(N, K)``.
         Scores of the held-out examples (not probabilities).
-    labels : array_like of int, shape (N,)
+    labels : array_like
+        Integers, shape ``(N,)``.
         Their true classes.
     bounds : (float, float), optional
         The search interval for :math:`T` (default ``(0.01, 100)``); the
