@@ -10,6 +10,8 @@ The package reads like the library part of the book's table of contents:
 * :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``
 * :mod:`softmaxlab.gradcheck` -- central-difference gradient checks
 * :mod:`softmaxlab.diagnostics` -- ``baseline_loss`` (ln K) and ``diagnose``
+* :mod:`softmaxlab.sanity` -- ``overfit_batch``, a check before training at scale
+* :mod:`softmaxlab.calibration` -- reliability bins, ECE, ``fit_temperature``
 * :mod:`softmaxlab.datasets` -- digits, spirals, Gaussian clusters, minibatches
 * :mod:`softmaxlab.exercises` -- checkers for the book's exercises
 """
@@ -24,6 +26,12 @@ from ._backend import (
     to_numpy,
     use_backend,
 )
+from .calibration import (
+    ReliabilityBins,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
+)
 from .diagnostics import Diagnosis, baseline_loss, diagnose
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
@@ -31,6 +39,7 @@ from .layers import (
     InnerProduct,
     Layer,
     LossLayer,
+    NonFiniteScoresError,
     Param,
     ReLU,
     Softmax,
@@ -45,6 +54,7 @@ from .losses import (
 )
 from .net import Net
 from .optim import SGD
+from .sanity import OverfitResult, overfit_batch
 from .special import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax
 from .training import TrainingHistory, train
 
@@ -61,8 +71,11 @@ __all__ = [
     "Layer",
     "LossLayer",
     "Net",
+    "NonFiniteScoresError",
+    "OverfitResult",
     "Param",
     "ReLU",
+    "ReliabilityBins",
     "Softmax",
     "SoftmaxWithLoss",
     "TrainingHistory",
@@ -74,6 +87,8 @@ __all__ = [
     "datasets",
     "diagnose",
     "exercises",
+    "expected_calibration_error",
+    "fit_temperature",
     "get_backend",
     "gradcheck",
     "log_sigmoid",
@@ -81,6 +96,8 @@ __all__ = [
     "logsumexp",
     "multiclass_hinge",
     "multiclass_hinge_with_grad",
+    "overfit_batch",
+    "reliability_bins",
     "set_backend",
     "sigmoid",
     "softmax",
