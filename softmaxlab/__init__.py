@@ -5,6 +5,7 @@ The package reads like the library part of the book's table of contents:
 * :mod:`softmaxlab._backend` -- where arrays live (``set_backend``, ``use_backend``, ...)
 * :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``
 * :mod:`softmaxlab.losses` -- ``cross_entropy`` and ``multiclass_hinge`` (+ ``*_with_grad``)
+* :mod:`softmaxlab.linear` -- ``linear_cross_entropy``: the loss of a linear layer's scores, in blocks
 * :mod:`softmaxlab.layers`, :mod:`softmaxlab.net` -- Caffe-style layers and a sequential ``Net``
 * :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``
 * :mod:`softmaxlab.gradcheck` -- central-difference gradient checks
@@ -42,6 +43,11 @@ from .losses import (
     multiclass_hinge,
     multiclass_hinge_with_grad,
 )
+from .linear import (
+    LinearCrossEntropyGrad,
+    linear_cross_entropy,
+    linear_cross_entropy_with_grad,
+)
 from .net import Net
 from .optim import SGD
 from .special import log_softmax, logsumexp, sigmoid, softmax
@@ -58,6 +64,7 @@ __all__ = [
     "HingeLoss",
     "InnerProduct",
     "Layer",
+    "LinearCrossEntropyGrad",
     "LossLayer",
     "Net",
     "Param",
@@ -75,6 +82,8 @@ __all__ = [
     "exercises",
     "get_backend",
     "gradcheck",
+    "linear_cross_entropy",
+    "linear_cross_entropy_with_grad",
     "log_softmax",
     "logsumexp",
     "multiclass_hinge",
