@@ -124,7 +124,7 @@ class CharVocabulary:
     CharVocabulary(8 characters: ' dehlorw')
     >>> ids = vocab.encode("hold")
     >>> ids
-    array([3, 5, 4, 2])
+    array([3, 5, 4, 1])
     >>> vocab.decode(ids)
     'hold'
     """

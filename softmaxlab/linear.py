@@ -188,14 +188,12 @@ def _row_stats(A: _Args, hb, yb, tiles):
     """One sweep over the tiles: logsumexp, label score and score sum of each row.
 
     The log-sum-exp is accumulated with the online normaliser: a running
-    maximum ``m`` and a running sum ``d`` of ``exp(z - m)``.  With a single
-    tile the scores are returned too, so that the gradient need not redo them.
+    maximum ``m`` and a running sum ``d`` of ``exp(z - m)``.
     """
     xp = A.xp
     m = d = None
     zy = xp.zeros((hb.shape[0],), dtype=A.cdtype)
     zsum = xp.zeros_like(zy)
-    z = None
     for v0, v1 in tiles:
         z = _tile_scores(A, hb, v0, v1)
         zt, _, _ = _label_scores(A, z, yb, v0, v1)
@@ -210,7 +208,7 @@ def _row_stats(A: _Args, hb, yb, tiles):
             d = d * xp.exp(m - mn) + xp.sum(xp.exp(z - xp.reshape(mn, (-1, 1))), axis=1)
             m = mn
     lse = m + xp.log(d)
-    return lse, zy, zsum, (z if len(tiles) == 1 else None)
+    return lse, zy, zsum
 
 
 def _rows_loss(A: _Args, lse, zy, zsum):
@@ -226,17 +224,6 @@ def _rows_loss(A: _Args, lse, zy, zsum):
 def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
     """dL/dz of one tile: (softmax - smoothed one-hot) times each row's coefficient."""
     xp = A.xp
-    if is_numpy_namespace(xp):  # in place: no temporaries of the tile's size
-        g = z
-        g -= lse[:, None]
-        np.exp(g, out=g)
-        g *= coef[:, None]
-        inside = (yb >= v0) & (yb < v1)
-        rows = np.flatnonzero(inside)
-        g[rows, yb[rows] - v0] -= (1 - A.eps) * coef[rows]
-        if A.eps:
-            g -= (A.eps / A.V) * coef[:, None]
-        return g
     c = xp.reshape(coef, (-1, 1))
     g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
     cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
@@ -247,46 +234,111 @@ def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
     return g
 
 
+def _whole_rows(A: _Args, hb, yb, want_grad: bool, buf):
+    """A block whose rows hold the whole vocabulary: the library's fused loss.
+
+    :func:`softmaxlab.cross_entropy_with_grad` (its NumPy and CUDA kernels)
+    gives the per-row losses and the gradient of their sum; on NumPy the
+    scores and the gradient are written into the reused buffers `buf`.
+    """
+    from .losses import cross_entropy, cross_entropy_with_grad
+
+    xp = A.xp
+    nb = hb.shape[0]
+    wt = xp.permute_dims(A.w, (1, 0))
+    if buf is not None:
+        z = buf[0][:nb]
+        np.matmul(hb, wt, out=z)
+        if A.b is not None:
+            z += A.b
+    else:
+        z = xp.matmul(hb, wt) if A.b is None else xp.matmul(hb, wt) + A.b
+    kw = dict(ignore_index=A.ignore_index, label_smoothing=A.eps, reduction="none",
+              validate=False)
+    if not want_grad:
+        return cross_entropy(z, yb, **kw), None
+    return cross_entropy_with_grad(z, yb, out=None if buf is None else buf[1][:nb], **kw)
+
+
+def _accumulate(A: _Args, grads, g, hs, v0: int, v1: int, tmp) -> Any:
+    """Add one tile's share to the weight and bias gradients; return its share of dL/dh.
+
+    `hs` is the block's hidden rows times the loss scale.  The weight gradient
+    is added in slices of rows (``chunk_size / H`` of them, at least 512), so
+    that no temporary of the weight's size is made (on NumPy through the
+    reused buffer `tmp`).
+    """
+    xp = A.xp
+    gw, gb = grads
+    gt = xp.permute_dims(g, (1, 0))
+    step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // max(A.H, 1))
+    for s0 in range(0, v1 - v0, step):
+        s1 = min(s0 + step, v1 - v0)
+        if tmp is not None:
+            part = tmp[:s1 - s0]
+            np.matmul(gt[s0:s1], hs, out=part)
+            gw[v0 + s0:v0 + s1] += part
+        else:
+            gw[v0 + s0:v0 + s1, :] += xp.matmul(gt[s0:s1, :], hs)
+    if gb is not None:
+        gb[v0:v1] += xp.sum(g, axis=0)
+    return xp.matmul(g, A.w[v0:v1, :])
+
+
+#: The fewest rows of the weight gradient updated per matrix product (the
+#: temporary holds max(_SLICE, chunk_size / H) rows of H entries).
+_SLICE = 512
+
+
 def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     """Sweep the blocks of rows (and tiles of the vocabulary); see the module docstring."""
     xp = A.xp
     nb, vb = _blocks(A)
     tiles = [(v0, min(v0 + vb, A.V)) for v0 in range(0, A.V, vb)]
     scale = _scale(A)
+    numpy = is_numpy_namespace(xp) and len(tiles) == 1
+    buf = tmp = None
+    if numpy:  # reused for every block: no allocation (and no page faults) per block
+        buf = [np.empty((nb, A.V), dtype=A.cdtype) for _ in range(1 + want_grad)]
+        rows = min(A.V, max(_SLICE, A.chunk // max(A.H, 1)))
+        tmp = np.empty((rows, A.H), dtype=A.cdtype) if want_grad else None
     rows_all = []
-    gh = gw = gb = None
+    gh = grads = None
     if want_grad:
         gh = xp.zeros((A.N, A.H), dtype=A.cdtype)
-        gw = xp.zeros((A.V, A.H), dtype=A.cdtype)
-        gb = None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype)
+        grads = (xp.zeros((A.V, A.H), dtype=A.cdtype),
+                 None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype))
     for r0 in range(0, A.N, nb):
         r1 = min(r0 + nb, A.N)
         hb, yb = A.h[r0:r1, :], A.y[r0:r1]
         vmask = None if A.valid is None else A.valid[r0:r1]
         if vmask is not None:  # ignored rows may hold anything: give them zeros
             hb = xp.where(xp.reshape(vmask, (-1, 1)), hb, xp.zeros_like(hb))
-        lse, zy, zsum, z = _row_stats(A, hb, yb, tiles)
-        rows = _rows_loss(A, lse, zy, zsum)
-        if vmask is not None:
-            rows = xp.where(vmask, rows, xp.zeros_like(rows))
+        if len(tiles) == 1:
+            rows, g = _whole_rows(A, hb, yb, want_grad, buf)
+            # The fused kernel skips the shift by the row maximum where the scores
+            # are moderate, and log(sum exp z) - z_y can then round to -6e-17.
+            rows = xp.maximum(rows, xp.zeros_like(rows))
+        else:
+            lse, zy, zsum = _row_stats(A, hb, yb, tiles)
+            rows = _rows_loss(A, lse, zy, zsum)
+            if vmask is not None:
+                rows = xp.where(vmask, rows, xp.zeros_like(rows))
         rows_all.append(rows)
         if not want_grad:
             continue
-        coef = xp.ones_like(rows) * scale
-        if vmask is not None:
-            coef = xp.where(vmask, coef, xp.zeros_like(coef))
-        ghb = None
-        for v0, v1 in tiles:
-            zt = z if z is not None else _tile_scores(A, hb, v0, v1)
-            g = _tile_grad(A, zt, lse, yb, coef, v0, v1)
-            part = xp.matmul(g, A.w[v0:v1, :])
-            ghb = part if ghb is None else ghb + part
-            gw[v0:v1, :] += xp.matmul(xp.permute_dims(g, (1, 0)), hb)
-            if gb is not None:
-                gb[v0:v1] += xp.sum(g, axis=0)
-            del g, zt
-        z = None
-        gh[r0:r1, :] = ghb
+        hs = hb * scale
+        if len(tiles) == 1:
+            ghb = _accumulate(A, grads, g, hs, 0, A.V, tmp)
+        else:
+            coef = xp.ones_like(rows) if vmask is None else xp.astype(vmask, A.cdtype)
+            ghb = None
+            for v0, v1 in tiles:
+                g = _tile_grad(A, _tile_scores(A, hb, v0, v1), lse, yb, coef, v0, v1)
+                part = _accumulate(A, grads, g, hs, v0, v1, None)
+                ghb = part if ghb is None else ghb + part
+        gh[r0:r1, :] = ghb * scale
+        del g
     rows = xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype)
     if validate and A.N:
         bad = xp.isnan(rows) | xp.isinf(rows)
@@ -296,12 +348,12 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
                 fn, "hidden", "finite, with finite weight and bias (the scores of a position "
                 "that is not ignored must be finite)",
                 f"a non-finite loss at position {pos}")
-    if A.reduction == "none":
-        loss = rows
-    else:
-        loss = xp.sum(rows) * scale if A.reduction != "sum" else xp.sum(rows)
+    loss = rows if A.reduction == "none" else xp.sum(rows) * scale
     if not want_grad:
         return loss, None
+    gw, gb = grads
+    if gb is not None:
+        gb = gb * scale
     cast = (lambda a: a) if A.cdtype == A.in_dtype else (lambda a: xp.astype(a, A.in_dtype))
     return loss, LinearCrossEntropyGrad(cast(gh), cast(gw), None if gb is None else cast(gb))
 
