@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 
 import numpy as np
@@ -11,17 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from softmaxlab import exercises as ex
+from softmaxlab.exercises import _baseline, _bigram, _cross_entropy, _cross_entropy_grad, _hinge
+from softmaxlab.exercises import _crammer_singer, _inner_product_backward, _softmax_backward
+from softmaxlab.exercises import _log_softmax, _perplexity, _sigmoid, _softmax
+from softmaxlab.exercises import _inputs
+from softmaxlab.exercises import _references as ref
 from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
     check_baseline_loss,
+    check_bigram_loss,
+    check_crammer_singer_loss,
     check_cross_entropy,
     check_cross_entropy_grad,
     check_hinge_loss,
+    check_inner_product_backward,
     check_log_softmax,
+    check_perplexity,
     check_sigmoid,
     check_softmax,
+    check_softmax_backward,
 )
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -72,6 +82,38 @@ def sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def bigram_nll(ids, vocab_size, *, axis=1, smooth=0.0):
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
+    counts = counts + smooth
+    totals = counts.sum(axis=axis)
+    picked = counts[ids[:-1], ids[1:]]
+    return -np.log(picked / (totals[ids[:-1]] if axis == 1 else totals[ids[1:]]))
+
+
+def bigram_loss(ids, vocab_size):
+    return bigram_nll(ids, vocab_size).mean()
+
+
+def perplexity(loss):
+    return math.exp(loss), loss / math.log(2)
+
+
+def ip_backward(x, W, dh):
+    return dh @ W, dh.T @ x, dh.sum(axis=0)
+
+
+def softmax_backward(p, g):
+    return p * (g - (p * g).sum(axis=-1, keepdims=True))
+
+
+def crammer_singer(scores, labels, margin=1.0):
+    rows = np.arange(len(labels))
+    others = scores.astype(float)
+    others[rows, labels] = -np.inf
+    return np.maximum(0, others.max(axis=1) - scores[rows, labels] + margin).mean()
+
+
 def names(result):
     return [f.name for f in result.failed]
 
@@ -100,6 +142,11 @@ def failed(result, name):
         (check_hinge_loss, hinge, 9),
         (check_sigmoid, sigmoid, 6),
         (check_baseline_loss, math.log, 4),
+        (check_bigram_loss, bigram_loss, 7),
+        (check_perplexity, perplexity, 6),
+        (check_inner_product_backward, ip_backward, 7),
+        (check_softmax_backward, softmax_backward, 8),
+        (check_crammer_singer_loss, crammer_singer, 14),
     ],
 )
 def test_correct_solution_passes_and_congratulates(checker, fn, n, capsys):
@@ -566,7 +613,7 @@ def test_hinge_reference_matches_loop():
         for j in range(5):
             if j != y[i]:
                 total += max(0.0, s[i, j] - s[i, y[i]] + 1.0)
-    assert float(ex._ref_hinge(s, y)) == pytest.approx(total / 7, rel=1e-12)
+    assert float(ref.hinge(s, y)) == pytest.approx(total / 7, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- sigmoid, baseline
@@ -617,6 +664,105 @@ def test_baseline_mistakes(wrong, words, capsys):
     assert words in out
 
 
+# --------------------------------------------------------------------------- bigram, perplexity
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda ids, v: bigram_loss(ids, v) / math.log(2), "in bits"),
+        (lambda ids, v: bigram_nll(ids, v, axis=0).mean(), "wrong axis"),
+        (lambda ids, v: bigram_nll(ids, v, smooth=1.0).mean(), "add-one smoothing"),
+        (lambda ids, v: bigram_nll(ids, v).sum(), "times too large: you summed"),
+        (lambda ids, v: bigram_nll(ids, v).sum() / len(ids), "divided by len(ids)"),
+        (lambda ids, v: bigram_loss(np.append(ids, ids[0]), v), "wraps around"),
+        (lambda ids, v: bigram_loss(ids[:-1], v), "stop one short"),
+        (lambda ids, v: -bigram_loss(ids, v), "log-likelihood"),
+        (lambda ids, v: bigram_nll(ids, v), "one loss per pair"),
+    ],
+    ids=["bits", "axis", "add-one", "sum", "over-len", "wrap", "short", "loglik", "per-pair"],
+)
+def test_bigram_mistakes_are_named(wrong, words):
+    result = check_bigram_loss(wrong, verbose=False)
+    assert not result
+    assert len(result.failed) >= 2, names(result)
+    assert all(words in f.hint or "the same mistake" in f.hint for f in result.failed[:1])
+    assert words in hints(result)
+
+
+def test_bigram_reference_matches_a_counting_loop():
+    from collections import Counter
+
+    rng = np.random.default_rng(3)
+    for n, v in [(2, 3), (10, 4), (200, 7), (50, 60)]:
+        ids = rng.integers(0, v, size=n)
+        pairs = Counter(zip(ids[:-1].tolist(), ids[1:].tolist()))
+        starts = Counter(ids[:-1].tolist())
+        nll = [-math.log(pairs[a, b] / starts[a]) for a, b in zip(ids[:-1], ids[1:])]
+        assert float(ref.bigram_loss(ids, v)) == pytest.approx(sum(nll) / (n - 1), rel=1e-12)
+
+
+def test_bigram_cases_cover_the_edges():
+    cases = _bigram.exercise().cases
+    lengths = [len(c.args[0]) for c in cases]
+    assert 2 in lengths
+    # a token that never occurs, and V larger than every id used
+    assert any(c.args[1] > int(c.args[0].max()) + 1 for c in cases)
+    assert any(set(range(c.args[1])) - set(c.args[0].tolist()) for c in cases)
+    assert all(c.args[0].dtype == np.int64 for c in cases)
+
+
+def test_bigram_passes_with_max_id_instead_of_v_and_a_python_loop():
+    from collections import Counter
+
+    def loop(ids, vocab_size):
+        counts = {}
+        for a, b in zip(ids[:-1].tolist(), ids[1:].tolist()):
+            counts.setdefault(a, Counter())[b] += 1
+        nll = [-math.log(counts[a][b] / sum(counts[a].values()))
+               for a, b in zip(ids[:-1].tolist(), ids[1:].tolist())]
+        return sum(nll) / len(nll)
+
+    assert check_bigram_loss(loop, verbose=False)
+    assert check_bigram_loss(lambda ids, v: bigram_loss(ids, int(ids.max()) + 1), verbose=False)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda L: (2.0**L, L / math.log(2)), "2 ** loss"),
+        (lambda L: (math.exp(L), L / math.log(10)), "ln 10"),
+        (lambda L: (math.exp(L), L / math.log10(2)), "log10(2)"),
+        (lambda L: (L / math.log(2), math.exp(L)), "swapped"),
+        (lambda L: (math.exp(L), L), "the loss in nats"),
+    ],
+    ids=["exp2", "log10", "log10-of-2", "swapped", "nats"],
+)
+def test_perplexity_mistakes_are_named(wrong, words):
+    result = check_perplexity(wrong, verbose=False)
+    assert not result and len(result.failed) >= 4
+    assert words in result.failed[0].hint
+
+
+def test_perplexity_both_parts_wrong_names_both():
+    result = check_perplexity(lambda L: (2.0**L, L * math.log(2)), verbose=False)
+    hint = result.failed[0].hint
+    assert "2 ** loss" in hint and "loss * ln 2" in hint
+
+
+def test_perplexity_accepts_lists_and_arrays_and_refuses_one_number():
+    assert check_perplexity(lambda L: list(perplexity(L)), verbose=False)
+    assert check_perplexity(lambda L: np.array(perplexity(L)), verbose=False)
+    assert check_perplexity(lambda L: tuple(np.float64(v) for v in perplexity(L)),
+                            verbose=False)
+    r = check_perplexity(lambda L: math.exp(L), verbose=False)
+    assert not r and "pair of two numbers" in r.failed[0].hint
+    r = check_perplexity(lambda L: (math.exp(L), None), verbose=False)
+    assert not r and "pair of two numbers" in r.failed[0].hint
+    assert "uniform guess over 1000" in check_perplexity(perplexity, verbose=False).passed[0]
+    assert _perplexity.exercise().cases[0].expected[0] == pytest.approx(1000.0, rel=1e-12)
+
+
 # --------------------------------------------------------------------------- result objects, arguments
 
 
@@ -635,11 +781,11 @@ def test_failed_case_fields_and_reprs():
 
 
 def test_bad_arguments_raise_clear_errors():
-    with pytest.raises(TypeError, match="check_softmax: fn must be a function"):
+    with pytest.raises(TypeError, match="check_softmax: argument 'fn' must be a function"):
         check_softmax(np.ones(3))
-    with pytest.raises(ValueError, match="check_softmax: backend must be"):
+    with pytest.raises(ValueError, match="check_softmax: argument 'backend' must be"):
         check_softmax(softmax, backend="tpu")
-    with pytest.raises(TypeError, match="check_cross_entropy: ignore_index"):
+    with pytest.raises(TypeError, match="check_cross_entropy: argument 'ignore_index'"):
         check_cross_entropy(cross_entropy, ignore_index="yes")
 
 
@@ -715,25 +861,31 @@ finite = st.floats(-50, 50, allow_nan=False, width=64)
 @given(arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(1, 6)), elements=finite))
 def test_reference_softmax_matches_scipy(x):
     special = pytest.importorskip("scipy.special")
-    np.testing.assert_allclose(ex._ref_softmax(x), special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ref.softmax(x), special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(
-        ex._ref_log_softmax(x), special.log_softmax(x, axis=-1), rtol=1e-12, atol=1e-12
+        ref.log_softmax(x), special.log_softmax(x, axis=-1), rtol=1e-12, atol=1e-12
     )
-    np.testing.assert_allclose(ex._ref_sigmoid(x), special.expit(x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ref.sigmoid(x), special.expit(x), rtol=1e-12, atol=1e-300)
 
 
 def test_reference_expected_values_are_finite_everywhere():
     for exercise in (
-        ex._softmax_exercise(),
-        ex._log_softmax_exercise(),
-        ex._ce_exercise(-100),
-        ex._grad_exercise(-100),
-        ex._hinge_exercise(),
-        ex._sigmoid_exercise(),
-        ex._baseline_exercise(),
+        _softmax.exercise(),
+        _log_softmax.exercise(),
+        _cross_entropy.exercise(-100),
+        _cross_entropy_grad.exercise(-100),
+        _hinge.exercise(),
+        _sigmoid.exercise(),
+        _baseline.exercise(),
+        _bigram.exercise(),
+        _perplexity.exercise(),
+        _inner_product_backward.exercise(),
+        _softmax_backward.exercise(),
+        _crammer_singer.exercise(),
     ):
         for case in exercise.cases:
-            assert np.all(np.isfinite(case.expected)), (exercise.title, case.name)
+            parts = case.expected if isinstance(case.expected, tuple) else (case.expected,)
+            assert all(np.all(np.isfinite(p)) for p in parts), (exercise.title, case.name)
 
 
 @pytest.mark.torch
@@ -741,14 +893,14 @@ def test_reference_expected_values_are_finite_everywhere():
 def test_reference_cross_entropy_matches_torch():
     import torch
 
-    for case in ex._ce_exercise(-100).cases:
+    for case in _cross_entropy.exercise(-100).cases:
         z, y = case.args
         zt = torch.tensor(z.astype(np.float64), requires_grad=True)
         loss = torch.nn.functional.cross_entropy(zt, torch.tensor(y), ignore_index=-100)
         loss.backward()
         np.testing.assert_allclose(case.expected, loss.item(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(
-            ex._ref_cross_entropy_grad(z, y, -100), zt.grad.numpy(), rtol=1e-9, atol=1e-12
+            ref.cross_entropy_grad(z, y, -100), zt.grad.numpy(), rtol=1e-9, atol=1e-12
         )
 
 
@@ -756,7 +908,7 @@ def test_reference_gradient_matches_central_differences():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(5, 4))
     y = np.array([0, -100, 3, 1, -100])
-    g = ex._ref_cross_entropy_grad(z, y, -100)
+    g = ref.cross_entropy_grad(z, y, -100)
     h = 1e-6
     num = np.zeros_like(z)
     for idx in np.ndindex(z.shape):
@@ -764,7 +916,496 @@ def test_reference_gradient_matches_central_differences():
         zp[idx] += h
         zm[idx] -= h
         num[idx] = (
-            ex._ref_cross_entropy(zp, y, -100) - ex._ref_cross_entropy(zm, y, -100)
+            ref.cross_entropy(zp, y, -100) - ref.cross_entropy(zm, y, -100)
         ) / (2 * h)
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-9)
     assert np.all(g[[1, 4]] == 0)
+
+
+# --------------------------------------------------------------------------- checker bugs (issue 10)
+
+ALL_CHECKERS = [
+    (check_softmax, softmax),
+    (check_log_softmax, log_softmax),
+    (check_cross_entropy, cross_entropy),
+    (check_cross_entropy_grad, ce_grad),
+    (check_hinge_loss, hinge),
+    (check_sigmoid, sigmoid),
+    (check_baseline_loss, math.log),
+    (check_bigram_loss, bigram_loss),
+    (check_perplexity, perplexity),
+    (check_inner_product_backward, ip_backward),
+    (check_softmax_backward, softmax_backward),
+    (check_crammer_singer_loss, crammer_singer),
+]
+ONE_RESULT = [c for c in ALL_CHECKERS if c[0] is not check_inner_product_backward]
+
+
+@pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
+@pytest.mark.parametrize("ignore", [-100, -1, 0, 1, 2, 3, 4, 9, 255])
+def test_correct_solution_passes_for_every_ignore_index(checker, ignore):
+    """Regression: ignore_index=0 made a case's every label ignored: "expected nan, got nan"."""
+    fn = make_cross_entropy(ignore) if checker is check_cross_entropy else (
+        lambda z, y: ce_grad(z, y, ignore))
+    result = checker(fn, ignore_index=ignore, verbose=False)
+    assert result, result.feedback
+
+
+@pytest.mark.parametrize("checker", [check_cross_entropy, check_cross_entropy_grad])
+@pytest.mark.parametrize("ignore", [-100, 0, 3])
+def test_every_case_with_all_labels_ignored(checker, ignore, monkeypatch):
+    original = _inputs._ce_inputs
+
+    def all_ignored(rng, ign):
+        return [(n, x, np.full(len(y), ign), d) for n, x, y, d in original(rng, ign)]
+
+    monkeypatch.setattr(_inputs, "_ce_inputs", all_ignored)
+    if checker is check_cross_entropy:
+        right, wrong = make_cross_entropy(ignore), lambda z, y: 0.0
+        words = "mean is over no examples"
+    else:
+        right, wrong = (lambda z, y: ce_grad(z, y, ignore)), (lambda z, y: softmax(z))
+        words = "every row of the gradient is 0"
+    result = checker(right, ignore_index=ignore, verbose=False)
+    assert result and result.n_cases == 12
+    for case in checker.__globals__["exercise"](ignore).cases:
+        assert np.all(np.isnan(case.expected))
+    bad = checker(wrong, ignore_index=ignore, verbose=False)
+    assert len(bad.failed) == 12 and words in bad.failed[0].hint
+
+
+def test_gradient_of_nothing_kept_may_be_zero_as_in_pytorch(monkeypatch):
+    original = _inputs._ce_inputs
+    monkeypatch.setattr(_inputs, "_ce_inputs", lambda rng, ign: [
+        (n, x, np.full(len(y), ign), d) for n, x, y, d in original(rng, ign)])
+    assert check_cross_entropy_grad(lambda z, y: np.zeros_like(z), ignore_index=True,
+                                    verbose=False)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_nothing_kept_matches_torch():
+    import torch
+
+    z = np.random.default_rng(0).normal(size=(3, 4))
+    zt = torch.tensor(z, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(zt, torch.full((3,), -100))
+    loss.backward()
+    assert math.isnan(loss.item()) and np.isnan(ref.cross_entropy(z, np.full(3, -100), -100))
+    np.testing.assert_array_equal(zt.grad.numpy(), 0.0)
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no message for you")
+
+
+class BadRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_exception_that_cannot_be_printed_does_not_crash(checker, fn):
+    def raises(*args):
+        raise Unprintable()
+
+    result = checker(raises, verbose=False)
+    assert len(result.failed) == result.n_cases
+    got = result.failed[0].got
+    assert got.startswith("Unprintable: (its message could not be printed")
+    assert "raised an exception" in result.failed[0].hint
+    assert "Unprintable" in result.feedback
+
+
+@pytest.mark.parametrize("checker, fn", ONE_RESULT)
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda out: (v for v in np.atleast_1d(out)), "iterator"),
+        (lambda out: map(float, np.atleast_1d(out)), "iterator"),
+        (lambda out: BadRepr(), "return"),
+        (lambda out: "0.5", "number"),
+        (lambda out: np.asarray(out) + 0j, "complex128"),
+        (lambda out: {"loss": out}, "return"),
+        (lambda out: (out,), "tuple"),
+    ],
+    ids=["generator", "map", "object", "string", "complex", "dict", "1-tuple"],
+)
+def test_odd_results_fail_with_a_hint_not_a_crash(checker, fn, make, words):
+    result = checker(lambda *a: make(fn(*a)), verbose=False)
+    assert not result
+    assert any(words in f.hint or words in str(f.got) for f in result.failed), result.feedback
+    assert result.feedback  # formatting never raises
+
+
+def test_one_item_tuple_is_described_in_the_singular():
+    r = check_softmax(lambda x: (softmax(x),), verbose=False)
+    assert r.failed[0].got == "a tuple of 1 item"
+
+
+def test_results_as_object_arrays_and_lists_of_numpy_scalars_pass():
+    assert check_softmax(lambda x: np.asarray(softmax(x), dtype=object), verbose=False)
+    assert check_sigmoid(lambda x: [np.float64(v) for v in sigmoid(x).ravel()]
+                         if x.ndim == 1 else sigmoid(x), verbose=False)
+
+
+def test_array_api_strict_results_and_lists_of_them_are_read():
+    xps = pytest.importorskip("array_api_strict")
+    assert check_softmax(lambda x: xps.asarray(softmax(x)), verbose=False)
+    assert check_cross_entropy(lambda z, y: xps.asarray(cross_entropy(z, y)), verbose=False)
+    # a list of 0-d arrays of another library, which NumPy cannot convert implicitly
+    assert check_sigmoid(lambda x: [xps.asarray(float(v)) for v in sigmoid(x).ravel()]
+                         if x.ndim == 1 else sigmoid(x), verbose=False)
+    assert check_perplexity(lambda L: tuple(xps.asarray(v) for v in perplexity(L)),
+                            verbose=False)
+
+
+def test_huge_finite_loss_gets_a_hint_not_an_overflow_error():
+    r = check_cross_entropy(lambda z, y: 1e308, verbose=False)
+    assert not r and "off by" in r.failed[0].hint
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_verbose_must_be_a_bool(checker, fn):
+    with pytest.raises(TypeError, match=r"argument 'verbose' must be True or False; found 'no'"):
+        checker(fn, verbose="no")
+    assert checker(fn, verbose=np.False_)
+
+
+def test_bad_argument_messages_use_the_house_wording():
+    with pytest.raises(TypeError, match=r"^check_hinge_loss: argument 'fn' must be a function "
+                       r"to check, called as fn\(scores, labels\); found int$"):
+        check_hinge_loss(3)
+    with pytest.raises(ValueError, match=r"^check_sigmoid: argument 'backend' must be None or "
+                       r"one of 'numpy', 'cupy', 'array_api_strict'; found 'tpu'$"):
+        check_sigmoid(sigmoid, backend="tpu")
+    with pytest.raises(ValueError, match=r"found an object of type BadRepr$"):
+        check_sigmoid(sigmoid, backend=BadRepr())
+    with pytest.raises(TypeError, match=r"argument 'ignore_index' must be False, True "
+                       r"\(meaning -100\) or an int label value; found 1.5$"):
+        check_cross_entropy_grad(ce_grad, ignore_index=1.5)
+    assert check_cross_entropy(cross_entropy, ignore_index=np.True_, verbose=False).n_cases == 12
+
+
+# --------------------------------------------------------------------------- issue 11: inputs, new mistakes
+
+
+@pytest.mark.parametrize("checker, fn", ALL_CHECKERS)
+def test_failed_case_keeps_its_input_to_rerun(checker, fn):
+    calls = []
+
+    def wrong(*args):
+        calls.append(args)
+        out = fn(*args)
+        if isinstance(out, tuple):
+            return tuple(np.asarray(v) * 1.5 + 1.0 for v in out)
+        return np.asarray(out) * 1.5 + 1.0
+
+    result = checker(wrong, verbose=False)
+    case = result.failed_case
+    assert case is result.failed[0] and len(result.failed) == result.n_cases
+    assert list(case.inputs) == list(exercise_of(checker).params)
+    for kept, used in zip(case.inputs.values(), calls[0]):  # the first case ran first
+        np.testing.assert_array_equal(kept, used)
+    again = wrong(*case.inputs.values())
+    for g, e in zip(again if isinstance(again, tuple) else (again,),
+                    case.got if isinstance(case.got, tuple) else (case.got,)):
+        np.testing.assert_allclose(np.asarray(g, dtype=float).reshape(np.shape(e)), e)
+
+
+def exercise_of(checker):
+    """The Exercise a checker runs (loss checkers: without ignored labels)."""
+    make = checker.__globals__["exercise"]
+    return make(None) if inspect.signature(make).parameters else make()
+
+
+def test_inputs_rerun_by_keyword_and_are_fresh_copies():
+    def summed(logits, labels):
+        return -log_softmax(logits)[np.arange(len(labels)), labels].sum()
+
+    result = check_cross_entropy(summed, verbose=False)
+    case = result.failed_case
+    assert list(case.inputs) == ["logits", "labels"]
+    assert float(summed(**case.inputs)) == pytest.approx(4 * float(case.expected))
+    case.inputs["logits"][...] = 0.0  # spoiling the copy does not touch the checker's case
+    assert check_cross_entropy(summed, verbose=False).failed_case.inputs["logits"].any()
+    assert check_softmax(softmax, verbose=False).failed_case is None
+
+
+def test_raised_hint_says_where_the_input_is():
+    result = check_softmax(lambda x: 1 / 0, verbose=False)
+    assert "fn(**result.failed[0].inputs)" in result.failed[0].hint
+    with np.errstate(all="ignore"):
+        with pytest.raises(ZeroDivisionError):
+            (lambda x: 1 / 0)(**result.failed[0].inputs)
+
+
+def online_log_softmax(rescale):
+    def fn(x):
+        m = np.full(x.shape[:-1], -np.inf)
+        d = np.zeros(x.shape[:-1])
+        for j in range(x.shape[-1]):
+            m_new = np.maximum(m, x[..., j])
+            d = (d * np.exp(m - m_new) if rescale else d) + np.exp(x[..., j] - m_new)
+            m = m_new
+        return x - (m + np.log(d))[..., None]
+
+    return fn
+
+
+def test_online_normaliser_without_rescale_is_named():
+    """Regression: chapter 7's attempt got the two-pass hint ("exp of your rows sums to")."""
+    assert check_log_softmax(online_log_softmax(True), verbose=False)
+    result = check_log_softmax(online_log_softmax(False), verbose=False)
+    assert len(result.failed) == 10
+    assert all("not rescaled" in f.hint for f in result.failed)
+    assert "d = d * np.exp(m - m_new)" in result.failed[0].hint
+    sm = check_softmax(lambda x: np.exp(online_log_softmax(False)(x)), verbose=False)
+    assert not sm and all("not rescaled" in f.hint for f in sm.failed)
+    assert check_softmax(lambda x: np.exp(online_log_softmax(True)(x)), verbose=False)
+
+
+@pytest.mark.parametrize("log, words", [(np.log2, "in bits"), (np.log10, "log10")])
+def test_cross_entropy_in_bits_or_log10_is_named(log, words):
+    """Regression: a loss in bits got "your loss is off by 0.6321"."""
+    def fn(z, y):
+        return -log(softmax(z)[np.arange(len(y)), y]).mean()
+
+    result = check_cross_entropy(fn, verbose=False)
+    assert failed(result, "4 examples x 3 classes").hint.startswith(f"your loss {'is' if words == 'in bits' else 'uses'} {words}")
+    assert "off by" not in failed(result, "8 examples x 5 classes").hint
+
+
+def test_hinge_margin_zero_and_division_by_nc_are_named():
+    def margin0(s, y):
+        m = np.maximum(0, s - s[np.arange(len(y)), y][:, None])
+        m[np.arange(len(y)), y] = 0
+        return m.sum(axis=1).mean()
+
+    r = check_hinge_loss(margin0, verbose=False)
+    assert "margin of 0" in failed(r, "4 examples x 3 classes").hint
+    assert "every margin satisfied (loss 0)" in r.passed  # invisible there
+
+    def over_nc(s, y):
+        m = np.maximum(0, s - s[np.arange(len(y)), y][:, None] + 1)
+        m[np.arange(len(y)), y] = 0
+        return m.mean()
+
+    r = check_hinge_loss(over_nc, verbose=False)
+    assert "divided by N*C = 12" in failed(r, "4 examples x 3 classes").hint
+    assert "off by" not in hints(r)
+
+
+# --------------------------------------------------------------------------- new checkers (issue 11)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda x, W, dh: (dh @ W, x.T @ dh, dh.sum(0)), "transpose"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh.mean(0)), "mean of dh"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh), "one entry per output"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x, dh.sum(1)), "over the outputs"),
+        (lambda x, W, dh: (dh @ W.T, dh.T @ x, dh.sum(0)), "dh @ W.T"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x / len(x), dh.sum(0)), "divided dW by N"),
+        (lambda x, W, dh: (-(dh @ W), dh.T @ x, dh.sum(0)), "wrong sign"),
+        (lambda x, W, dh: (dh.T @ x, dh @ W, dh.sum(0)), "(dx, dW, db), in that order"),
+        (lambda x, W, dh: (dh @ W, dh.T @ x), "a tuple of three arrays"),
+        (lambda x, W, dh: dh @ W, "a tuple of three arrays"),
+    ],
+    ids=["dW-transposed", "db-mean", "db-not-summed", "db-axis1", "dx-WT", "dW-over-N",
+         "dx-sign", "order", "two", "one"],
+)
+def test_inner_product_backward_mistakes(wrong, words):
+    result = check_inner_product_backward(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+    assert "off by" not in hints(result) and "largest difference" not in hints(result)
+
+
+def test_inner_product_backward_layout_matches_the_library():
+    """The reference is the library's InnerProduct backward (W of shape (M, D))."""
+    import softmaxlab as sml
+
+    for case in _inner_product_backward.exercise().cases:
+        x, W, dh = (a.astype(np.float64) for a in case.args)
+        ip = sml.InnerProduct(W.shape[1], W.shape[0], filler="constant", value=0.0)
+        ip.weight.data[...] = W
+        ip.forward(x)
+        dx = ip.backward(dh)
+        for got, want in zip((dx, ip.weight.grad, ip.bias.grad), case.expected):
+            np.testing.assert_allclose(sml.to_numpy(got), want, rtol=1e-12, atol=1e-12)
+
+
+def test_inner_product_backward_reference_by_central_differences():
+    rng = np.random.default_rng(2)
+    x, W, b, r = (rng.normal(size=s) for s in ((4, 3), (2, 3), (2,), (4, 2)))
+    dx, dW, db = ref.inner_product_backward(x, W, r)
+
+    def numeric(f, a):
+        g, h = np.zeros_like(a), 1e-6
+        for idx in np.ndindex(a.shape):
+            ap, am = a.copy(), a.copy()
+            ap[idx] += h
+            am[idx] -= h
+            g[idx] = (f(ap) - f(am)) / (2 * h)
+        return g
+
+    def loss(x, W, b):
+        return float((r * (x @ W.T + b)).sum())
+
+    np.testing.assert_allclose(dx, numeric(lambda a: loss(a, W, b), x), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(dW, numeric(lambda a: loss(x, a, b), W), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(db, numeric(lambda a: loss(x, W, a), b), rtol=1e-7, atol=1e-8)
+
+
+def test_inner_product_backward_with_the_bias_argument():
+    assert check_inner_product_backward(lambda x, W, b, dh: ip_backward(x, W, dh),
+                                        bias_argument=True, verbose=False)
+    r = check_inner_product_backward(lambda x, W, b, dh: (dh @ W, x.T @ dh, dh.sum(0)),
+                                     bias_argument=True, verbose=False)
+    assert "x.T @ dh" in hints(r) and list(r.failed_case.inputs) == ["x", "W", "b", "dh"]
+    r = check_inner_product_backward(ip_backward, bias_argument=True, verbose=False)
+    assert "fn(x, W, b, dh)" in r.failed[0].hint
+    with pytest.raises(TypeError, match="argument 'bias_argument' must be True or False"):
+        check_inner_product_backward(ip_backward, bias_argument="yes")
+
+
+def test_inner_product_backward_part_shapes_are_printed_by_name():
+    r = check_inner_product_backward(lambda x, W, dh: (dh @ W, x.T @ dh, dh.sum(0)),
+                                     verbose=False)
+    f = failed(r, "2 examples, 3 inputs -> 4 outputs")
+    assert f.got.startswith("dW: [[") and "dx: [[" in f.describe() and "db: [" in f.describe()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda p, g: p * g, "p * g"),
+        (lambda p, g: p * (1 - p) * g, "diagonal"),
+        (lambda p, g: p * (g - g.sum(-1, keepdims=True)), "plain sum"),
+        (lambda p, g: g - (p * g).sum(-1, keepdims=True), "multiply by p"),
+        (lambda p, g: p * (g - (p * g).sum(0, keepdims=True)), "axis 0"),
+        (lambda p, g: p * (g - (p * g).sum(-1)), "keepdims"),
+        (lambda p, g: -softmax_backward(p, g), "wrong sign"),
+        (lambda p, g: p * (g - (p * g).sum()), "whole array"),
+    ],
+    ids=["p-g", "diagonal", "plain-sum", "no-p", "axis0", "keepdims", "sign", "whole"],
+)
+def test_softmax_backward_mistakes(wrong, words):
+    result = check_softmax_backward(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+    assert "largest difference" not in hints(result)
+
+
+def test_softmax_backward_reference_matches_jacobian_library_and_differences():
+    import softmaxlab as sml
+
+    for case in _softmax_backward.exercise().cases:
+        p, g = (np.atleast_2d(a.astype(np.float64)) for a in case.args)
+        full = np.stack([(np.diag(pi) - np.outer(pi, pi)).T @ gi for pi, gi in zip(p, g)])
+        np.testing.assert_allclose(np.atleast_2d(case.expected), full, rtol=1e-9, atol=1e-12)
+    rng = np.random.default_rng(4)
+    z, g = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    layer = sml.Softmax()
+    p = sml.to_numpy(layer.forward(z))
+    np.testing.assert_allclose(ref.softmax_backward(p, g), sml.to_numpy(layer.backward(g)),
+                               rtol=1e-12, atol=1e-15)
+    num, h = np.zeros_like(z), 1e-6
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        num[idx] = ((g * ref.softmax(zp)).sum() - (g * ref.softmax(zm)).sum()) / (2 * h)
+    np.testing.assert_allclose(ref.softmax_backward(p, g), num, rtol=1e-6, atol=1e-9)
+
+
+def test_softmax_backward_cross_entropy_case_gives_p_minus_onehot():
+    case = [c for c in _softmax_backward.exercise().cases if "cross-entropy" in c.name][0]
+    p, g = case.args
+    onehot = (g != 0).astype(float)
+    np.testing.assert_allclose(case.expected, p - onehot, atol=1e-12)
+
+
+def _mask0(s, y, margin=1.0):
+    rows = np.arange(len(y))
+    others = s.astype(float)
+    others[rows, y] = 0.0
+    return np.maximum(0, others.max(1) - s[rows, y] + margin).mean()
+
+
+def _weston_watkins(s, y, margin=1.0):
+    m = np.maximum(0, s - s[np.arange(len(y)), y][:, None] + margin)
+    m[np.arange(len(y)), y] = 0
+    return m.sum(axis=1).mean()
+
+
+def _squared_cs(s, y, margin=1.0):
+    worst = np.where(np.arange(s.shape[1]) == y[:, None], -np.inf, s).max(axis=1)
+    return np.mean(np.maximum(0, worst - s[np.arange(len(y)), y] + margin) ** 2)
+
+
+def _with_correct(s, y, margin=1.0):
+    return np.maximum(0, s.max(1) - s[np.arange(len(y)), y] + margin).mean()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_weston_watkins, "Weston-Watkins"),
+        (_mask0, "score to 0"),
+        (_with_correct, "j = y into the maximum"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, 1.0), "margin of 1 whatever"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, 0.0), "left out the margin"),
+        (lambda s, y, m=1.0: crammer_singer(s, y, m) * len(y), "times too large"),
+        (_squared_cs, "squared"),
+        (lambda s, y: crammer_singer(s, y), "fn(scores, labels, margin)"),
+    ],
+    ids=["weston-watkins", "mask-0", "with-correct", "margin-1", "margin-0", "sum", "squared",
+         "no-margin-arg"],
+)
+def test_crammer_singer_mistakes(wrong, words):
+    result = check_crammer_singer_loss(wrong, verbose=False)
+    assert not result and words in hints(result), result.feedback
+
+
+def test_crammer_singer_reference_matches_loop_and_bounds_weston_watkins():
+    rng = np.random.default_rng(0)
+    for margin in (0.0, 0.5, 1.0, 2.0):
+        s = rng.normal(size=(50, 6))
+        y = rng.integers(0, 6, size=50)
+        loop = [max(0.0, max(s[i, j] for j in range(6) if j != y[i]) - s[i, y[i]] + margin)
+                for i in range(50)]
+        assert float(ref.crammer_singer(s, y, margin)) == pytest.approx(np.mean(loop), rel=1e-12)
+    per_cs = np.array([float(ref.crammer_singer(s[i:i + 1], y[i:i + 1], 1.0)) for i in range(50)])
+    per_ww = np.array([float(ref.hinge(s[i:i + 1], y[i:i + 1])) for i in range(50)])
+    assert np.all(per_cs <= per_ww + 1e-12)
+    two = rng.normal(size=(10, 2)), rng.integers(0, 2, size=10)
+    assert float(ref.crammer_singer(*two, 1.0)) == pytest.approx(float(ref.hinge(*two)))
+
+
+def test_the_book_chapter_4_solution_passes():
+    def sol_crammer_singer(scores, labels, margin=1.0):
+        n = len(labels)
+        correct = scores[np.arange(n), labels]
+        others = scores.astype(float)
+        others[np.arange(n), labels] = -np.inf
+        return np.maximum(0, others.max(axis=1) - correct + margin).mean()
+
+    assert check_crammer_singer_loss(sol_crammer_singer, verbose=False)
+
+
+def test_public_names_are_unchanged_and_complete():
+    import softmaxlab as sml
+    import softmaxlab.exercises as package
+
+    before = {"CheckResult", "FailedCase", "check_softmax", "check_log_softmax",
+              "check_cross_entropy", "check_cross_entropy_grad", "check_hinge_loss",
+              "check_sigmoid", "check_baseline_loss"}
+    new = {"check_bigram_loss", "check_perplexity", "check_inner_product_backward",
+           "check_softmax_backward", "check_crammer_singer_loss"}
+    assert set(package.__all__) == before | new
+    for name in package.__all__:
+        assert getattr(sml.exercises, name) is getattr(package, name)
+        if name.startswith("check_"):
+            assert "Examples" in getattr(package, name).__doc__
