@@ -49,14 +49,9 @@ DEFAULT_CHUNK_SIZE = 2 ** 22
 class LinearCrossEntropyGrad(NamedTuple):
     """Gradients of :func:`linear_cross_entropy_with_grad`'s loss.
 
-    Attributes
-    ----------
-    hidden : array
-        Shape ``(N, H)``, like `hidden`.
-    weight : array
-        Shape ``(V, H)``, like `weight`.
-    bias : array or None
-        Shape ``(V,)``; None when the call had no bias.
+    A named tuple ``(hidden, weight, bias)``: ``hidden`` of shape ``(N, H)``,
+    ``weight`` of shape ``(V, H)``, ``bias`` of shape ``(V,)`` or None when
+    the call had no bias.
     """
 
     hidden: Any
