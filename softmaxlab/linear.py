@@ -114,6 +114,17 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
                                    f"{V.dtype_name(h.dtype)}, one entry per class",
                                    f"shape {tuple(b.shape)} and dtype {V.dtype_name(b.dtype)}")
         A.b = b if A.cdtype == b.dtype else xp.astype(b, A.cdtype)
+    _check_target(fn, A, target, validate)
+    if reduction != "none" and reduction != "sum" and N == 0:
+        raise V.argument_error(fn, "hidden", f"at least one row for reduction={reduction!r}",
+                               "an empty batch")
+    A.reduction = reduction
+    return A
+
+
+def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
+    """Integer labels of shape (N,), in [0, V - 1] or equal to ignore_index."""
+    xp, N, Vn = A.xp, A.N, A.V
     y = V.as_array(target, xp, fn, "target")
     if V.dtype_kind(y.dtype, xp) != "integer":
         raise V.argument_error(fn, "target", "integer class labels",
@@ -132,11 +143,6 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
             extra = "" if A.ignore_index is None else f" or ignore_index={A.ignore_index}"
             raise V.argument_error(fn, "target", f"class labels in [0, {Vn - 1}]{extra}",
                                    f"{int(to_numpy(y[pos]))} at position {pos}")
-    if reduction != "none" and reduction != "sum" and N == 0:
-        raise V.argument_error(fn, "hidden", f"at least one row for reduction={reduction!r}",
-                               "an empty batch")
-    A.reduction = reduction
-    return A
 
 
 def _blocks(A: _Args) -> tuple[int, int]:
@@ -501,11 +507,14 @@ linear_cross_entropy_with_grad.__doc__ = r"""The loss of :func:`linear_cross_ent
     """ + _DOC_NOTES + r"""
     Examples
     --------
+    The gradients of the blocked loss are those of the materialised scores
+    pushed through the linear layer:
+
     >>> import numpy as np
     >>> import softmaxlab as sml
-    >>> rng = np.random.default_rng(0)
-    >>> h, w = rng.standard_normal((6, 4)), rng.standard_normal((10, 4))
-    >>> b, y = rng.standard_normal(10), np.arange(6)
+    >>> gen = np.random.default_rng(1)
+    >>> h, w, b = gen.normal(size=(5, 3)), gen.normal(size=(8, 3)), gen.normal(size=8)
+    >>> y = np.array([0, 7, 2, 2, 5])
     >>> loss, grad = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=7)
     >>> _, dz = sml.cross_entropy_with_grad(h @ w.T + b, y)
     >>> bool(np.allclose(grad.hidden, dz @ w) and np.allclose(grad.weight, dz.T @ h))
