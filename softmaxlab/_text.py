@@ -45,7 +45,7 @@ def load_tiny_shakespeare() -> str:
     ``data/tinyshakespeare/input.txt`` of the public repository karpathy/char-rnn,
     which made it the standard small corpus for character-level language
     models; the plays are in the public domain.  The decompressed bytes are
-    checked against :data:`TINY_SHAKESPEARE_SHA256` on the first call.
+    checked against ``softmaxlab._text.TINY_SHAKESPEARE_SHA256`` on the first call.
 
     Returns
     -------
@@ -220,17 +220,17 @@ def context_windows(ids: Any, context: int):
 
     Parameters
     ----------
-    ids : 1-d integer array
-        A sequence of token ids (NumPy, or an array of any backend).
+    ids : array
+        A 1-d sequence of integer token ids (NumPy, or an array of any backend).
     context : int
         How many previous tokens each example sees (>= 1).
 
     Returns
     -------
-    X : array of shape (n - context, context)
-        ``X[t] = ids[t : t + context]``, same library and dtype as `ids`.
-    y : array of shape (n - context,)
-        ``y[t] = ids[t + context]``, the token to predict.
+    X : array
+        Shape ``(n - context, context)``: ``X[t] = ids[t : t + context]``, same library and dtype as `ids`.
+    y : array
+        Shape ``(n - context,)``: ``y[t] = ids[t + context]``, the token to predict.
 
     Raises
     ------

@@ -363,16 +363,16 @@ _DOC_PARAMS = r"""
 
     Parameters
     ----------
-    hidden : array, shape (N, H)
-        The inputs of the last linear layer, one row per position; real
+    hidden : array
+        Shape ``(N, H)``: the inputs of the last linear layer, one row per position; real
         floating (float16 is computed in float32).
-    weight : array, shape (V, H)
-        The layer's weight, one row per class (the layout of
+    weight : array
+        Shape ``(V, H)``: the layer's weight, one row per class (the layout of
         ``torch.nn.Linear(H, V).weight``); same dtype and library as `hidden`.
-    target : array of int, shape (N,)
-        The class (token) of each position.
-    bias : array, shape (V,), optional
-        The layer's bias; none by default.
+    target : array
+        Shape ``(N,)``, integers: the class (token) of each position.
+    bias : array, optional
+        Shape ``(V,)``: the layer's bias; none by default.
     ignore_index : int or None, optional
         Positions whose label equals it contribute neither loss nor gradient
         (default -100, PyTorch's); None ignores nothing.
