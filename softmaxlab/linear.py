@@ -41,8 +41,11 @@ __all__ = ["LinearCrossEntropyGrad", "linear_cross_entropy",
            "linear_cross_entropy_with_grad", "DEFAULT_CHUNK_SIZE"]
 
 #: Scores held at once when ``chunk_size=None``: 2**22 (16 MiB of float32).
-#: Measured with ``benchmarks/bench_linear_ce.py`` (see its results file):
-#: large enough that the matrix products of a block run at full speed.
+#: Chosen for memory: in ``benchmarks/results/linear-ce-20261202-0202`` it
+#: keeps the extra memory under 1/8 of the materialised composition's at
+#: (N, H, V) = (4096, 256, 32000), but it was 4.6x slower there on a loaded
+#: 2-core CPU, where 2**24 came within 1.11x; pass a larger `chunk_size` when
+#: time matters more than memory.
 DEFAULT_CHUNK_SIZE = 2 ** 22
 
 
