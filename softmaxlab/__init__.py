@@ -6,6 +6,7 @@ The package reads like the library part of the book's table of contents:
 * :mod:`softmaxlab.special` -- ``logsumexp``, ``softmax``, ``log_softmax``, ``sigmoid``,
   ``log_sigmoid``
 * :mod:`softmaxlab.losses` -- ``cross_entropy`` and ``multiclass_hinge`` (+ ``*_with_grad``)
+* :mod:`softmaxlab.linear` -- ``linear_cross_entropy``: the loss of a linear layer's scores, in blocks
 * :mod:`softmaxlab.layers`, :mod:`softmaxlab.net` -- Caffe-style layers and a sequential ``Net``
 * :mod:`softmaxlab.optim`, :mod:`softmaxlab.training` -- ``SGD`` and ``train``
 * :mod:`softmaxlab.gradcheck` -- central-difference gradient checks
@@ -52,6 +53,11 @@ from .losses import (
     multiclass_hinge,
     multiclass_hinge_with_grad,
 )
+from .linear import (
+    LinearCrossEntropyGrad,
+    linear_cross_entropy,
+    linear_cross_entropy_with_grad,
+)
 from .net import Net
 from .optim import SGD
 from .sanity import OverfitResult, overfit_batch
@@ -69,6 +75,7 @@ __all__ = [
     "HingeLoss",
     "InnerProduct",
     "Layer",
+    "LinearCrossEntropyGrad",
     "LossLayer",
     "Net",
     "NonFiniteScoresError",
@@ -92,6 +99,8 @@ __all__ = [
     "get_backend",
     "gradcheck",
     "log_sigmoid",
+    "linear_cross_entropy",
+    "linear_cross_entropy_with_grad",
     "log_softmax",
     "logsumexp",
     "multiclass_hinge",

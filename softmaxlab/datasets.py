@@ -24,8 +24,12 @@ import numpy as np
 from . import _validation as V
 from ._backend import array_namespace, asarray, to_numpy
 from ._sampling import as_generator, check_same_rows, num_rows, take_rows
+from ._text import CharVocabulary, context_windows, load_tiny_shakespeare
 
 __all__ = [
+    "CharVocabulary",
+    "context_windows",
+    "load_tiny_shakespeare",
     "load_digits",
     "make_spirals",
     "make_gaussian_clusters",

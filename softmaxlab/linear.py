@@ -1,0 +1,527 @@
+r"""The cross-entropy of a linear layer's scores, without ever holding all of them.
+
+A language model ends with a linear layer onto a vocabulary of :math:`V`
+tokens and a softmax cross-entropy.  Written as two steps, the scores
+:math:`Z = h W^\top + b` of :math:`N` positions form an :math:`N \times V`
+array (8,192 positions and a 128,256-token vocabulary: 4.2 GB of float32), and
+the gradient with respect to them as much again.  :func:`linear_cross_entropy`
+and :func:`linear_cross_entropy_with_grad` compute the same loss and the
+gradients with respect to `hidden`, `weight` and `bias` one *block* of scores
+at a time:
+
+* the positions are cut into blocks of rows; each block's scores are made,
+  turned into the loss and the gradient, multiplied back into the three
+  gradients, and dropped;
+* when even one row of :math:`V` scores exceeds the budget, the vocabulary is
+  cut into tiles too, and the log-sum-exp of a row is accumulated over its
+  tiles with the online normaliser of chapter 7 (Milakov and Gimelshein, 2018):
+  a running maximum :math:`m` and a running sum :math:`d` of
+  :math:`e^{z_j - m}`, rescaled when the maximum grows.  One sweep gives the
+  loss; the gradient needs the finished normaliser, so it sweeps the tiles a
+  second time and recomputes their scores.
+
+At most `chunk_size` scores exist at any moment, whatever :math:`N` and
+:math:`V` are.  This is the idea of Liger-Kernel's fused linear cross-entropy
+(blocks of tokens) and of Apple's Cut Cross-Entropy (tiles of the vocabulary).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _validation as V
+from ._backend import is_numpy_namespace, to_numpy
+from .losses import REDUCTIONS
+
+__all__ = ["LinearCrossEntropyGrad", "linear_cross_entropy",
+           "linear_cross_entropy_with_grad", "DEFAULT_CHUNK_SIZE"]
+
+#: Scores held at once when ``chunk_size=None``: 2**22 (16 MiB of float32).
+#: Chosen for memory: in ``benchmarks/results/linear-ce-20261202-0202`` it
+#: keeps the extra memory under 1/8 of the materialised composition's at
+#: (N, H, V) = (4096, 256, 32000), but it was 4.6x slower there on a loaded
+#: 2-core CPU, where 2**24 came within 1.11x; pass a larger `chunk_size` when
+#: time matters more than memory.
+DEFAULT_CHUNK_SIZE = 2 ** 22
+
+
+class LinearCrossEntropyGrad(NamedTuple):
+    """Gradients of :func:`linear_cross_entropy_with_grad`'s loss.
+
+    A named tuple ``(hidden, weight, bias)``: ``hidden`` of shape ``(N, H)``,
+    ``weight`` of shape ``(V, H)``, ``bias`` of shape ``(V,)`` or None when
+    the call had no bias.
+    """
+
+    hidden: Any
+    weight: Any
+    bias: Any
+
+
+class _Args:
+    __slots__ = ("xp", "h", "w", "b", "y", "valid", "N", "H", "V", "in_dtype", "cdtype",
+                 "eps", "reduction", "chunk", "ignore_index")
+
+
+def _check_matrix(fn, name, a, xp, layout):
+    V.check_float(a, xp, fn, name)
+    if a.ndim != 2:
+        raise V.argument_error(fn, name, f"a 2-d array of shape {layout}",
+                               f"a {a.ndim}-d array of shape {tuple(a.shape)}")
+
+
+def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+             chunk_size, validate) -> _Args:
+    if reduction not in REDUCTIONS:
+        raise V.argument_error(fn, "reduction", "one of " + ", ".join(map(repr, REDUCTIONS)),
+                               repr(reduction))
+    A = _Args()
+    A.eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
+    validate = V.check_bool(validate, fn, "validate")
+    if chunk_size is not None:
+        chunk_size = V.check_int(chunk_size, fn, "chunk_size", lo=1)
+    A.chunk = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+    if ignore_index is not None and (isinstance(ignore_index, (bool, np.bool_))
+                                     or not isinstance(ignore_index, numbers.Integral)):
+        raise V.argument_error(fn, "ignore_index", "an integer or None", repr(ignore_index),
+                               TypeError)
+    A.ignore_index = None if ignore_index is None else int(ignore_index)
+    xp, h = V.namespace_and_array(hidden, fn, "hidden", weight, target, bias)
+    w = V.as_array(weight, xp, fn, "weight")
+    _check_matrix(fn, "hidden", h, xp, "(N, H)")
+    _check_matrix(fn, "weight", w, xp, "(V, H) (the layout of torch.nn.Linear.weight)")
+    (N, H), (Vn, Hw) = tuple(h.shape), tuple(w.shape)
+    if Hw != H:
+        raise V.argument_error(fn, "weight", f"of shape (V, {H}), one row of H = {H} "
+                               f"entries per class for hidden of shape {(N, H)}",
+                               f"shape {(Vn, Hw)}")
+    if Vn == 0:
+        raise V.argument_error(fn, "weight", "of shape (V, H) with V >= 1 classes",
+                               f"shape {(Vn, Hw)}")
+    if w.dtype != h.dtype:
+        raise V.argument_error(fn, "weight", f"of the dtype of 'hidden' ({V.dtype_name(h.dtype)})",
+                               f"dtype {V.dtype_name(w.dtype)}", TypeError)
+    A.xp, A.N, A.H, A.V = xp, N, H, Vn
+    A.in_dtype, A.cdtype = h.dtype, V.compute_dtype(h, xp)
+    A.h = h if A.cdtype == h.dtype else xp.astype(h, A.cdtype)
+    A.w = w if A.cdtype == w.dtype else xp.astype(w, A.cdtype)
+    A.b = None
+    if bias is not None:
+        b = V.as_array(bias, xp, fn, "bias")
+        if tuple(b.shape) != (Vn,) or b.dtype != h.dtype:
+            raise V.argument_error(fn, "bias", f"an array of shape ({Vn},) and dtype "
+                                   f"{V.dtype_name(h.dtype)}, one entry per class",
+                                   f"shape {tuple(b.shape)} and dtype {V.dtype_name(b.dtype)}")
+        A.b = b if A.cdtype == b.dtype else xp.astype(b, A.cdtype)
+    _check_target(fn, A, target, validate)
+    if reduction != "none" and reduction != "sum" and N == 0:
+        raise V.argument_error(fn, "hidden", f"at least one row for reduction={reduction!r}",
+                               "an empty batch")
+    A.reduction = reduction
+    return A
+
+
+def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
+    """Integer labels of shape (N,), in [0, V - 1] or equal to ignore_index."""
+    xp, N, Vn = A.xp, A.N, A.V
+    y = V.as_array(target, xp, fn, "target")
+    if V.dtype_kind(y.dtype, xp) != "integer":
+        raise V.argument_error(fn, "target", "integer class labels",
+                               f"dtype {V.dtype_name(y.dtype)}", TypeError)
+    if tuple(y.shape) != (N,):
+        raise V.argument_error(fn, "target", f"of shape ({N},), one label per row of hidden",
+                               f"shape {tuple(y.shape)}")
+    A.y = y
+    A.valid = None if A.ignore_index is None else y != A.ignore_index
+    if validate and N:
+        bad = (y < 0) | (y >= Vn)
+        if A.valid is not None:
+            bad = bad & A.valid
+        if V.any_true(bad, xp):
+            pos = V.first_true_index(bad, (N,))[0]
+            extra = "" if A.ignore_index is None else f" or ignore_index={A.ignore_index}"
+            raise V.argument_error(fn, "target", f"class labels in [0, {Vn - 1}]{extra}",
+                                   f"{int(to_numpy(y[pos]))} at position {pos}")
+
+
+def _blocks(A: _Args) -> tuple[int, int]:
+    """Rows per block and vocabulary columns per tile, with rows * columns <= chunk."""
+    if A.V <= A.chunk:
+        return max(1, min(A.N, A.chunk // A.V)), A.V
+    rows = max(1, min(A.N, math.isqrt(A.chunk)))
+    return rows, max(1, A.chunk // rows)
+
+
+def _scale(A: _Args):
+    """1 / the normaliser of the summed loss (0 when every position is ignored)."""
+    xp = A.xp
+    if A.reduction in ("none", "sum"):
+        return 1.0
+    if A.reduction in ("full", "batch_size") or A.valid is None:
+        return 1.0 / A.N
+    count = xp.sum(xp.astype(A.valid, A.cdtype))
+    return xp.where(count > 0, 1.0 / xp.where(count > 0, count, xp.ones_like(count)),
+                    xp.zeros_like(count))
+
+
+def _tile_scores(A: _Args, hb, v0: int, v1: int):
+    """Scores of one block of rows against vocabulary columns [v0, v1)."""
+    xp = A.xp
+    z = xp.matmul(hb, xp.permute_dims(A.w[v0:v1, :], (1, 0)))
+    if A.b is not None:
+        z = z + A.b[v0:v1]
+    return z
+
+
+def _label_scores(A: _Args, z, yb, v0: int, v1: int):
+    """Each row's score of its label where the label lies in [v0, v1); 0 elsewhere."""
+    xp = A.xp
+    nb, vb = z.shape
+    inside = (yb >= v0) & (yb < v1)
+    col = xp.where(inside, yb - v0, xp.zeros_like(yb))
+    flat = xp.arange(nb, dtype=yb.dtype) * vb + col
+    zy = xp.take(xp.reshape(z, (-1,)), flat)
+    return xp.where(inside, zy, xp.zeros_like(zy)), inside, col
+
+
+def _row_stats(A: _Args, hb, yb, tiles):
+    """One sweep over the tiles: logsumexp, label score and score sum of each row.
+
+    The log-sum-exp is accumulated with the online normaliser: a running
+    maximum ``m`` and a running sum ``d`` of ``exp(z - m)``.
+    """
+    xp = A.xp
+    m = d = None
+    zy = xp.zeros((hb.shape[0],), dtype=A.cdtype)
+    zsum = xp.zeros_like(zy)
+    for v0, v1 in tiles:
+        z = _tile_scores(A, hb, v0, v1)
+        zt, _, _ = _label_scores(A, z, yb, v0, v1)
+        zy = zy + zt
+        if A.eps:
+            zsum = zsum + xp.sum(z, axis=1)
+        mt = xp.max(z, axis=1)
+        if m is None:
+            m, d = mt, xp.sum(xp.exp(z - xp.reshape(mt, (-1, 1))), axis=1)
+        else:
+            mn = xp.maximum(m, mt)
+            d = d * xp.exp(m - mn) + xp.sum(xp.exp(z - xp.reshape(mn, (-1, 1))), axis=1)
+            m = mn
+    lse = m + xp.log(d)
+    return lse, zy, zsum
+
+
+def _rows_loss(A: _Args, lse, zy, zsum):
+    """Per-row loss: (1 - eps) (lse - z_y) + eps (lse - mean_j z_j), never negative."""
+    xp = A.xp
+    rows = lse - zy
+    if A.eps:
+        smooth = xp.maximum(lse - zsum / A.V, xp.zeros_like(lse))
+        rows = (1 - A.eps) * rows + A.eps * smooth
+    return rows
+
+
+def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
+    """dL/dz of one tile: (softmax - smoothed one-hot) times each row's coefficient."""
+    xp = A.xp
+    c = xp.reshape(coef, (-1, 1))
+    g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
+    cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
+    onehot = xp.reshape(yb, (-1, 1)) == cols
+    g = g - xp.where(onehot, (1 - A.eps) * c, xp.zeros_like(g))
+    if A.eps:
+        g = g - (A.eps / A.V) * c
+    return g
+
+
+def _whole_rows(A: _Args, hb, yb, want_grad: bool, buf):
+    """A block whose rows hold the whole vocabulary: the library's fused loss.
+
+    :func:`softmaxlab.cross_entropy_with_grad` (its NumPy and CUDA kernels)
+    gives the per-row losses and the gradient of their sum; on NumPy the
+    scores and the gradient are written into the reused buffers `buf`.
+    """
+    from .losses import cross_entropy, cross_entropy_with_grad
+
+    xp = A.xp
+    nb = hb.shape[0]
+    wt = xp.permute_dims(A.w, (1, 0))
+    if buf is not None:
+        z = buf[0][:nb]
+        np.matmul(hb, wt, out=z)
+        if A.b is not None:
+            z += A.b
+    else:
+        z = xp.matmul(hb, wt) if A.b is None else xp.matmul(hb, wt) + A.b
+    kw = dict(ignore_index=A.ignore_index, label_smoothing=A.eps, reduction="none",
+              validate=False)
+    if not want_grad:
+        return cross_entropy(z, yb, **kw), None
+    return cross_entropy_with_grad(z, yb, out=None if buf is None else buf[1][:nb], **kw)
+
+
+def _accumulate(A: _Args, grads, g, hs, v0: int, v1: int, tmp) -> Any:
+    """Add one tile's share to the weight and bias gradients; return its share of dL/dh.
+
+    `hs` is the block's hidden rows times the loss scale.  The weight gradient
+    is added in slices of rows (``chunk_size / H`` of them, at least 512), so
+    that no temporary of the weight's size is made (on NumPy through the
+    reused buffer `tmp`).
+    """
+    xp = A.xp
+    gw, gb = grads
+    gt = xp.permute_dims(g, (1, 0))
+    step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // max(A.H, 1))
+    for s0 in range(0, v1 - v0, step):
+        s1 = min(s0 + step, v1 - v0)
+        if tmp is not None:
+            part = tmp[:s1 - s0]
+            np.matmul(gt[s0:s1], hs, out=part)
+            gw[v0 + s0:v0 + s1] += part
+        else:
+            gw[v0 + s0:v0 + s1, :] += xp.matmul(gt[s0:s1, :], hs)
+    if gb is not None:
+        gb[v0:v1] += xp.sum(g, axis=0)
+    return xp.matmul(g, A.w[v0:v1, :])
+
+
+#: The fewest rows of the weight gradient updated per matrix product (the
+#: temporary holds max(_SLICE, chunk_size / H) rows of H entries).
+_SLICE = 512
+
+
+def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
+    """Sweep the blocks of rows (and tiles of the vocabulary); see the module docstring."""
+    xp = A.xp
+    nb, vb = _blocks(A)
+    tiles = [(v0, min(v0 + vb, A.V)) for v0 in range(0, A.V, vb)]
+    scale = _scale(A)
+    numpy = is_numpy_namespace(xp) and len(tiles) == 1
+    buf = tmp = None
+    if numpy:  # reused for every block: no allocation (and no page faults) per block
+        buf = [np.empty((nb, A.V), dtype=A.cdtype) for _ in range(1 + want_grad)]
+        rows = min(A.V, max(_SLICE, A.chunk // max(A.H, 1)))
+        tmp = np.empty((rows, A.H), dtype=A.cdtype) if want_grad else None
+    rows_all = []
+    gh = grads = None
+    if want_grad:
+        gh = xp.zeros((A.N, A.H), dtype=A.cdtype)
+        grads = (xp.zeros((A.V, A.H), dtype=A.cdtype),
+                 None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype))
+    for r0 in range(0, A.N, nb):
+        r1 = min(r0 + nb, A.N)
+        hb, yb = A.h[r0:r1, :], A.y[r0:r1]
+        vmask = None if A.valid is None else A.valid[r0:r1]
+        if vmask is not None:  # ignored rows may hold anything: give them zeros
+            hb = xp.where(xp.reshape(vmask, (-1, 1)), hb, xp.zeros_like(hb))
+        if len(tiles) == 1:
+            rows, g = _whole_rows(A, hb, yb, want_grad, buf)
+            # The fused kernel skips the shift by the row maximum where the scores
+            # are moderate, and log(sum exp z) - z_y can then round to -6e-17.
+            rows = xp.maximum(rows, xp.zeros_like(rows))
+        else:
+            lse, zy, zsum = _row_stats(A, hb, yb, tiles)
+            rows = _rows_loss(A, lse, zy, zsum)
+            if vmask is not None:
+                rows = xp.where(vmask, rows, xp.zeros_like(rows))
+        rows_all.append(rows)
+        if not want_grad:
+            continue
+        hs = hb * scale
+        if len(tiles) == 1:
+            ghb = _accumulate(A, grads, g, hs, 0, A.V, tmp)
+        else:
+            coef = xp.ones_like(rows) if vmask is None else xp.astype(vmask, A.cdtype)
+            ghb = None
+            for v0, v1 in tiles:
+                g = _tile_grad(A, _tile_scores(A, hb, v0, v1), lse, yb, coef, v0, v1)
+                part = _accumulate(A, grads, g, hs, v0, v1, None)
+                ghb = part if ghb is None else ghb + part
+        gh[r0:r1, :] = ghb * scale
+        del g
+    rows = xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype)
+    if validate and A.N:
+        bad = xp.isnan(rows) | xp.isinf(rows)
+        if V.any_true(bad, xp):
+            pos = V.first_true_index(bad, (A.N,))[0]
+            raise V.argument_error(
+                fn, "hidden", "finite, with finite weight and bias (the scores of a position "
+                "that is not ignored must be finite)",
+                f"a non-finite loss at position {pos}")
+    loss = rows if A.reduction == "none" else xp.sum(rows) * scale
+    if not want_grad:
+        return loss, None
+    gw, gb = grads
+    if gb is not None:
+        gb = gb * scale
+    cast = (lambda a: a) if A.cdtype == A.in_dtype else (lambda a: xp.astype(a, A.in_dtype))
+    return loss, LinearCrossEntropyGrad(cast(gh), cast(gw), None if gb is None else cast(gb))
+
+
+_DOC_PARAMS = r"""
+
+    Parameters
+    ----------
+    hidden : array
+        Shape ``(N, H)``: the inputs of the last linear layer, one row per position; real
+        floating (float16 is computed in float32).
+    weight : array
+        Shape ``(V, H)``: the layer's weight, one row per class (the layout of
+        ``torch.nn.Linear(H, V).weight``); same dtype and library as `hidden`.
+    target : array
+        Shape ``(N,)``, integers: the class (token) of each position.
+    bias : array, optional
+        Shape ``(V,)``: the layer's bias; none by default.
+    ignore_index : int or None, optional
+        Positions whose label equals it contribute neither loss nor gradient
+        (default -100, PyTorch's); None ignores nothing.
+    label_smoothing : float, optional
+        :math:`\varepsilon \in [0, 1]`: the target becomes
+        :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / V`.
+    reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
+        As :func:`softmaxlab.cross_entropy`: ``"mean"`` divides the summed
+        loss by the number of non-ignored positions, ``"full"`` and
+        ``"batch_size"`` by N, ``"sum"`` by nothing, ``"none"`` gives one loss
+        per position (0 at ignored ones).
+    chunk_size : int, optional
+        The most scores held at once (rows times vocabulary columns of one
+        block); default :data:`DEFAULT_CHUNK_SIZE`.  Memory beyond the inputs
+        and the gradients is a small multiple of ``chunk_size`` entries.
+    validate : bool, optional
+        Check the labels and that the losses are finite (default).  ``False``
+        skips the check of the labels (one pass over them; on a GPU one
+        synchronisation); bad labels then give undefined results."""
+
+_DOC_NOTES = r"""
+    Notes
+    -----
+    With scores :math:`z = W h + b` of one position, label :math:`y` and
+    :math:`\operatorname{lse}(z) = \log \sum_j e^{z_j}`:
+
+    .. math::
+
+        \ell = (1-\varepsilon)\,(\operatorname{lse}(z) - z_y)
+               + \varepsilon\,\Big(\operatorname{lse}(z) - \frac1V \sum_j z_j\Big),
+        \qquad
+        \frac{\partial \ell}{\partial z} = \operatorname{softmax}(z)
+               - (1-\varepsilon)\, e_y - \frac{\varepsilon}{V},
+
+    and with :math:`g` these row gradients over the normaliser,
+    :math:`\partial L / \partial h = g W`,
+    :math:`\partial L / \partial W = g^\top h`,
+    :math:`\partial L / \partial b = \sum_n g_n`.  The log-sum-exp is the
+    max-shifted one (accumulated over vocabulary tiles with the online
+    normaliser when a row does not fit in `chunk_size`), so the loss is never
+    negative and no exponential overflows.  The result equals
+    ``softmaxlab.cross_entropy(hidden @ weight.T + bias, target, ...)`` up to
+    rounding, and PyTorch's ``F.cross_entropy`` on the same scores, except
+    that a mean over no position (every label ignored) is 0, not NaN.  Class
+    weights are not supported.
+"""
+
+
+def linear_cross_entropy(hidden: Any, weight: Any, target: Any, *, bias: Any = None,
+                         ignore_index: int | None = -100, label_smoothing: float = 0.0,
+                         reduction: str = "mean", chunk_size: int | None = None,
+                         validate: bool = True):
+    fn = "linear_cross_entropy"
+    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+                 chunk_size, validate)
+    return _run(fn, A, False, validate)[0]
+
+
+linear_cross_entropy.__doc__ = r"""Softmax cross-entropy of the scores ``hidden @ weight.T + bias``, in blocks.
+
+    The same number as ``cross_entropy(hidden @ weight.T + bias, target)``,
+    computed without ever holding more than `chunk_size` scores (see
+    :mod:`softmaxlab.linear`).
+    """ + _DOC_PARAMS + r"""
+
+    Returns
+    -------
+    array
+        0-d (the reduced loss), or shape ``(N,)`` for ``reduction="none"``;
+        same library as `hidden`, float32 for float16 input.
+
+    Raises
+    ------
+    TypeError
+        Non-floating `hidden` or `weight`, a `weight` or `bias` of another
+        dtype, non-integer labels, a non-integer `chunk_size` or
+        `ignore_index`.
+    ValueError
+        `weight` not 2-d, its H not that of `hidden`, V = 0; labels outside
+        ``[0, V - 1]`` (the message names the first one and its position);
+        a `bias` or `target` of the wrong shape; `chunk_size` < 1;
+        `label_smoothing` outside [0, 1]; an unknown `reduction`; a
+        non-finite loss at a position that is not ignored.
+    """ + _DOC_NOTES + r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> rng = np.random.default_rng(0)
+    >>> h, w = rng.standard_normal((6, 4)), rng.standard_normal((10, 4))
+    >>> y = np.array([1, 2, 3, 4, 5, -100])          # the last one ignored
+    >>> whole = sml.cross_entropy(h @ w.T, y, ignore_index=-100)
+    >>> blocks = sml.linear_cross_entropy(h, w, y, chunk_size=7)
+    >>> bool(np.isclose(whole, blocks))
+    True
+
+    Scores of all zeros cost :math:`\ln V`:
+
+    >>> round(float(sml.linear_cross_entropy(h, np.zeros((65, 4)), y)), 4)
+    4.1744
+    """
+
+
+def linear_cross_entropy_with_grad(hidden: Any, weight: Any, target: Any, *, bias: Any = None,
+                                   ignore_index: int | None = -100,
+                                   label_smoothing: float = 0.0, reduction: str = "mean",
+                                   chunk_size: int | None = None, validate: bool = True):
+    fn = "linear_cross_entropy_with_grad"
+    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+                 chunk_size, validate)
+    return _run(fn, A, True, validate)
+
+
+linear_cross_entropy_with_grad.__doc__ = r"""The loss of :func:`linear_cross_entropy` and its gradients, in one sweep.
+
+    For ``reduction="none"`` the gradients are those of the sum of the
+    per-position losses.
+    """ + _DOC_PARAMS + r"""
+
+    Returns
+    -------
+    loss : array
+        As :func:`linear_cross_entropy`.
+    grad : LinearCrossEntropyGrad
+        ``grad.hidden`` (N, H), ``grad.weight`` (V, H) and ``grad.bias`` (V,)
+        (None without a bias), in the dtype and library of the inputs.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`linear_cross_entropy`.
+    """ + _DOC_NOTES + r"""
+    Examples
+    --------
+    The gradients of the blocked loss are those of the materialised scores
+    pushed through the linear layer:
+
+    >>> import numpy as np
+    >>> import softmaxlab as sml
+    >>> gen = np.random.default_rng(1)
+    >>> h, w, b = gen.normal(size=(5, 3)), gen.normal(size=(8, 3)), gen.normal(size=8)
+    >>> y = np.array([0, 7, 2, 2, 5])
+    >>> loss, grad = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=7)
+    >>> _, dz = sml.cross_entropy_with_grad(h @ w.T + b, y)
+    >>> bool(np.allclose(grad.hidden, dz @ w) and np.allclose(grad.weight, dz.T @ h))
+    True
+    >>> bool(np.allclose(grad.bias, dz.sum(axis=0)))
+    True
+    """

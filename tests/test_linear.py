@@ -1,0 +1,318 @@
+"""linear_cross_entropy(_with_grad): against the materialised scores, PyTorch,
+central differences; every option, awkward chunk sizes, edge cases, bad input."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import softmaxlab as sml
+from softmaxlab import linear as L
+
+from .conftest import torch_or_skip
+
+REDUCTIONS = ["mean", "sum", "none", "full", "batch_size"]
+
+
+def _case(N, H, V, *, seed=0, ignore=(), bias=True, scale=2.0):
+    rng = np.random.default_rng(seed)
+    h = rng.normal(scale=scale, size=(N, H))
+    w = rng.normal(size=(V, H))
+    b = rng.normal(size=V) if bias else None
+    y = rng.integers(0, V, size=N)
+    for i in ignore:
+        y[i] = -100
+    return h, w, b, y
+
+
+def _materialised(h, w, b, y, **kw):
+    """The composition the function replaces: scores, then cross_entropy_with_grad."""
+    z = h @ w.T + (0 if b is None else b)
+    loss, dz = sml.cross_entropy_with_grad(z, y, ignore_index=-100, **kw)
+    return loss, dz @ w, dz.T @ h, None if b is None else dz.sum(axis=0)
+
+
+def _check_against_materialised(h, w, b, y, chunk, lib=None, rtol=1e-10, **kw):
+    ref = _materialised(h, w, b, y, **kw)
+    args = (h, w, y) if lib is None else tuple(lib.asarray(a) for a in (h, w, y))
+    bb = b if lib is None or b is None else lib.asarray(b)
+    loss, g = sml.linear_cross_entropy_with_grad(*args, bias=bb, chunk_size=chunk, **kw)
+    loss_only = sml.linear_cross_entropy(*args, bias=bb, chunk_size=chunk, **kw)
+    if lib is not None:
+        assert lib.is_native(loss) and lib.is_native(g.hidden) and lib.is_native(g.weight)
+    tn = sml.to_numpy
+    np.testing.assert_allclose(tn(loss), ref[0], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(tn(loss_only), ref[0], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(tn(g.hidden), ref[1], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(tn(g.weight), ref[2], rtol=rtol, atol=1e-12)
+    if b is None:
+        assert g.bias is None
+    else:
+        np.testing.assert_allclose(tn(g.bias), ref[3], rtol=rtol, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- references
+@pytest.mark.parametrize("chunk", [None, 1, 3, 7, 10, 29, 10_000])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_matches_materialised_scores_every_chunk_and_reduction(lib, chunk, reduction):
+    # N = 13 and V = 11 are primes: no chunk size divides them.
+    h, w, b, y = _case(13, 4, 11, ignore=(2, 7))
+    _check_against_materialised(h, w, b, y, chunk, lib, reduction=reduction)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 1.0])
+@pytest.mark.parametrize("chunk", [None, 5, 17])
+@pytest.mark.parametrize("bias", [True, False])
+def test_label_smoothing_with_and_without_bias(lib, eps, chunk, bias):
+    h, w, b, y = _case(9, 3, 8, ignore=(0,), bias=bias, seed=1)
+    _check_against_materialised(h, w, b, y, chunk, lib, label_smoothing=eps)
+
+
+def test_without_ignore_index_every_label_counts():
+    h, w, b, y = _case(6, 2, 5, seed=2)
+    loss = sml.linear_cross_entropy(h, w, y, bias=b, ignore_index=None, chunk_size=4)
+    ref = sml.cross_entropy(h @ w.T + b, y)
+    np.testing.assert_allclose(loss, ref, rtol=1e-12)
+    # A custom ignore_index drops its label.
+    y2 = y.copy()
+    y2[1] = 3
+    loss = sml.linear_cross_entropy(h, w, y2, ignore_index=3, chunk_size=4)
+    np.testing.assert_allclose(loss, sml.cross_entropy(h @ w.T, y2, ignore_index=3),
+                               rtol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("chunk", [None, 6, 23])
+def test_matches_torch_autograd_for_the_three_gradients(reduction, eps, chunk):
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    h, w, b, y = _case(17, 5, 13, ignore=(3, 4, 16), seed=3)
+    th, tw, tb = (torch.tensor(a, requires_grad=True) for a in (h, w, b))
+    ref = F.cross_entropy(th @ tw.T + tb, torch.tensor(y), reduction=reduction,
+                          label_smoothing=eps, ignore_index=-100)
+    ref.sum().backward()
+    loss, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, reduction=reduction,
+                                                 label_smoothing=eps, chunk_size=chunk)
+    np.testing.assert_allclose(loss, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for mine, t in ((g.hidden, th), (g.weight, tw), (g.bias, tb)):
+        np.testing.assert_allclose(mine, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_torch_language_model_sized_float32(dtype):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(4)
+    N, H, V = 300, 32, 2000
+    h = rng.standard_normal((N, H)).astype(dtype)
+    w = (rng.standard_normal((V, H)) / np.sqrt(H)).astype(dtype)
+    b = (0.1 * rng.standard_normal(V)).astype(dtype)
+    y = rng.integers(0, V, N)
+    th, tw, tb = (torch.tensor(a, requires_grad=True) for a in (h, w, b))
+    ref = torch.nn.functional.cross_entropy(th @ tw.T + tb, torch.tensor(y))
+    ref.backward()
+    for chunk in (None, 4096, 1000):      # whole rows; tiles of the vocabulary
+        loss, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=chunk)
+        assert loss.dtype == dtype and g.weight.dtype == dtype
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(loss, ref.item(), rtol=tol)
+        for mine, t in ((g.hidden, th), (g.weight, tw), (g.bias, tb)):
+            np.testing.assert_allclose(mine, t.grad.numpy(), rtol=50 * tol,
+                                       atol=tol * float(np.abs(t.grad.numpy()).max()))
+
+
+def test_gradients_by_central_differences_float64():
+    h, w, b, y = _case(5, 3, 7, ignore=(1,), seed=5)
+    kw = dict(label_smoothing=0.1, chunk_size=4)
+    _, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, **kw)
+    step = 1e-6
+    for name, arr, grad in (("hidden", h, g.hidden), ("weight", w, g.weight),
+                            ("bias", b, g.bias)):
+        num = np.zeros_like(arr)
+        for idx in itertools.product(*map(range, arr.shape)):
+            args = {"hidden": h, "weight": w, "bias": b}
+            up, dn = arr.copy(), arr.copy()
+            up[idx] += step
+            dn[idx] -= step
+            f = [float(sml.linear_cross_entropy(
+                **{**args, name: a}, target=y, **kw)) for a in (up, dn)]
+            num[idx] = (f[0] - f[1]) / (2 * step)
+        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8, err_msg=name)
+    assert np.all(g.hidden[1] == 0)   # the ignored row gets no gradient
+
+
+@settings(max_examples=60, deadline=None)
+@given(N=st.integers(1, 12), H=st.integers(1, 5), V=st.integers(1, 12),
+       chunk=st.one_of(st.none(), st.integers(1, 40)), eps=st.sampled_from([0.0, 0.3]),
+       reduction=st.sampled_from(REDUCTIONS), bias=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_property_any_shape_and_chunk_agrees_with_materialised(N, H, V, chunk, eps,
+                                                               reduction, bias, seed):
+    ignore = tuple(range(0, N, 3)) if seed % 2 else ()
+    h, w, b, y = _case(N, H, V, seed=seed, ignore=ignore, bias=bias)
+    _check_against_materialised(h, w, b, y, chunk, rtol=1e-9, label_smoothing=eps,
+                                reduction=reduction)
+    loss = sml.linear_cross_entropy(h, w, y, bias=b, chunk_size=chunk, reduction="none")
+    assert np.all(loss >= 0)
+
+
+# --------------------------------------------------------------------------- edge cases
+def test_one_class_costs_nothing():
+    h, w, b, y = _case(4, 3, 1, seed=6)
+    for chunk in (None, 1):
+        loss, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=chunk)
+        assert 0.0 <= float(loss) < 1e-15          # ln 1 = 0, up to rounding
+        for a in g:
+            np.testing.assert_allclose(a, 0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_every_position_ignored_gives_zero_loss_and_gradients(reduction, chunk):
+    h, w, b, y = _case(4, 3, 5, ignore=range(4), seed=7)
+    h[0, 0] = np.nan                      # an ignored row may hold anything
+    loss, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, reduction=reduction,
+                                                 chunk_size=chunk)
+    assert np.all(np.asarray(loss) == 0)
+    assert np.all(g.hidden == 0) and np.all(g.weight == 0) and np.all(g.bias == 0)
+
+
+def test_zero_weights_cost_ln_V_and_the_loss_is_never_negative():
+    h = np.random.default_rng(8).standard_normal((6, 4))
+    loss = sml.linear_cross_entropy(h, np.zeros((65, 4)), np.arange(6), chunk_size=30)
+    assert abs(float(loss) - np.log(65)) < 1e-12
+    # A certain prediction: the loss is 0 up to rounding, never below.
+    w = np.zeros((3, 1))
+    w[0, 0] = 1.0
+    rows = sml.linear_cross_entropy(np.array([[800.0], [2000.0]]), w, np.array([0, 0]),
+                                    reduction="none", chunk_size=1)
+    assert np.all(rows >= 0) and np.all(rows < 1e-300)
+
+
+def test_large_scores_do_not_overflow_in_either_path():
+    h = np.array([[1000.0, 0.0], [0.0, -1000.0]], dtype=np.float32)
+    w = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=np.float32)
+    y = np.array([1, 2])
+    ref = sml.cross_entropy(h @ w.T, y)
+    for chunk in (None, 1, 2):
+        loss = sml.linear_cross_entropy(h, w, y, chunk_size=chunk)
+        assert np.isfinite(loss)
+        np.testing.assert_allclose(loss, ref, rtol=1e-6)
+
+
+def test_float16_is_computed_in_float32():
+    h, w, b, y = _case(8, 4, 6, seed=9, scale=1.0)
+    h16, w16, b16 = (a.astype(np.float16) for a in (h, w, b))
+    loss, g = sml.linear_cross_entropy_with_grad(h16, w16, y, bias=b16, chunk_size=5)
+    assert loss.dtype == np.float32
+    assert g.hidden.dtype == g.weight.dtype == g.bias.dtype == np.float16
+    ref = _materialised(*(a.astype(np.float32) for a in (h16, w16, b16)), y)
+    np.testing.assert_allclose(loss, ref[0], rtol=1e-6)
+    np.testing.assert_allclose(g.weight.astype(np.float32), ref[2], rtol=2e-3, atol=1e-3)
+
+
+def test_empty_batch_with_sum_and_none():
+    h, w = np.zeros((0, 3)), np.ones((4, 3))
+    y = np.zeros(0, dtype=np.int64)
+    assert float(sml.linear_cross_entropy(h, w, y, reduction="sum")) == 0.0
+    assert sml.linear_cross_entropy(h, w, y, reduction="none").shape == (0,)
+    with pytest.raises(ValueError, match="at least one row for reduction='mean'"):
+        sml.linear_cross_entropy(h, w, y)
+
+
+def test_inputs_are_not_written():
+    h, w, b, y = _case(7, 3, 5, seed=10)
+    copies = [a.copy() for a in (h, w, b, y)]
+    sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=6)
+    for a, c in zip((h, w, b, y), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("N,V,chunk,expect", [
+    (100, 10, 35, (3, 10)),          # whole rows: 3 rows of 10 scores
+    (100, 10, 1000, (100, 10)),      # everything in one block
+    (100, 1000, 100, (10, 10)),      # a row does not fit: 10 x 10 tiles
+    (3, 1000, 100, (3, 33)),
+])
+def test_blocks_never_exceed_chunk_size(N, V, chunk, expect):
+    A = L._prepare("t", np.zeros((N, 2)), np.zeros((V, 2)), np.zeros(N, dtype=int), None,
+                   -100, 0.0, "mean", chunk, True)
+    rows, cols = L._blocks(A)
+    assert (rows, cols) == expect and rows * cols <= max(chunk, 1)
+
+
+def test_returned_grad_is_a_named_tuple():
+    h, w, b, y = _case(3, 2, 4, seed=11)
+    _, g = sml.linear_cross_entropy_with_grad(h, w, y)
+    assert isinstance(g, sml.LinearCrossEntropyGrad) and g.bias is None
+    hidden, weight, bias = g
+    assert hidden.shape == (3, 2) and weight.shape == (4, 2)
+
+
+# --------------------------------------------------------------------------- bad input
+FN = "linear_cross_entropy"
+
+
+@pytest.mark.parametrize("kwargs,exc,msg", [
+    (dict(weight=np.ones((5, 4))), ValueError,
+     r"argument 'weight' must be of shape \(V, 3\).*; found shape \(5, 4\)"),
+    (dict(weight=np.ones(15)), ValueError,
+     r"argument 'weight' must be a 2-d array of shape \(V, H\).*; found a 1-d array"),
+    (dict(weight=np.ones((1, 5, 3))), ValueError, "found a 3-d array of shape"),
+    (dict(weight=np.ones((0, 3))), ValueError, "V >= 1 classes; found shape"),
+    (dict(weight=np.ones((5, 3), dtype=np.float32)), TypeError,
+     r"argument 'weight' must be of the dtype of 'hidden' \(float64\); found dtype float32"),
+    (dict(hidden=np.ones(3)), ValueError, "argument 'hidden' must be a 2-d array"),
+    (dict(hidden=np.ones((4, 3), dtype=np.int64)), TypeError,
+     "argument 'hidden' must have a real floating dtype"),
+    (dict(target=np.array([0, 1, 5, 2])), ValueError,
+     r"argument 'target' must be class labels in \[0, 4\] or ignore_index=-100; "
+     r"found 5 at position 2"),
+    (dict(target=np.array([0, -1, 2, 2])), ValueError, "found -1 at position 1"),
+    (dict(target=np.array([0, 1, 2])), ValueError,
+     r"argument 'target' must be of shape \(4,\).*; found shape \(3,\)"),
+    (dict(target=np.array([0.0, 1, 2, 3])), TypeError,
+     "argument 'target' must be integer class labels; found dtype float64"),
+    (dict(bias=np.ones(4)), ValueError,
+     r"argument 'bias' must be an array of shape \(5,\) and dtype float64.*found shape \(4,\)"),
+    (dict(chunk_size=0), ValueError, "argument 'chunk_size' must be an integer >= 1; found 0"),
+    (dict(chunk_size=2.5), TypeError, "argument 'chunk_size' must be an integer; found 2.5"),
+    (dict(chunk_size=True), TypeError, "argument 'chunk_size' must be an integer"),
+    (dict(reduction="avg"), ValueError, "argument 'reduction' must be one of 'none'"),
+    (dict(label_smoothing=1.5), ValueError, "argument 'label_smoothing' must be a finite"),
+    (dict(ignore_index=1.0), TypeError, "argument 'ignore_index' must be an integer or None"),
+    (dict(validate="yes"), TypeError, "argument 'validate' must be True or False"),
+])
+@pytest.mark.parametrize("fn", [sml.linear_cross_entropy, sml.linear_cross_entropy_with_grad])
+def test_bad_input_names_function_argument_and_value(fn, kwargs, exc, msg):
+    args = dict(hidden=np.ones((4, 3)), weight=np.ones((5, 3)), target=np.array([0, 1, 2, 3]))
+    args.update(kwargs)
+    with pytest.raises(exc, match=f"^{fn.__name__}: .*{msg}"):
+        fn(**args)
+
+
+def test_labels_out_of_range_without_ignore_index():
+    with pytest.raises(ValueError, match=r"labels in \[0, 2\]; found -100 at position 0$"):
+        sml.linear_cross_entropy(np.ones((1, 2)), np.ones((3, 2)), np.array([-100]),
+                                 ignore_index=None)
+
+
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_non_finite_hidden_is_an_error_not_a_nan(chunk):
+    h, w, b, y = _case(4, 3, 5, seed=12)
+    h[2, 1] = np.nan
+    with pytest.raises(ValueError, match=f"^{FN}: argument 'hidden' must be finite.*"
+                       "found a non-finite loss at position 2"):
+        sml.linear_cross_entropy(h, w, y, chunk_size=chunk)
+
+
+def test_mixing_libraries_is_refused(lib):
+    if lib.name == "numpy":
+        pytest.skip("needs a second library")
+    with pytest.raises(TypeError):
+        sml.linear_cross_entropy(lib.asarray(np.ones((2, 3))), np.ones((4, 3)),
+                                 lib.asarray(np.array([0, 1])))
