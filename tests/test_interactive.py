@@ -77,6 +77,15 @@ def _total_loss(W, b, X, y, loss, margin, lam):
     return d + 0.5 * lam * float((W * W).sum())
 
 
+def _central_differences(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        g[idx] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
 @pytest.mark.parametrize("loss", ["softmax", "hinge"])
 def test_classifier_step_against_hand_written_step_and_central_differences(loss):
     X, y = si.blobs(6, 3, seed=1)
@@ -102,21 +111,8 @@ def test_classifier_step_against_hand_written_step_and_central_differences(loss)
     assert s["reg_loss"] == pytest.approx(0.5 * lam * (W**2).sum(), rel=1e-14)
     assert s["accuracy"] == pytest.approx((S.argmax(1) == y).mean())
     # the step is -lr times the gradient of the total loss (central differences)
-    h = 1e-6
-    gW = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        Wp, Wm = W.copy(), W.copy()
-        Wp[idx] += h
-        Wm[idx] -= h
-        gW[idx] = (_total_loss(Wp, b, X, y, loss, margin, lam)
-                   - _total_loss(Wm, b, X, y, loss, margin, lam)) / (2 * h)
-    gb = np.zeros_like(b)
-    for j in range(b.size):
-        bp, bm = b.copy(), b.copy()
-        bp[j] += h
-        bm[j] -= h
-        gb[j] = (_total_loss(W, bp, X, y, loss, margin, lam)
-                 - _total_loss(W, bm, X, y, loss, margin, lam)) / (2 * h)
+    gW = _central_differences(lambda V: _total_loss(V, b, X, y, loss, margin, lam), W)
+    gb = _central_differences(lambda v: _total_loss(W, v, X, y, loss, margin, lam), b)
     np.testing.assert_allclose((W - s["W"]) / lr, gW, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose((b - s["b"]) / lr, gb, rtol=1e-6, atol=1e-8)
 
