@@ -328,6 +328,7 @@ def _output_images(page) -> list[str]:
 
 def test_widgets_render_and_react(browser_context, server):
     page = browser_context.new_page()
+    page.set_default_timeout(60_000)
     page.goto(f"{server}/lite/lab/index.html", wait_until="load")
     page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
     nb = json.loads(WIDGETS_NB.read_text(encoding="utf-8"))
@@ -354,10 +355,10 @@ def test_widgets_render_and_react(browser_context, server):
     before = _output_images(page)
     shot(page, "widgets-all")
     # chapter 2: move the temperature slider with the keyboard
-    handle = page.locator(".widget-slider .noUi-handle, .slider .noUi-handle").first
-    handle.focus()
+    handle = page.locator(".noUi-handle").first
+    handle.focus(timeout=30_000)
     for _ in range(20):
-        handle.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "(old) => { const s = [...document.querySelectorAll("
         "'.jp-OutputArea-output img')].map(e => e.src); return s[0] !== old; }",
