@@ -25,6 +25,7 @@ visible where they happen:
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import subprocess
 import sys
@@ -441,3 +442,118 @@ def test_chapter_page_shows_its_figures(html, entry):
     assert len(shown) >= expected, (
         f"{entry}: the notebook has {expected} figure outputs but the page shows "
         f"{len(shown)} images from _images/")
+
+
+# --------------------------------------------------------------------------
+# The site (issue 11, section 5; issue 13): titles, code width, lite links
+# --------------------------------------------------------------------------
+
+RAW_LATEX_RE = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$")
+MAX_CODE_LINE = 79
+URL_RE = re.compile(r"https?://")
+
+
+def _titles_in(html_text: str) -> list[str]:
+    return re.findall(r"<title>(.*?)</title>", html_text, flags=re.S)
+
+
+def _sidebar_texts(html_text: str) -> list[str]:
+    m = re.search(r'<nav class="bd-links[^"]*"[^>]*>(.*?)</nav>', html_text, flags=re.S)
+    if not m:
+        return []
+    return [re.sub(r"<[^>]+>", "", t).strip()
+            for t in re.findall(r"<a [^>]*>(.*?)</a>", m.group(1), flags=re.S)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", toc_files())
+def test_no_raw_latex_in_page_title_or_sidebar(html, entry):
+    text = html.page(entry).read_text(encoding="utf-8")
+    bad = [t for t in _titles_in(text) + _sidebar_texts(text) if RAW_LATEX_RE.search(t)]
+    assert not bad, f"{entry}: raw LaTeX in the tab title or the sidebar: {bad}"
+
+
+@pytest.mark.slow
+def test_no_raw_latex_in_search_index_or_genindex(html):
+    raw = (html.html / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
+    titles = list(index.get("titles", [])) + [
+        t for entries in index.get("alltitles", {}) for t in [entries]]
+    bad = [t for t in titles if RAW_LATEX_RE.search(t)]
+    gen = html.html / "genindex.html"
+    if gen.is_file():
+        body = re.sub(r"<script.*?</script>", "", gen.read_text(encoding="utf-8"),
+                      flags=re.S)
+        main = re.search(r'<main[^>]*>(.*?)</main>', body, flags=re.S)
+        words = re.sub(r"<[^>]+>", " ", main.group(1) if main else body)
+        bad += [ln.strip() for ln in words.splitlines() if RAW_LATEX_RE.search(ln)]
+    assert not bad, f"raw LaTeX in the search index titles or the genindex: {bad}"
+
+
+@pytest.mark.parametrize("path", book_notebooks(),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_code_lines_fit_79_columns(path):
+    nb = nbformat.read(path, as_version=4)
+    long = []
+    for i, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        for j, line in enumerate(cell.source.splitlines(), start=1):
+            if len(line) > MAX_CODE_LINE and not URL_RE.search(line):
+                long.append(f"cell {i} line {j} ({len(line)} chars): {line[:60]}...")
+    assert not long, (f"{path.name}: code lines over {MAX_CODE_LINE} characters "
+                      "(cut off on the page):\n" + "\n".join(long))
+
+
+LITE_LINK_RE = re.compile(r'href="([^"]*lite/lab/index\.html\?path=([^"&]+))"')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", notebook_pages())
+def test_chapter_page_links_its_notebook_in_the_lite_site(html, entry):
+    page = html.page(entry)
+    links = LITE_LINK_RE.findall(page.read_text(encoding="utf-8"))
+    assert links, f"{entry}: no JupyterLite launch link on the page"
+    want = f"{Path(entry).with_suffix('').as_posix()}.ipynb"
+    for href, path in links:
+        assert path == want, f"{entry}: the launch link opens {path!r}, not {want!r}"
+        app = local_target(page, href.split("?")[0])
+        assert app is not None and app.is_file(), f"{entry}: {href} has no lite app"
+        assert (html.html / "lite" / "files" / path).is_file(), (
+            f"{entry}: the lite site has no lite/files/{path}")
+
+
+@pytest.mark.slow
+def test_chapter_download_button_offers_the_notebook(html):
+    for entry in notebook_pages():
+        page = html.page(entry)
+        hrefs = re.findall(r'href="([^"]+\.ipynb)"', page.read_text(encoding="utf-8"))
+        files = [local_target(page, h) for h in hrefs if "_sources/" in h]
+        assert files and all(f.is_file() for f in files), (
+            f"{entry}: no downloadable .ipynb under _sources/ ({hrefs})")
+
+
+@pytest.mark.slow
+def test_landing_page_wheel_link_resolves(html):
+    page = html.page(toc_files()[0])
+    hrefs = re.findall(r'href="([^"]*wheels/softmaxlab-[^"]+\.whl)"',
+                       page.read_text(encoding="utf-8"))
+    assert hrefs, "the landing page does not link wheels/softmaxlab-<version>-...whl"
+    for h in hrefs:
+        target = local_target(page, h)
+        assert target is not None and target.is_file(), f"{h} resolves to {target}: missing"
+        assert target.parent == (html.html / "wheels").resolve()
+
+
+@pytest.mark.slow
+def test_lite_site_is_built_with_softmaxlab_in_the_kernel_lock(html):
+    lock = json.loads((html.html / "lite" / "static" / "pyodide" / "pyodide-lock.json")
+                      .read_text(encoding="utf-8"))
+    sml = lock["packages"]["softmaxlab"]
+    assert {"numpy", "array-api-compat", "scikit-learn"} <= set(sml["depends"])
+    assert (html.html / "lite" / "static" / "pyodide" / sml["file_name"]).is_file()
+    assert "comm" in lock["packages"] and "ipywidgets" in lock["packages"]
+    settings = json.loads((html.html / "lite" / "jupyter-lite.json").read_text())
+    kernel = settings["jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True

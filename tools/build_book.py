@@ -3,7 +3,11 @@
 
 Usage::
 
-    .venv/bin/python tools/build_book.py [--path-output DIR]
+    .venv/bin/python tools/build_book.py [--path-output DIR] [--lite cdn|offline]
+                                         [--repository-url URL]
+
+``make book`` runs it; ``make book LITE=offline`` passes ``--lite offline``
+(also: environment variable ``SOFTMAXLAB_LITE=offline``).
 
 Steps:
 
@@ -14,7 +18,13 @@ Steps:
    ``_mathjax_build`` in ``html_extra_path``, so the files land in
    ``<output>/html/mathjax/`` and every page loads MathJax from there.
    Idempotent: files already there with the same size are not copied again.
-2. Run ``jupyter-book build -W -n --keep-going --all`` (a warning is an error;
+2. Prepare the JupyterLite site's inputs with ``tools/build_lite.py``
+   (``_lite/`` and ``_site_extra/wheels/``): Pyodide 0.27.7's core and lock,
+   softmaxlab's wheel built from this checkout, and, with ``--lite offline``,
+   every Pyodide package file the book needs, checked against the official
+   sha256 (the site is then self-contained).  jupyterlite-sphinx builds the
+   lite site into ``<output>/html/lite/`` at the end of the Sphinx build.
+3. Run ``jupyter-book build -W -n --keep-going --all`` (a warning is an error;
    every page is re-read, so no warning hides in a cached page) with the
    jupyter-book of the running Python, and exit with its status.
 
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +44,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import build_lite  # noqa: E402  (tools/ is not a package)
+
+REPOSITORY_ENV = "SOFTMAXLAB_REPOSITORY_URL"
 MATHJAX_DEST = ROOT / "_mathjax_build" / "mathjax"
 MATHJAX_DIST = "django-static-mathjax"
 #: Paths under MathJax's es5/ tree that offline rendering needs.
@@ -108,11 +123,38 @@ def main(argv: list[str] | None = None) -> int:
         help="re-read only changed pages (faster, but then warnings of unchanged "
         "pages are not reported again; the default rebuilds every page)",
     )
+    parser.add_argument(
+        "--lite",
+        choices=build_lite.MODES,
+        default=os.environ.get("SOFTMAXLAB_LITE", "cdn"),
+        help="where the JupyterLite site's Pyodide packages come from: 'cdn' "
+        "(jsDelivr, at run time; the default) or 'offline' (copied into the "
+        "site, which is then self-contained)",
+    )
+    parser.add_argument(
+        "--repository-url",
+        default=os.environ.get(REPOSITORY_ENV, ""),
+        help="the source repository's public address, shown on the landing "
+        f"page and as the theme's repository button (also: {REPOSITORY_ENV}); "
+        "none by default",
+    )
     args = parser.parse_args(argv)
 
     n = copy_mathjax()
     print(f"build_book: MathJax in {MATHJAX_DEST.relative_to(ROOT)} "
           f"({n} file(s) copied, the rest up to date)")
+
+    t_lite = time.perf_counter()
+    try:
+        info = build_lite.prepare(args.lite)
+    except (build_lite.LiteBuildError, subprocess.CalledProcessError) as exc:
+        print(f"build_book: FAILED preparing the JupyterLite site: {exc}",
+              file=sys.stderr)
+        return 1
+    print(f"build_book: JupyterLite inputs ({info['mode']}: "
+          f"{len(info['packages'])} Pyodide packages, {info['wheel']}) in "
+          f"{time.perf_counter() - t_lite:.0f} s", flush=True)
+    env = dict(os.environ, **{REPOSITORY_ENV: args.repository_url.strip()})
 
     cmd = jupyter_book_command() + ["build", "-W", "-n", "--keep-going"]
     if not args.incremental:
@@ -124,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd.append(str(ROOT))
     print("build_book: " + " ".join(cmd), flush=True)
     t0 = time.perf_counter()
-    rc = subprocess.call(cmd, cwd=ROOT)
+    rc = subprocess.call(cmd, cwd=ROOT, env=env)
     dt = time.perf_counter() - t0
     index = out / "_build" / "html" / "index.html"
     if rc != 0:
@@ -134,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         return rc
     print(f"build_book: built in {dt:.0f} s with no warnings.")
     print(f"build_book: open {index}")
-    print(f"            in a browser (file://{index}), or serve it with: "
-          f"python -m http.server -d {index.parent}")
+    print(f"            in a browser (file://{index}); the JupyterLite pages "
+          f"(lite/) need a server: python -m http.server -d {index.parent}")
     return 0
 
 

@@ -5,6 +5,11 @@
     python3 tools/dev.py test   # run the whole test suite (unit, doctests, notebooks, strict build)
     python3 tools/dev.py lab    # JupyterLab on book/, with softmaxlab importable
     python3 tools/dev.py setup  # only create/refresh .venv
+    python3 tools/dev.py lint   # ruff check (configured in pyproject.toml)
+    python3 tools/dev.py test-fast  # unit tests + doctests: no notebooks, no slow tests
+    python3 tools/dev.py notebooks  # re-execute book/*.ipynb in place, store outputs
+
+`book` takes the options of tools/build_book.py (e.g. --lite offline).
 
 `make book` / `make test` / `make lab` call this script.  The first run creates
 `.venv` (Python >= 3.10 with pip; no conda, no GPU) and installs the package in
@@ -33,7 +38,7 @@ def run(*cmd, **kw) -> None:
 
 
 def setup(extras: str = "book,test") -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036  (runs under any python3, before .venv)
         sys.exit(f"softmaxlab needs Python >= 3.10; this is {sys.version.split()[0]}")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == digest and PY.exists():
@@ -59,6 +64,17 @@ def main(argv: list[str]) -> int:
     elif job == "test":
         setup()
         run(PY, "-m", "pytest", "--nbval", "-q", "-p", "no:cacheprovider", *rest)
+    elif job == "test-fast":
+        setup()
+        run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+            "--ignore=book", "--ignore=tests/test_notebooks_portable.py",
+            "--ignore=tests/test_browser.py", *rest)
+    elif job == "lint":
+        setup()
+        run(PY, "-m", "ruff", "check", ".", *rest)
+    elif job == "notebooks":
+        setup()
+        run(PY, "tools/run_notebooks.py", *rest)
     elif job == "lab":
         setup()
         run(PY, "-m", "pip", "install", "--quiet", "-e", ".[lab]")

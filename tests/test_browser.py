@@ -1,0 +1,399 @@
+"""The book's JupyterLite site in a real browser: every chapter runs, nothing leaves the site.
+
+The ``site`` fixture builds the self-contained book (``tools/build_book.py
+--lite offline``) once, serves it on 127.0.0.1 on an ephemeral port, and opens
+it in headless Chromium (Debian's ``chromium``, driven by Playwright from PyPI
+with ``executable_path``: no ``playwright install``).  Every request that is
+not for 127.0.0.1 is aborted and recorded; ``test_no_request_left_the_site``
+asserts there was none.
+
+* ``test_chapter_runs_in_the_browser[...]``: every code cell of the chapter,
+  in order, in the Pyodide kernel; each cell's outputs compared with the
+  stored ones by nbval's rules (streams merged by name; text compared, images
+  and widget model ids not; ``NBVAL_SKIP`` / ``NBVAL_IGNORE_OUTPUT`` /
+  ``raises-exception`` honoured), the matplotlib font-cache notice aside.
+* ``test_landing_console_prints_ln_1000``: the console on the landing page.
+* ``test_widgets_render_and_react``: the interactive figures
+  (``tests/browser/widgets.ipynb``, put into the browser's file system) draw
+  their still and redraw when a control moves.
+
+Without chromium, Playwright or the downloads the tests skip with the reason;
+``SOFTMAXLAB_REQUIRE_BROWSER=1`` (set by ``.ci/run``) turns the skips into
+failures.  ``SOFTMAXLAB_BROWSER_SITE=<html dir>`` reuses an existing
+self-contained build; ``SOFTMAXLAB_BROWSER_SHOTS=<dir>`` saves screenshots.
+Run time per chapter is written to ``<build>/browser-timings.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_SCRIPT = ROOT / "tools" / "build_book.py"
+WIDGETS_NB = ROOT / "tests" / "browser" / "widgets.ipynb"
+REQUIRED = os.environ.get("SOFTMAXLAB_REQUIRE_BROWSER") == "1"
+CELL_TIMEOUT_S = 300
+FONT_CACHE = "Matplotlib is building the font cache; this may take a moment."
+
+pytestmark = pytest.mark.slow
+
+
+def _unavailable(reason: str):
+    if REQUIRED:
+        pytest.fail(f"{reason} (SOFTMAXLAB_REQUIRE_BROWSER=1: required here)")
+    pytest.skip(reason)
+
+
+def chromium_executable() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chapters() -> list[Path]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_book import notebook_pages
+    return [ROOT / f"{e}.ipynb" for e in notebook_pages()]
+
+
+# --------------------------------------------------------------------------
+# nbval's comparison rules
+# --------------------------------------------------------------------------
+
+SKIP_KEYS = {"metadata", "traceback", "prompt_number", "output_type", "name",
+             "execution_count", "transient", "image/png", "image/jpeg",
+             "application/vnd.jupyter.widget-view+json"}
+
+
+def _text(v) -> str:
+    return "".join(v) if isinstance(v, list) else v
+
+
+def comparable(outputs: list[dict]) -> dict[str, list]:
+    """Outputs flattened as nbval compares them: streams merged by name, then
+    every key (and every MIME type of ``data``) outside SKIP_KEYS, in order."""
+    merged: list[dict] = []
+    streams: dict[str, dict] = {}
+    for o in outputs:
+        o = dict(o)
+        if o.get("output_type") == "stream":
+            text = _text(o.get("text", ""))
+            if o.get("name") == "stderr":
+                text = "".join(ln for ln in text.splitlines(keepends=True)
+                               if ln.strip() != FONT_CACHE)
+            if o["name"] in streams:
+                streams[o["name"]]["text"] += text
+                continue
+            o["text"] = text
+            streams[o["name"]] = o
+        merged.append(o)
+    flat: dict[str, list] = defaultdict(list)
+    for o in merged:
+        if o.get("output_type") == "stream" and not o["text"]:
+            continue
+        for key, value in o.items():
+            if key in SKIP_KEYS:
+                continue
+            if key == "data":
+                for mime, v in value.items():
+                    if mime not in SKIP_KEYS:
+                        flat[mime].append(_text(v))
+            else:
+                flat[key].append(_text(value))
+    return dict(flat)
+
+
+def cell_rule(cell) -> str:
+    """'skip', 'ignore' (run, do not compare), 'raises' or 'compare'."""
+    tags = set(cell.metadata.get("tags", []))
+    first = {ln.strip().lstrip("#").strip() for ln in cell.source.splitlines()
+             if ln.strip().startswith("#")}
+    if "nbval-skip" in tags or "NBVAL_SKIP" in first:
+        return "skip"
+    if "raises-exception" in tags or "NBVAL_RAISES_EXCEPTION" in first:
+        return "raises"
+    if "nbval-ignore-output" in tags or "NBVAL_IGNORE_OUTPUT" in first:
+        return "ignore"
+    return "compare"
+
+
+# --------------------------------------------------------------------------
+# The site, the server, the browser
+# --------------------------------------------------------------------------
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".mjs": "text/javascript",
+                      ".js": "text/javascript", ".json": "application/json"}
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_html(tmp_path_factory) -> Path:
+    given = os.environ.get("SOFTMAXLAB_BROWSER_SITE")
+    if given:
+        html = Path(given).resolve()
+        assert (html / "lite" / "static" / "pyodide" / "pyodide-lock.json").is_file(), (
+            f"SOFTMAXLAB_BROWSER_SITE={given} is not a self-contained build")
+        return html
+    out = tmp_path_factory.mktemp("lite_book")
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, str(BUILD_SCRIPT), "--lite", "offline",
+                          "--path-output", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    log = res.stdout + res.stderr
+    if res.returncode != 0:
+        if "build_lite:" in log and ("npm" in log or "pip" in log or "download" in log):
+            _unavailable("the self-contained site could not be prepared (downloads "
+                         "missing?):\n" + "\n".join(log.splitlines()[-8:]))
+        pytest.fail("the self-contained book did not build:\n"
+                    + "\n".join(log.splitlines()[-40:]))
+    html = out / "_build" / "html"
+    (html / "build-time.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
+    return html
+
+
+@pytest.fixture(scope="module")
+def server(site_html):
+    handler = functools.partial(_Handler, directory=str(site_html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(server):
+    exe = chromium_executable()
+    if exe is None:
+        _unavailable("no chromium on the PATH (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install playwright)")
+    outside: list[str] = []
+
+    def route(r):
+        host = urlsplit(r.request.url).hostname
+        if r.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      device_scale_factor=1)
+        context.route("**/*", route)
+        context.outside = outside
+        yield context
+        context.close()
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def lab(browser_context, server):
+    """One JupyterLite lab page; kernels are started from a script in it."""
+    page = browser_context.new_page()
+    page.goto(f"{server}/lite/lab/index.html", wait_until="load")
+    page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
+    page.evaluate("async () => { await window.jupyterapp.serviceManager.ready; "
+                  "await window.jupyterapp.restored; }")
+    yield page
+    page.close()
+
+
+def shot(page, name: str) -> None:
+    d = os.environ.get("SOFTMAXLAB_BROWSER_SHOTS")
+    if d:
+        Path(d).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(d) / f"{name}.png"), full_page=False)
+
+
+START_JS = """async (path) => {
+  const app = window.jupyterapp;
+  const s = await app.serviceManager.sessions.startNew({
+    path, name: path.split('/').pop(), type: 'notebook',
+    kernel: {name: 'python'}});
+  window.__smlSession = s;
+  return s.kernel.id;
+}"""
+
+RUN_JS = """async ([code, timeoutMs]) => {
+  const k = window.__smlSession.kernel;
+  const outs = [];
+  const fut = k.requestExecute({code, stop_on_error: false});
+  fut.onIOPub = (msg) => {
+    const t = msg.header.msg_type, c = msg.content;
+    if (t === 'stream') outs.push({output_type: 'stream', name: c.name, text: c.text});
+    else if (t === 'execute_result' || t === 'display_data')
+      outs.push({output_type: t, data: c.data});
+    else if (t === 'error')
+      outs.push({output_type: 'error', ename: c.ename, evalue: c.evalue});
+    else if (t === 'clear_output') outs.length = 0;
+  };
+  const timeout = new Promise((_, rej) =>
+    setTimeout(() => rej(new Error('cell timed out')), timeoutMs));
+  const reply = await Promise.race([fut.done, timeout]);
+  return {outs, status: reply.content.status};
+}"""
+
+STOP_JS = "async () => { await window.__smlSession.shutdown(); }"
+
+
+def _timings_file(site_html: Path) -> Path:
+    return site_html / "browser-timings.json"
+
+
+@pytest.mark.parametrize("nb_path", chapters(), ids=lambda p: p.stem)
+def test_chapter_runs_in_the_browser(lab, site_html, nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    rel = nb_path.relative_to(ROOT).as_posix()
+    t0 = time.perf_counter()
+    lab.evaluate(START_JS, rel)
+    failures = []
+    try:
+        for i, cell in enumerate(nb.cells, start=1):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            rule = cell_rule(cell)
+            if rule == "skip":
+                continue
+            got = lab.evaluate(RUN_JS, [cell.source, CELL_TIMEOUT_S * 1000])
+            errors = [o for o in got["outs"] if o["output_type"] == "error"]
+            head = cell.source.strip().splitlines()[0][:70]
+            if rule == "raises":
+                if not errors:
+                    failures.append(f"cell {i} ({head!r}): expected an exception")
+                continue
+            if errors:
+                failures.append(f"cell {i} ({head!r}): {errors[0]['ename']}: "
+                                f"{errors[0]['evalue'][:300]}")
+                continue
+            if rule == "compare":
+                want, have = comparable(cell.outputs), comparable(got["outs"])
+                if want != have:
+                    failures.append(f"cell {i} ({head!r}): stored {want!r}\n"
+                                    f"    browser {have!r}")
+    finally:
+        lab.evaluate(STOP_JS)
+        dt = time.perf_counter() - t0
+        f = _timings_file(site_html)
+        timings = json.loads(f.read_text()) if f.is_file() else {}
+        timings[nb_path.stem] = {"seconds": round(dt, 1), "failures": len(failures)}
+        f.write_text(json.dumps(timings, indent=2))
+        print(f"\n{nb_path.stem}: {dt:.1f} s in the browser, {len(failures)} failure(s)")
+    assert not failures, f"{rel} in the browser:\n" + "\n".join(failures)
+
+
+def test_landing_console_prints_ln_1000(browser_context, server):
+    page = browser_context.new_page()
+    page.goto(f"{server}/book/intro.html", wait_until="load")
+    button = page.locator(".jupyterlite_sphinx_try_it_button").first
+    button.click()
+    frame = page.frame_locator("iframe").first
+    frame.locator("text=6.907755").first.wait_for(timeout=180_000)
+    page.locator("iframe").first.scroll_into_view_if_needed()
+    shot(page, "landing-console")
+    page.close()
+
+
+def _output_images(page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".jp-OutputArea-output img", "els => els.map(e => e.src)")
+
+
+def test_widgets_render_and_react(browser_context, server):
+    page = browser_context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{server}/lite/lab/index.html", wait_until="load")
+    page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
+    nb = json.loads(WIDGETS_NB.read_text(encoding="utf-8"))
+    page.evaluate("""async (content) => {
+      const app = window.jupyterapp;
+      await app.serviceManager.ready;
+      await app.restored;
+      await app.serviceManager.contents.save('browser_widgets.ipynb',
+        {type: 'notebook', format: 'json', content});
+      await app.commands.execute('docmanager:open', {path: 'browser_widgets.ipynb'});
+    }""", nb)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.jp-Notebook') && "
+        "!document.body.innerText.includes('Python (Pyodide) | Starting')",
+        timeout=120_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # three explorers: three stills, two sliders + the demo's controls
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-OutputArea-output img').length >= 3 "
+        "&& document.querySelectorAll('.widget-button').length >= 3",
+        timeout=240_000)
+    assert page.locator(".widget-slider, .jupyter-widget-slider").count() >= 5
+    before = _output_images(page)
+    shot(page, "widgets-all")
+    # chapter 2: move the temperature slider with the keyboard
+    handle = page.locator(".noUi-handle").first
+    handle.focus(timeout=30_000)
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "(old) => { const s = [...document.querySelectorAll("
+        "'.jp-OutputArea-output img')].map(e => e.src); return s[0] !== old; }",
+        arg=before[0], timeout=60_000)
+    # chapter 4: ten SGD steps redraw the regions and the loss curve
+    page.locator(".widget-button", has_text="10 steps").first.click()
+    page.wait_for_function(
+        "(old) => { const s = [...document.querySelectorAll("
+        "'.jp-OutputArea-output img')].map(e => e.src); return s[2] !== old; }",
+        arg=before[2], timeout=60_000)
+    after = _output_images(page)
+    assert after[0] != before[0] and after[2] != before[2]
+    shot(page, "widgets-after")
+    errors = page.locator(".jp-OutputArea-output[data-mime-type="
+                          "'application/vnd.jupyter.stderr']").all_inner_texts()
+    assert not [e for e in errors if "Error" in e], errors
+    page.close()
+
+
+def test_no_request_left_the_site(browser_context):
+    """Last in the module: every page opened above stayed on 127.0.0.1."""
+    assert browser_context.outside == [], (
+        "requests outside the site (aborted): " + "\n".join(browser_context.outside[:20]))
+
+
+def test_timings_are_recorded(site_html):
+    f = _timings_file(site_html)
+    if f.is_file():
+        print("\n" + f.read_text())
+
+
+def test_page_text_mentions_no_remote_host(site_html):
+    """Every page's stylesheets/scripts are local (the static twin of the browser check)."""
+    remote = re.compile(r"""<(?:script|link)[^>]+(?:src|href)=["'](?:https?:)?//""")
+    bad = [str(p.relative_to(site_html)) for p in site_html.glob("**/*.html")
+           if "lite" not in p.relative_to(site_html).parts[:1]
+           and remote.search(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not bad, f"pages that load from another host: {bad}"
