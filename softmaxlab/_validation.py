@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import to_numpy
 # Array conversion and dtype queries live in _backend; these names stay
 # importable from here for the modules that still take them from _validation.
-from ._backend import as_array, dtype_kind, dtype_name, namespace_and_array  # noqa: F401
+from ._backend import as_array, dtype_kind, dtype_name, namespace_and_array, to_numpy  # noqa: F401
 
 
 def argument_error(fn: str, name: str, expected: str, found: str,

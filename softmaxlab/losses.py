@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _docs
+from . import _docs, kernels
 from . import _reductions as R
 from . import _validation as V
-from . import kernels
 from ._backend import arange_on, as_indices, full_on, plain_array, to_numpy
 
 __all__ = [
@@ -604,7 +603,7 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
     .. math::
 
         L = -\log \operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
-    
+
 
     Parameters
     ----------
@@ -626,7 +625,7 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
         negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
         unknown `reduction`; a non-ignored position with no finite score or a
         NaN; an empty batch with a reduction that divides.
-    
+
     Notes
     -----
     %(ce_notes)s
@@ -663,7 +662,7 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
     the class weight, over the normaliser), the backward of Caffe's
     ``SoftmaxWithLoss``.  For ``reduction="none"`` it is the gradient of the
     sum of the per-position losses.
-    
+
 
     Parameters
     ----------
@@ -684,7 +683,7 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
     ------
     TypeError, ValueError
         As :func:`cross_entropy`; also for an `out` of the wrong shape or dtype.
-    
+
     Notes
     -----
     %(ce_notes)s
@@ -757,7 +756,7 @@ def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float =
     .. math::
 
         L = \sum_{j \ne y} \max(0,\; s_j - s_y + \Delta)^p
-    
+
 
     Parameters
     ----------
@@ -810,7 +809,7 @@ def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margi
         \frac{\partial L}{\partial s_y} = -\sum_{j \ne y} \frac{\partial L}{\partial s_j}
 
     At a kink (a margin exactly 0) the subgradient 0 is used.
-    
+
 
     Parameters
     ----------

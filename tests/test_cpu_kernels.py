@@ -237,7 +237,7 @@ def test_want_grad_false_matches_and_allocates_nothing_big():
 def test_out_is_reused_across_calls():
     rng = np.random.default_rng(8)
     out = np.full((100, 30), np.nan, dtype=np.float32)
-    for step in range(3):
+    for _ in range(3):
         z, y = make(rng, 100, 30, np.float32, ignore=True)
         loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, out=out, grad_scale=0.01)
         assert grad is out

@@ -154,14 +154,14 @@ def kernel_instantiations() -> list[str]:
     return [n for d in _TRAITS for m in _MODES.values() for n in _all_kernel_names(d, m)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module(dtype_name: str, mode: int):
     import cupy
 
     return cupy.RawModule(code=kernel_source(), name_expressions=_all_kernel_names(dtype_name, mode))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _smem_optin(device_id: int) -> int:
     """Largest dynamic shared memory one block may opt in to on this device."""
     import cupy
@@ -176,7 +176,7 @@ def _smem_optin(device_id: int) -> int:
 _SMEM_OPTED: dict = {}  # (kernel name, device) -> dynamic shared bytes opted in
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel(name: str, dtype_name: str, mode: int):
     return _module(dtype_name, mode).get_function(name)
 
@@ -203,7 +203,8 @@ def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy, src=None) -> None:
     if src is not None and out.nbytes and src.nbytes:
         lo, hi = src.data.ptr, src.data.ptr + src.nbytes
         if out.data.ptr < hi and lo < out.data.ptr + out.nbytes:
-            raise ValueError(f"{fn}: out must not overlap the input array (the kernel reads it after writing)")
+            raise ValueError(f"{fn}: out must not overlap the input array "
+                             "(the kernel reads it after writing)")
     if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
         raise ValueError(
             f"{fn}: out must be a C-contiguous {np.dtype(dtype).name} array of shape {shape}, "
@@ -274,7 +275,8 @@ def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, 
     if plan[0] == "reg":
         _, _, rt, _ = plan
         if rt == 32:
-            grid, block = ((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,), (32 * _WARP_ROWS_PER_BLOCK,)
+            grid = ((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,)
+            block = (32 * _WARP_ROWS_PER_BLOCK,)
         else:
             grid, block = (n,), (rt,)
         runner(name, dtype_name, mode, grid, block, args, 0, device_id)
