@@ -57,20 +57,19 @@ def check_count(value: Any, fn: str, name: str, *, minimum: int = 1,
                 expected: str = "an integer >= 1", too_small: str | None = None) -> int:
     """An integer (Python or NumPy, not a bool) of at least `minimum`: a size or a count.
 
-    The messages read ``"{fn}: {name} must be {expected}; got ..."``, with
-    `too_small` in place of `expected` for an integer below `minimum`.  (The
-    older of the two wordings: the tests of datasets, diagnostics and training
-    match it; moving them to ``argument_error``'s is the owners' change.)
+    The messages read ``"{fn}: argument '{name}' must be {expected}; found ..."``
+    (:func:`argument_error`), with `too_small` in place of `expected` for an
+    integer below `minimum`.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be {expected}; got the bool {value!r}")
+        raise argument_error(fn, name, expected, f"the bool {value!r}", TypeError)
     try:
         v = operator.index(value)
     except TypeError:
-        raise TypeError(f"{fn}: {name} must be {expected}; got {type(value).__name__} "
-                        f"{value!r}") from None
+        raise argument_error(fn, name, expected, f"{type(value).__name__} {value!r}",
+                             TypeError) from None
     if v < minimum:
-        raise ValueError(f"{fn}: {name} must be {too_small or expected}; got {v}")
+        raise argument_error(fn, name, too_small or expected, str(v))
     return v
 
 
