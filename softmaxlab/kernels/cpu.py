@@ -421,18 +421,22 @@ def _plain_block(z, lab, g, row_loss, want_grad: bool, gs: float, s_lo, s_hi,
         t = z.dtype.type
         # coefnum = gy = gs * (1 + 0 * W / C) = gs; epsnum = gs * 0 * W / C = gs * 0
         # (0, or NaN for an infinite gs, as in the general path).
+        # epsnum * ey is epsnum itself, bit for bit, since 0 <= ey <= s is finite.
         gy = t(gs)
         np.multiply(g, np.divide(gy, s)[:, None], out=g)
-        at_label = np.multiply(t(gs * 0.0), ey)
-        at_label -= np.multiply(gy, rest)
+        at_label = np.multiply(gy, rest)
+        np.subtract(t(gs * 0.0), at_label, out=at_label)
         at_label /= s
         flat[at_y] = at_label
-    ratio = rest.astype(np.float64)
-    ey64 = ey.astype(np.float64)
-    ratio /= ey64
-    np.log1p(ratio, out=row_loss)
-    if not (np.minimum.reduce(ey64) >= tiny and np.maximum.reduce(ratio) <= 2.0**60):
-        far = np.flatnonzero(~((ey64 >= tiny) & (ratio <= 2.0**60)))
+    # ratio = rest / ey in float64 (the inputs cast first, as astype would), in
+    # row_loss, then log1p in place; the rows where that form does not apply
+    # (see _label_nll) get log s - z_y.
+    np.divide(rest, ey, out=row_loss, dtype=np.float64)
+    far = None
+    if not (np.minimum.reduce(ey) >= tiny and np.maximum.reduce(row_loss) <= 2.0**60):
+        far = np.flatnonzero(~((ey >= tiny) & (row_loss <= 2.0**60)))
+    np.log1p(row_loss, out=row_loss)
+    if far is not None:
         zy = z.reshape(-1)[at_y[far]].astype(np.float64)
         row_loss[far] = np.log(s[far].astype(np.float64)) - zy
     return True
