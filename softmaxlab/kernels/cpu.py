@@ -377,6 +377,15 @@ def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
 _TINY = {np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)}
 
 
+@functools.lru_cache(maxsize=64)
+def _row_starts(n: int, C: int) -> np.ndarray:
+    """``[0, C, 2C, ...]`` (n entries, read-only): the flat index of each row's
+    first entry.  Cached, since a training loop asks for the same shape each step."""
+    a = np.arange(0, n * C, C, dtype=np.intp)
+    a.flags.writeable = False
+    return a
+
+
 def _plain_rows(logits, labels, grad, row_loss, consts, r0: int, r1: int) -> bool:
     """The plain kernel over rows ``[r0, r1)``, block by block; False if it gave up.
 
@@ -406,8 +415,8 @@ def _plain_block(z, lab, g, row_loss, want_grad: bool, gs: float, s_lo, s_hi,
     :func:`_label_nll` with ``a = 1``, ``eps = 0``: see them for the why.
     """
     n, C = z.shape
-    at_y = np.arange(0, n * C, C, dtype=np.intp)
-    at_y += lab.astype(np.intp, copy=False)
+    at_y = lab.astype(np.intp)  # a copy, even of intp labels
+    at_y += _row_starts(n, C)
     flat = g.reshape(-1)
     np.exp(z, out=g)
     ey = flat[at_y]
