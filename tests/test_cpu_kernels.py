@@ -300,6 +300,21 @@ def test_plain_case_is_bit_for_bit_the_general_path(case, scale, want_grad, bloc
         assert fast[1] is None and general[1] is None
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_case_on_long_blocks(dtype, monkeypatch):
+    # Blocks of more than 4096 rows (few classes) take their row starts uncached.
+    from softmaxlab.kernels import cpu
+
+    z, y = make(np.random.default_rng(4), 6000, 3, dtype, scale=20.0)
+    assert cpu.BLOCK_BYTES // (3 * z.itemsize) > 4096
+    fast = ce_rows_numpy(z, y, grad_scale=1 / 6000)
+    monkeypatch.setattr(cpu, "_is_plain", lambda *a: False)
+    general = ce_rows_numpy(z, y, grad_scale=1 / 6000)
+    np.testing.assert_array_equal(_bits(fast[0]), _bits(general[0]))
+    np.testing.assert_array_equal(_bits(fast[1]), _bits(general[1]))
+    check(z, y, scale=1 / 6000)
+
+
 def test_plain_case_is_taken(monkeypatch):
     # The test above proves nothing unless the common call takes the plain path.
     from softmaxlab.kernels import cpu

@@ -377,10 +377,15 @@ def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
 _TINY = {np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)}
 
 
-@functools.lru_cache(maxsize=64)
 def _row_starts(n: int, C: int) -> np.ndarray:
     """``[0, C, 2C, ...]`` (n entries, read-only): the flat index of each row's
-    first entry.  Cached, since a training loop asks for the same shape each step."""
+    first entry.  Cached for small blocks (at most 32 KiB each), since a training
+    loop asks for the same shape at every step."""
+    return _small_row_starts(n, C) if n <= 4096 else np.arange(0, n * C, C, dtype=np.intp)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_row_starts(n: int, C: int) -> np.ndarray:
     a = np.arange(0, n * C, C, dtype=np.intp)
     a.flags.writeable = False
     return a
