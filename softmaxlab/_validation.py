@@ -141,6 +141,8 @@ def check_number(value: Any, fn: str, name: str) -> float:
 
     Only the type is checked; NaN and inf pass (callers check the range).
     """
+    if type(value) is float or type(value) is int:  # the usual call, without the ABC check
+        return float(value)
     if getattr(value, "ndim", None) == 0 and getattr(value, "dtype", None) is not None \
             and getattr(value.dtype, "kind", "f") in "iuf":
         value = value.item() if hasattr(value, "item") else float(value)

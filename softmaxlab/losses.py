@@ -507,7 +507,7 @@ def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     """The loss from the per-position losses: as they are, summed, or summed and scaled."""
     if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
-    total = xp.sum(rows)
+    total = np.add.reduce(rows, axis=None) if xp is np else xp.sum(rows)  # np.sum's own call
     total = total if isinstance(scale, float) and scale == 1.0 else total * scale
     return xp.asarray(total)  # a 0-d array of the input's library (NumPy gives a scalar)
 
@@ -541,7 +541,8 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
         return None  # an ignore_index among the classes: the general path
     # A label outside [0, C) is an error or an ignored position (ignore_index=-100
     # is the default): the general path handles both.
-    if (validate or ignore_index is not None) and ((target < 0) | (target >= C)).any():
+    if (validate or ignore_index is not None) and (
+            np.minimum.reduce(target) < 0 or np.maximum.reduce(target) >= C):
         return None
     scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
     rows, grad = kernels.ce_rows(logits, target, label_smoothing=eps, grad_scale=scale,
