@@ -59,6 +59,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .. import _validation as V
+
 __all__ = ["ce_rows_numpy", "default_num_threads"]
 
 #: Default of ``thread_min_elements``: inputs with fewer elements than this run
@@ -591,8 +593,8 @@ def ce_rows_numpy(
     if N == 0:
         return row_loss, grad
     if C == 0:
-        raise ValueError(f"ce_rows_numpy: logits must have at least one class, found shape "
-                         f"{logits.shape}")
+        raise V.argument_error("ce_rows_numpy", "logits", "at least one class (C >= 1)",
+                               f"shape {logits.shape}", must="have")
     labels, eps, gs = np.asarray(labels), float(label_smoothing), float(grad_scale)
     if num_threads is None:
         nt = default_num_threads() if N * C >= thread_min_elements else 1
@@ -611,53 +613,60 @@ def ce_rows_numpy(
     return row_loss, grad
 
 
+def _found(a, attr: str = "dtype") -> str:
+    """What an argument is, for a message: its type, and its dtype (or shape) if it has one."""
+    v = getattr(a, attr, None)
+    return type(a).__name__ if v is None else f"{type(a).__name__} of {attr} {v}"
+
+
 def _check_args(logits, labels, weight, out, want_grad, num_threads) -> None:
     """The checks that keep the kernel memory-safe (shapes, dtypes, layout, aliasing)."""
     where = "ce_rows_numpy"
     if not isinstance(logits, np.ndarray) or logits.dtype not in (np.float32, np.float64):
-        raise TypeError(
-            f"{where}: logits must be a float32 or float64 numpy.ndarray, "
-            f"found {type(logits).__name__} of dtype {getattr(logits, 'dtype', None)}"
-        )
+        raise V.argument_error(where, "logits", "a float32 or float64 numpy.ndarray",
+                               _found(logits), TypeError)
     if logits.ndim != 2:
-        raise ValueError(f"{where}: logits must have shape (N, C), found shape {logits.shape}")
+        raise V.argument_error(where, "logits", "shape (N, C)", f"shape {logits.shape}", must="have")
     if not logits.flags.c_contiguous:
-        raise ValueError(f"{where}: logits must be C-contiguous")
+        raise V.argument_error(where, "logits", "C-contiguous",
+                               f"a non-contiguous array with strides {logits.strides}")
     N, C = logits.shape
     dtype = logits.dtype
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{where}: labels must be integers, found dtype {labels.dtype}")
+        raise V.argument_error(where, "labels", "an integer dtype", f"dtype {labels.dtype}",
+                               TypeError, must="have")
     if labels.shape != (N,):
-        raise ValueError(
-            f"{where}: labels must have shape ({N},) to match logits {logits.shape}, "
-            f"found {labels.shape}"
-        )
+        raise V.argument_error(where, "labels", f"shape ({N},) to match logits {logits.shape}",
+                               f"shape {labels.shape}", must="have")
     if weight is not None:
         if not isinstance(weight, np.ndarray) or weight.dtype != dtype:
-            raise TypeError(
-                f"{where}: weight must be a numpy.ndarray of dtype {dtype}, "
-                f"found {type(weight).__name__} of dtype {getattr(weight, 'dtype', None)}"
-            )
+            raise V.argument_error(where, "weight", f"a numpy.ndarray of dtype {dtype}",
+                                   _found(weight), TypeError)
         if weight.shape != (C,):
-            raise ValueError(f"{where}: weight must have shape ({C},), found {weight.shape}")
+            raise V.argument_error(where, "weight", f"shape ({C},)", f"shape {weight.shape}",
+                                   must="have")
     if out is not None:
         if not want_grad:
-            raise ValueError(f"{where}: out is given but want_grad is False")
+            raise V.argument_error(where, "out", "None when want_grad is False",
+                                   _found(out, "shape"))
         if not isinstance(out, np.ndarray) or out.dtype != dtype:
-            raise TypeError(
-                f"{where}: out must be a numpy.ndarray of dtype {dtype}, "
-                f"found {type(out).__name__} of dtype {getattr(out, 'dtype', None)}"
-            )
+            raise V.argument_error(where, "out", f"a numpy.ndarray of dtype {dtype}",
+                                   _found(out), TypeError)
         if out.shape != (N, C):
-            raise ValueError(f"{where}: out must have shape {(N, C)}, found {out.shape}")
+            raise V.argument_error(where, "out", f"shape {(N, C)}", f"shape {out.shape}", must="have")
         if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError(f"{where}: out must be a writeable C-contiguous array")
+            flaws = ([] if out.flags.writeable else ["read-only"]) + (
+                [] if out.flags.c_contiguous else [f"non-contiguous (strides {out.strides})"])
+            raise V.argument_error(where, "out", "a writeable C-contiguous array",
+                                   f"an array that is {' and '.join(flaws)}")
         if np.may_share_memory(out, logits):
-            raise ValueError(f"{where}: out must not overlap logits")
+            raise V.argument_error(
+                where, "out", "'logits' (the kernel reads the logits after it starts writing "
+                "the gradient)", "an array that shares memory with 'logits'", must="not overlap")
     if num_threads is not None and (not isinstance(num_threads, (int, np.integer))
                                     or num_threads < 1):
-        raise ValueError(f"{where}: num_threads must be a positive integer, found {num_threads!r}")
+        raise V.argument_error(where, "num_threads", "None or an integer >= 1", repr(num_threads))
 
 
 def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_scale,
