@@ -220,9 +220,9 @@ def _as_history(loss_history: Any) -> np.ndarray:
 _NEGATIVE_SLACK = 1e-6
 
 
-#: -ln(FLT_MIN) = 87.3365: Caffe's ``SoftmaxWithLoss`` clamps the probability of the
-#: true class at FLT_MIN (the smallest normal float32), so a net whose scores diverged
-#: reports exactly this loss, step after step (Caffe issues #6130 and #4435).
+#: The loss -ln(FLT_MIN) = 87.3365.  Caffe's ``SoftmaxWithLoss`` clamps the probability
+#: of the true class at FLT_MIN (the smallest normal float32), so a net whose scores
+#: diverged reports exactly this loss, step after step (Caffe issues #6130 and #4435).
 CAFFE_UNDERFLOW_LOSS = -math.log(float(np.finfo(np.float32).tiny))
 
 _INIT_ADVICE = (
