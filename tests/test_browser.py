@@ -332,20 +332,27 @@ def test_widgets_render_and_react(browser_context, server):
     page.goto(f"{server}/lite/lab/index.html", wait_until="load")
     page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
     nb = json.loads(WIDGETS_NB.read_text(encoding="utf-8"))
+    # the lite kernel is "python": with "python3" the lab asks for a kernel
+    nb["metadata"]["kernelspec"] = {"name": "python", "language": "python",
+                                    "display_name": "Python (Pyodide)"}
     page.evaluate("""async (content) => {
       const app = window.jupyterapp;
       await app.serviceManager.ready;
       await app.restored;
       await app.serviceManager.contents.save('browser_widgets.ipynb',
         {type: 'notebook', format: 'json', content});
-      await app.commands.execute('docmanager:open', {path: 'browser_widgets.ipynb'});
+      app.commands.execute('docmanager:open', {path: 'browser_widgets.ipynb'});
     }""", nb)
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function(
-        "() => document.querySelector('.jp-Notebook') && "
-        "!document.body.innerText.includes('Python (Pyodide) | Starting')",
+        "() => { const w = window.jupyterapp.shell.currentWidget; "
+        "const k = w && w.sessionContext && w.sessionContext.session "
+        "&& w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
         timeout=120_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # not awaited: the command's promise settles only when every cell has run
+    # (never, if the kernel does not start); the waits below are bounded
+    page.evaluate("() => { window.jupyterapp.commands.execute("
+                  "'notebook:run-all-cells'); }")
     # three explorers: three stills, two sliders + the demo's controls
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-OutputArea-output img').length >= 3 "
