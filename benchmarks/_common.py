@@ -30,8 +30,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "machine_info",

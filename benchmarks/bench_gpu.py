@@ -16,7 +16,8 @@ interleaved round by round:
   cache off, so each logit of a long row is read twice (for tuning);
 * ``fused-512x2`` (C >= 32000 only): the long-row kernel with 512-thread
   blocks, two per SM, half the row cache each (the default is 1024 threads,
-  one per SM); whichever wins should become ``softmaxlab.kernels.cuda.BIG_THREADS`` (the default of ``big_threads=``);
+  one per SM); whichever wins should become ``softmaxlab.kernels.cuda.BIG_THREADS``
+  (the default of ``big_threads=``);
 * ``lib``: the public :func:`softmaxlab.losses.cross_entropy_with_grad`
   (``validate=False``, ``reduction="mean"``, ``out=`` the same buffer), which
   dispatches to the fused kernel for CuPy input and adds the mean;
@@ -48,7 +49,6 @@ import datetime as dt
 import statistics
 import sys
 from pathlib import Path
-
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -264,7 +264,8 @@ def main(argv=None):
     rows = []
     for dtype in args.dtypes.split(","):
         for n, c in shapes:
-            r = bench_case(cp, torch, n, c, dtype, repeats, args.warmup, bw, validate_rows=(dtype == "float32"))
+            r = bench_case(cp, torch, n, c, dtype, repeats, args.warmup, bw,
+                           validate_rows=(dtype == "float32"))
             print(format_table(r, COLUMNS), "\n", flush=True)
             rows += r
     checks = targets(rows)

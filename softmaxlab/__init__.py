@@ -46,17 +46,17 @@ from .layers import (
     Softmax,
     SoftmaxWithLoss,
 )
+from .linear import (
+    LinearCrossEntropyGrad,
+    linear_cross_entropy,
+    linear_cross_entropy_with_grad,
+)
 from .losses import (
     REDUCTIONS,
     cross_entropy,
     cross_entropy_with_grad,
     multiclass_hinge,
     multiclass_hinge_with_grad,
-)
-from .linear import (
-    LinearCrossEntropyGrad,
-    linear_cross_entropy,
-    linear_cross_entropy_with_grad,
 )
 from .net import Net
 from .optim import SGD

@@ -19,7 +19,8 @@ import contextlib
 import contextvars
 import functools
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -462,7 +463,7 @@ def array_namespace(*arrays: Any, fn: str = "softmaxlab"):
     return _ns(*arrs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numpy_namespace():
     """array-api-compat's NumPy namespace (what ``array_namespace`` gives NumPy)."""
     from array_api_compat import array_namespace as _ns

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 __all__ = ["docformat", "fill"]
 

@@ -15,8 +15,9 @@ tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ._validation import argument_error
 
@@ -128,6 +129,9 @@ def get(name: str) -> Reduction:
 
 def check_reduction(reduction: Any, fn: str, loss: str = "ce") -> Reduction:
     """The entry for `reduction`, or the house ValueError naming the valid ones."""
+    entry = _BY_NAME.get(reduction) if type(reduction) is str else None
+    if entry is not None and loss in entry.losses:  # the valid call, without a scan
+        return entry
     valid = names_for(loss)
     if not isinstance(reduction, str) or reduction not in valid:
         raise argument_error(fn, "reduction", "one of " + ", ".join(repr(r) for r in valid),

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Iterable
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

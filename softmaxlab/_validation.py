@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import to_numpy
 # Array conversion and dtype queries live in _backend; these names stay
 # importable from here for the modules that still take them from _validation.
-from ._backend import as_array, dtype_kind, dtype_name, namespace_and_array  # noqa: F401
+from ._backend import as_array, dtype_kind, dtype_name, namespace_and_array, to_numpy  # noqa: F401
 
 
 def argument_error(fn: str, name: str, expected: str, found: str,
@@ -58,20 +57,19 @@ def check_count(value: Any, fn: str, name: str, *, minimum: int = 1,
                 expected: str = "an integer >= 1", too_small: str | None = None) -> int:
     """An integer (Python or NumPy, not a bool) of at least `minimum`: a size or a count.
 
-    The messages read ``"{fn}: {name} must be {expected}; got ..."``, with
-    `too_small` in place of `expected` for an integer below `minimum`.  (The
-    older of the two wordings: the tests of datasets, diagnostics and training
-    match it; moving them to ``argument_error``'s is the owners' change.)
+    The messages read ``"{fn}: argument '{name}' must be {expected}; found ..."``
+    (:func:`argument_error`), with `too_small` in place of `expected` for an
+    integer below `minimum`.
     """
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be {expected}; got the bool {value!r}")
+        raise argument_error(fn, name, expected, f"the bool {value!r}", TypeError)
     try:
         v = operator.index(value)
     except TypeError:
-        raise TypeError(f"{fn}: {name} must be {expected}; got {type(value).__name__} "
-                        f"{value!r}") from None
+        raise argument_error(fn, name, expected, f"{type(value).__name__} {value!r}",
+                             TypeError) from None
     if v < minimum:
-        raise ValueError(f"{fn}: {name} must be {too_small or expected}; got {v}")
+        raise argument_error(fn, name, too_small or expected, str(v))
     return v
 
 
@@ -143,6 +141,8 @@ def check_number(value: Any, fn: str, name: str) -> float:
 
     Only the type is checked; NaN and inf pass (callers check the range).
     """
+    if type(value) is float or type(value) is int:  # the usual call, without the ABC check
+        return float(value)
     if getattr(value, "ndim", None) == 0 and getattr(value, "dtype", None) is not None \
             and getattr(value.dtype, "kind", "f") in "iuf":
         value = value.item() if hasattr(value, "item") else float(value)

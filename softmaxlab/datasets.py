@@ -17,7 +17,8 @@ run time: the handwritten digits ship with scikit-learn.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 

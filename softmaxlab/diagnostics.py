@@ -208,11 +208,11 @@ def _as_history(loss_history: Any) -> np.ndarray:
     neg = np.flatnonzero(np.isfinite(arr) & (arr < -_NEGATIVE_SLACK))  # non-finite: diverging
     if neg.size:
         i = int(neg[0])
-        # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
-        raise ValueError(
-            f"diagnose: loss_history holds {float(arr[i])!r} at step {i}; a cross-entropy or "
-            "hinge loss is never negative (was the log-likelihood passed instead of its "
-            "negative, or an accuracy instead of a loss?)")
+        raise V.argument_error(
+            "diagnose", "loss_history",
+            "non-negative (a cross-entropy or hinge loss is never negative: was the "
+            "log-likelihood passed instead of its negative, or an accuracy instead of a loss?)",
+            f"{float(arr[i])!r} at step {i}")
     return arr
 
 

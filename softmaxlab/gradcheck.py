@@ -22,8 +22,9 @@ a loss layer, or a whole :class:`~softmaxlab.net.Net`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

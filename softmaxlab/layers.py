@@ -33,7 +33,8 @@ from __future__ import annotations
 import abc
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ class Param:
         """Set the gradient to zero (a new array; the old one is not written)."""
         self.grad = array_namespace(self.data, fn="Param.zero_grad").zeros_like(self.data)
 
-    def to_backend(self) -> "Param":
+    def to_backend(self) -> Param:
         """Move value and gradient to the current backend (in place on this object)."""
         self.data = asarray(to_numpy(self.data))
         self.grad = asarray(to_numpy(self.grad))

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import _validation as V
 from ._backend import as_indices, is_numpy_namespace, to_numpy
+from ._docs import fill
 from .losses import REDUCTIONS
 
 __all__ = ["LinearCrossEntropyGrad", "linear_cross_entropy",
@@ -424,22 +425,18 @@ _DOC_NOTES = r"""
 """
 
 
+@fill({"params": _DOC_PARAMS, "notes": _DOC_NOTES})
 def linear_cross_entropy(hidden: Any, weight: Any, target: Any, *, bias: Any = None,
                          ignore_index: int | None = -100, label_smoothing: float = 0.0,
                          reduction: str = "mean", chunk_size: int | None = None,
                          validate: bool = True):
-    fn = "linear_cross_entropy"
-    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
-                 chunk_size, validate)
-    return _run(fn, A, False, validate)[0]
-
-
-linear_cross_entropy.__doc__ = r"""Softmax cross-entropy of the scores ``hidden @ weight.T + bias``, in blocks.
+    r"""Softmax cross-entropy of the scores ``hidden @ weight.T + bias``, in blocks.
 
     The same number as ``cross_entropy(hidden @ weight.T + bias, target)``,
     computed without ever holding more than `chunk_size` scores (see
     :mod:`softmaxlab.linear`).
-    """ + _DOC_PARAMS + r"""
+
+    %(params)s
 
     Returns
     -------
@@ -459,7 +456,9 @@ linear_cross_entropy.__doc__ = r"""Softmax cross-entropy of the scores ``hidden 
         a `bias` or `target` of the wrong shape; `chunk_size` < 1;
         `label_smoothing` outside [0, 1]; an unknown `reduction`; a
         non-finite loss at a position that is not ignored.
-    """ + _DOC_NOTES + r"""
+
+    %(notes)s
+
     Examples
     --------
     >>> import numpy as np
@@ -477,23 +476,23 @@ linear_cross_entropy.__doc__ = r"""Softmax cross-entropy of the scores ``hidden 
     >>> round(float(sml.linear_cross_entropy(h, np.zeros((65, 4)), y)), 4)
     4.1744
     """
+    fn = "linear_cross_entropy"
+    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+                 chunk_size, validate)
+    return _run(fn, A, False, validate)[0]
 
 
+@fill({"params": _DOC_PARAMS, "notes": _DOC_NOTES})
 def linear_cross_entropy_with_grad(hidden: Any, weight: Any, target: Any, *, bias: Any = None,
                                    ignore_index: int | None = -100,
                                    label_smoothing: float = 0.0, reduction: str = "mean",
                                    chunk_size: int | None = None, validate: bool = True):
-    fn = "linear_cross_entropy_with_grad"
-    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
-                 chunk_size, validate)
-    return _run(fn, A, True, validate)
-
-
-linear_cross_entropy_with_grad.__doc__ = r"""The loss of :func:`linear_cross_entropy` and its gradients, in one sweep.
+    r"""The loss of :func:`linear_cross_entropy` and its gradients, in one sweep.
 
     For ``reduction="none"`` the gradients are those of the sum of the
     per-position losses.
-    """ + _DOC_PARAMS + r"""
+
+    %(params)s
 
     Returns
     -------
@@ -507,7 +506,9 @@ linear_cross_entropy_with_grad.__doc__ = r"""The loss of :func:`linear_cross_ent
     ------
     TypeError, ValueError
         As :func:`linear_cross_entropy`.
-    """ + _DOC_NOTES + r"""
+
+    %(notes)s
+
     Examples
     --------
     The gradients of the blocked loss are those of the materialised scores
@@ -525,3 +526,9 @@ linear_cross_entropy_with_grad.__doc__ = r"""The loss of :func:`linear_cross_ent
     >>> bool(np.allclose(grad.bias, dz.sum(axis=0)))
     True
     """
+    fn = "linear_cross_entropy_with_grad"
+    A = _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+                 chunk_size, validate)
+    return _run(fn, A, True, validate)
+
+

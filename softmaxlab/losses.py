@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _docs
+from . import _docs, kernels
 from . import _reductions as R
 from . import _validation as V
-from . import kernels
 from ._backend import arange_on, as_indices, full_on, plain_array, to_numpy
 
 __all__ = [
@@ -508,7 +507,7 @@ def _reduce_rows(xp, rows, reduction: str, scale, batch_shape: tuple):
     """The loss from the per-position losses: as they are, summed, or summed and scaled."""
     if R.is_per_position(reduction):
         return xp.reshape(rows, batch_shape)
-    total = xp.sum(rows)
+    total = np.add.reduce(rows, axis=None) if xp is np else xp.sum(rows)  # np.sum's own call
     total = total if isinstance(scale, float) and scale == 1.0 else total * scale
     return xp.asarray(total)  # a 0-d array of the input's library (NumPy gives a scalar)
 
@@ -542,7 +541,8 @@ def _ce_numpy_2d(logits, target, eps: float, reduction: str, validate: bool, wan
         return None  # an ignore_index among the classes: the general path
     # A label outside [0, C) is an error or an ignored position (ignore_index=-100
     # is the default): the general path handles both.
-    if (validate or ignore_index is not None) and ((target < 0) | (target >= C)).any():
+    if (validate or ignore_index is not None) and (
+            np.minimum.reduce(target) < 0 or np.maximum.reduce(target) >= C):
         return None
     scale = 1.0 / R.divisor(reduction, R.Counts(N, N))
     rows, grad = kernels.ce_rows(logits, target, label_smoothing=eps, grad_scale=scale,
@@ -604,7 +604,7 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
     .. math::
 
         L = -\log \operatorname{softmax}(z)_y = \operatorname{logsumexp}(z) - z_y
-    
+
 
     Parameters
     ----------
@@ -626,7 +626,7 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
         negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
         unknown `reduction`; a non-ignored position with no finite score or a
         NaN; an empty batch with a reduction that divides.
-    
+
     Notes
     -----
     %(ce_notes)s
@@ -663,7 +663,7 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
     the class weight, over the normaliser), the backward of Caffe's
     ``SoftmaxWithLoss``.  For ``reduction="none"`` it is the gradient of the
     sum of the per-position losses.
-    
+
 
     Parameters
     ----------
@@ -684,7 +684,7 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
     ------
     TypeError, ValueError
         As :func:`cross_entropy`; also for an `out` of the wrong shape or dtype.
-    
+
     Notes
     -----
     %(ce_notes)s
@@ -757,7 +757,7 @@ def multiclass_hinge(scores: Any, target: Any, *, axis: int = 1, margin: float =
     .. math::
 
         L = \sum_{j \ne y} \max(0,\; s_j - s_y + \Delta)^p
-    
+
 
     Parameters
     ----------
@@ -810,7 +810,7 @@ def multiclass_hinge_with_grad(scores: Any, target: Any, *, axis: int = 1, margi
         \frac{\partial L}{\partial s_y} = -\sum_{j \ne y} \frac{\partial L}{\partial s_j}
 
     At a kink (a margin exactly 0) the subgradient 0 is used.
-    
+
 
     Parameters
     ----------

@@ -8,8 +8,8 @@ first, as Caffe's solver calls ``ClearParamDiffs``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from . import _validation as V
 from ._backend import array_namespace

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -113,8 +113,7 @@ def _check_policy(lr_policy: Any, opts: dict) -> dict:
         v = opts[k]
         if v is not None:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
-                # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
-                raise ValueError(f"SGD: {k} must be a positive integer, found {v!r}")
+                raise V.argument_error("SGD", k, "a positive integer", repr(v))
             out[k] = int(v)
     if opts["gamma"] is not None:
         g = V.check_number(opts["gamma"], fn, "gamma")

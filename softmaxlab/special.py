@@ -31,7 +31,7 @@ import numpy as np
 from . import _backend as B
 from . import _validation as V
 from . import kernels
-from ._backend import is_cupy_namespace, is_numpy_namespace
+from ._backend import is_numpy_namespace
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid"]
 

@@ -139,10 +139,9 @@ def _unpack(data: Any, name: str):
         if V.any_true(bad, xp):
             idx = V.first_true_index(bad, tuple(X.shape))
             value = float(to_numpy(X[idx]))
-            # Older wording, pinned by tests/test_bad_input_audit.py (branch core).
-            raise ValueError(
-                f"train: {name}[0] (X) holds {value!r} at index {V.fmt_index(idx)}; the "
-                "inputs must be finite (drop or impute that sample first)")
+            raise V.argument_error(
+                "train", f"{name}[0] (X)", "finite (drop or impute that sample first)",
+                f"{value!r} at index {V.fmt_index(idx)}")
     return X, y, n
 
 

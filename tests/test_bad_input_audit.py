@@ -231,7 +231,7 @@ def _p():
     (dict(lr_policy="multistep", gamma=0.1, stepvalues=[5, 2.5]), TypeError,
      "SGD: argument 'stepvalues' must hold non-negative integers; found 2.5 at index 1"),
     (dict(lr_policy="step", gamma=0.1, stepsize="5"), ValueError,
-     "SGD: stepsize must be a positive integer, found '5'"),
+     "SGD: argument 'stepsize' must be a positive integer; found '5'"),
 ])
 def test_sgd_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -395,15 +395,16 @@ def test_train_refuses_non_finite_inputs_up_front(bad, which):
     Xb[7, 1] = bad
     net = sml.Net([InnerProduct(2, 3, seed=0)], SoftmaxWithLoss())
     kw = dict(data=(Xb, y)) if which == "data" else dict(data=(X, y), val_data=(Xb, y))
-    with pytest.raises(ValueError, match=rf"^train: {which}\[0\] \(X\) holds {re.escape(repr(bad))} "
-                                         r"at index \(7, 1\); the inputs must be finite"):
+    with pytest.raises(ValueError, match=rf"^train: argument '{which}\[0\] \(X\)' must be finite "
+                                         rf".*; found {re.escape(repr(bad))} at index \(7, 1\)$"):
         sml.train(net, sml.SGD(net.params, lr=0.1), iterations=2, **kw)
 
 
 def test_diagnose_refuses_negative_losses():
     # A log-likelihood (or an accuracy) passed by mistake used to be read as a plateau.
-    with pytest.raises(ValueError, match=r"^diagnose: loss_history holds -1.0 at step 3; a "
-                                         r"cross-entropy or hinge loss is never negative"):
+    with pytest.raises(ValueError, match=r"^diagnose: argument 'loss_history' must be non-negative "
+                                         r"\(a cross-entropy or hinge loss is never negative.*; "
+                                         r"found -1.0 at step 3$"):
         sml.diagnose([2.3, 2.0, 1.0, -1.0, -2.0], 10)
     # Rounding just below zero in another library's loss is not an error.
     assert sml.diagnose([2.3, 1.0, 0.1, -1e-9], 10).verdict == "learning"

@@ -169,9 +169,9 @@ def test_bad_probabilities(probs, labels, match):
 
 
 def test_bad_n_bins():
-    with pytest.raises(ValueError, match="reliability_bins: n_bins"):
+    with pytest.raises(ValueError, match="reliability_bins: argument 'n_bins' must be an integer >= 1; found 0"):
         reliability_bins(P4, Y4, n_bins=0)
-    with pytest.raises(TypeError, match="n_bins"):
+    with pytest.raises(TypeError, match="argument 'n_bins' must be an integer >= 1; found float 2.5"):
         expected_calibration_error(P4, Y4, n_bins=2.5)
 
 

@@ -7,6 +7,8 @@ formula per line, no blocking, no threads, no fast path), and with PyTorch's
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -237,7 +239,7 @@ def test_want_grad_false_matches_and_allocates_nothing_big():
 def test_out_is_reused_across_calls():
     rng = np.random.default_rng(8)
     out = np.full((100, 30), np.nan, dtype=np.float32)
-    for step in range(3):
+    for _ in range(3):
         z, y = make(rng, 100, 30, np.float32, ignore=True)
         loss, grad = ce_rows_numpy(z, y, ignore_index=IGN, out=out, grad_scale=0.01)
         assert grad is out
@@ -251,6 +253,94 @@ def test_integer_label_dtypes():
     for dt in (np.int8, np.uint8, np.int32, np.uint64):
         loss, _ = ce_rows_numpy(z, y.astype(dt))
         np.testing.assert_array_equal(loss, base)
+
+
+# --------------------------------------------------------------------------- plain case
+
+
+@st.composite
+def _plain_case(draw):
+    N = draw(st.integers(1, 40))
+    C = draw(st.integers(1, 12))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    z = (rng.normal(size=(N, C)) * draw(st.sampled_from([1.0, 10.0, 30.0, 120.0]))).astype(dtype)
+    z += dtype(draw(st.sampled_from([0.0, -60.0, 40.0, 85.0])))  # near the safe range's ends
+    if draw(st.booleans()):
+        z[rng.random((N, C)) < 0.2] = -np.inf
+    y = rng.integers(0, C, N).astype(draw(st.sampled_from([np.int64, np.int32, np.uint8])))
+    return z, y
+
+
+def _bits(a):
+    return a.view(np.uint64 if a.dtype.itemsize == 8 else np.uint32)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_plain_case(), scale=st.sampled_from([1.0, 1 / 7, 0.0, -2.0, np.inf]),
+       want_grad=st.booleans(), block_bytes=st.sampled_from([1, 64, 1 << 19]),
+       num_threads=st.sampled_from([1, 2]))
+def test_plain_case_is_bit_for_bit_the_general_path(case, scale, want_grad, block_bytes,
+                                                    num_threads, monkeypatch_module):
+    # Without weights, ignored rows or smoothing the kernel takes a straight
+    # path (kernels.cpu._plain_rows); it must give every bit of the general one,
+    # the sign of zeros and the rows where it gives up included.
+    from softmaxlab.kernels import cpu
+
+    z, y = case
+    kw = dict(grad_scale=scale, want_grad=want_grad, block_bytes=block_bytes,
+              num_threads=num_threads, ignore_index=IGN)
+    with np.errstate(all="raise"):  # the kernel must not warn either
+        fast = ce_rows_numpy(z, y, **kw)
+    with monkeypatch_module.context() as m:
+        m.setattr(cpu, "_is_plain", lambda *a: False)
+        general = ce_rows_numpy(z, y, **kw)
+    np.testing.assert_array_equal(_bits(fast[0]), _bits(general[0]))
+    if want_grad:
+        np.testing.assert_array_equal(_bits(fast[1]), _bits(general[1]))
+    else:
+        assert fast[1] is None and general[1] is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_case_on_long_blocks(dtype, monkeypatch):
+    # Blocks of more than 4096 rows (few classes) take their row starts uncached.
+    from softmaxlab.kernels import cpu
+
+    z, y = make(np.random.default_rng(4), 6000, 3, dtype, scale=20.0)
+    assert cpu.BLOCK_BYTES // (3 * z.itemsize) > 4096
+    fast = ce_rows_numpy(z, y, grad_scale=1 / 6000)
+    monkeypatch.setattr(cpu, "_is_plain", lambda *a: False)
+    general = ce_rows_numpy(z, y, grad_scale=1 / 6000)
+    np.testing.assert_array_equal(_bits(fast[0]), _bits(general[0]))
+    np.testing.assert_array_equal(_bits(fast[1]), _bits(general[1]))
+    check(z, y, scale=1 / 6000)
+
+
+def test_plain_case_is_taken(monkeypatch):
+    # The test above proves nothing unless the common call takes the plain path.
+    from softmaxlab.kernels import cpu
+
+    calls = []
+    real = cpu._plain_rows
+    monkeypatch.setattr(cpu, "_plain_rows", lambda *a: calls.append(real(*a)) or calls[-1])
+    z, y = make(np.random.default_rng(3), 64, 10, np.float32)
+    ce_rows_numpy(z, y)
+    ce_rows_numpy(z, y, ignore_index=IGN)
+    assert calls == [True, True]
+    z[5, 2] = 200.0  # a row that needs the shift: the plain path gives up
+    check(z, y)
+    assert calls == [True, True, False]
+    ce_rows_numpy(z, y, label_smoothing=0.1)
+    y[0] = IGN
+    ce_rows_numpy(z, y, ignore_index=IGN)
+    assert len(calls) == 3
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as m:
+        yield m
 
 
 # --------------------------------------------------------------------------- threads
@@ -289,32 +379,54 @@ def test_threads_on_tiny_input():
 # --------------------------------------------------------------------------- bad calls
 
 
+def _starts(text: str) -> str:
+    """A ``match=`` pattern for a message that starts with `text`, taken literally."""
+    return "^" + re.escape(text)
+
+
 def test_bad_arguments():
     z = np.zeros((3, 4), dtype=np.float32)
     y = np.array([0, 1, 2])
-    with pytest.raises(TypeError, match="ce_rows_numpy: logits"):
+    fn = "ce_rows_numpy: argument "
+    with pytest.raises(TypeError, match=_starts(
+            fn + "'logits' must be a float32 or float64 numpy.ndarray; found ndarray of dtype int32")):
         ce_rows_numpy(z.astype(np.int32), y)
-    with pytest.raises(TypeError, match="labels must be integers"):
+    with pytest.raises(TypeError, match=_starts(
+            fn + "'labels' must have an integer dtype; found dtype float64")):
         ce_rows_numpy(z, y.astype(float))
-    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'labels' must have shape (3,) to match logits (3, 4); found shape (2,)")):
         ce_rows_numpy(z, y[:2])
-    with pytest.raises(ValueError, match="C-contiguous"):
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'logits' must be C-contiguous; found a non-contiguous array")):
         ce_rows_numpy(np.zeros((4, 3), np.float32).T, y)
-    with pytest.raises(TypeError, match="weight must be"):
+    with pytest.raises(TypeError, match=_starts(
+            fn + "'weight' must be a numpy.ndarray of dtype float32; found ndarray of dtype float64")):
         ce_rows_numpy(z, y, weight=np.ones(4))
-    with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
+    with pytest.raises(ValueError, match=_starts(fn + "'weight' must have shape (4,); found shape (3,)")):
         ce_rows_numpy(z, y, weight=np.ones(3, np.float32))
-    with pytest.raises(TypeError, match="out must be"):
+    with pytest.raises(TypeError, match=_starts(
+            fn + "'out' must be a numpy.ndarray of dtype float32; found ndarray of dtype float64")):
         ce_rows_numpy(z, y, out=np.zeros((3, 4)))
-    with pytest.raises(ValueError, match="out must have shape"):
+    with pytest.raises(ValueError, match=_starts(fn + "'out' must have shape (3, 4); found shape (4, 3)")):
         ce_rows_numpy(z, y, out=np.zeros((4, 3), np.float32))
-    with pytest.raises(ValueError, match="must not overlap"):
+    read_only = np.zeros_like(z)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'out' must be a writeable C-contiguous array; found an array that is read-only")):
+        ce_rows_numpy(z, y, out=read_only)
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'out' must be a writeable C-contiguous array; found an array that is non-contiguous")):
+        ce_rows_numpy(z, y, out=np.zeros((4, 3), np.float32).T)
+    with pytest.raises(ValueError, match=_starts(fn + "'out' must not overlap 'logits'")):
         ce_rows_numpy(z, y, out=z)
-    with pytest.raises(ValueError, match="want_grad is False"):
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'out' must be None when want_grad is False; found ndarray of shape (3, 4)")):
         ce_rows_numpy(z, y, out=np.zeros_like(z), want_grad=False)
-    with pytest.raises(ValueError, match="num_threads"):
+    with pytest.raises(ValueError, match=_starts(fn + "'num_threads' must be None or an integer >= 1; found 0")):
         ce_rows_numpy(z, y, num_threads=0)
-    with pytest.raises(ValueError, match="at least one class"):
+    with pytest.raises(ValueError, match=_starts(
+            fn + "'logits' must have at least one class (C >= 1); found shape (2, 0)")):
         ce_rows_numpy(np.zeros((2, 0)), np.array([0, 0]))
 
 

@@ -12,14 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from softmaxlab.exercises import _baseline, _bigram, _cross_entropy, _cross_entropy_grad, _hinge
-from softmaxlab.exercises import _crammer_singer, _inner_product_backward, _softmax_backward
-from softmaxlab.exercises import _log_softmax, _perplexity, _sigmoid, _softmax
-from softmaxlab.exercises import _inputs
-from softmaxlab.exercises import _references as ref
 from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
+    _baseline,
+    _bigram,
+    _crammer_singer,
+    _cross_entropy,
+    _cross_entropy_grad,
+    _hinge,
+    _inner_product_backward,
+    _inputs,
+    _log_softmax,
+    _perplexity,
+    _sigmoid,
+    _softmax,
+    _softmax_backward,
     check_baseline_loss,
     check_bigram_loss,
     check_crammer_singer_loss,
@@ -33,6 +41,7 @@ from softmaxlab.exercises import (
     check_softmax,
     check_softmax_backward,
 )
+from softmaxlab.exercises import _references as ref
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 

@@ -173,7 +173,7 @@ def test_zero_grad():
     (dict(lr_policy="cosine"), "argument 'lr_policy' must be one of 'fixed', 'step'.*'poly'.*; found 'cosine'"),
     (dict(lr_policy="step", gamma=0.1), "lr_policy='step' needs stepsize"),
     (dict(lr_policy="inv"), "needs gamma and power"),
-    (dict(lr_policy="poly", power=1.0, max_iter=0), "max_iter must be a positive integer"),
+    (dict(lr_policy="poly", power=1.0, max_iter=0), "argument 'max_iter' must be a positive integer; found 0"),
     (dict(lr_policy="multistep", gamma=0.1, stepvalues=[5, 2]), "strictly increasing"),
     (dict(regularization="L3"), "argument 'regularization' must be one of 'L2', 'L1'; found 'L3'"),
 ])

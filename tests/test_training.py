@@ -129,7 +129,7 @@ def test_nan_in_the_data_is_refused_before_training(spirals):
     Xbad = X.copy()
     Xbad[:] = np.nan
     net = _mlp()
-    with pytest.raises(ValueError, match=r"train: data\[0\] \(X\) holds nan at index \(0, 0\)"):
+    with pytest.raises(ValueError, match=r"train: argument 'data\[0\] \(X\)' must be finite .*; found nan at index \(0, 0\)"):
         train(net, SGD(net.params, lr=0.1), (Xbad, y), iterations=10, batch_size=32)
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 import textwrap
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from collections.abc import Iterator
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from . import _references as ref
 from .._validation import argument_error
-from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, parts_hint, run, safe_repr
+from . import _references as ref
+from ._framework import (
+    Case,
+    CheckResult,
+    Exercise,
+    Variant,
+    checker_doc,
+    parts_hint,
+    run,
+    safe_repr,
+)
 
 # --------------------------------------------------------------------------- known mistakes
 # Each takes (x, W, dh), h = x W^T + b with W of shape (M, D), and returns one part.

@@ -8,9 +8,9 @@ code.
 
 from __future__ import annotations
 
-import numpy as np
-
 from functools import partial
+
+import numpy as np
 
 from .._validation import argument_error
 from ._framework import Case, Variant, safe_repr

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
-
+from collections.abc import Callable
 
 from . import _references as ref
 from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, num, parts_hint, run

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from . import _hints as hints
 from . import _references as ref
-from ._framework import Case, CheckResult, Exercise, Variant, checker_doc, fmt, largest_difference, run
+from ._framework import (
+    Case,
+    CheckResult,
+    Exercise,
+    Variant,
+    checker_doc,
+    fmt,
+    largest_difference,
+    run,
+)
 from ._inputs import softmax_cases
 
 # --------------------------------------------------------------------------- known mistakes

@@ -28,9 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from . import cpu  # NumPy only: cheap to import, and no import statement per call
+
 __all__ = ["ce_rows", "softmax_rows"]
 
 _CPU_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_CPU_IN_DTYPES = _CPU_DTYPES + (np.dtype(np.float16),)  # float16 is computed in float32
 _CUDA_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -59,14 +62,15 @@ def ce_rows(z: Any, labels: Any, *, weight=None, ignore_index=None, label_smooth
     on CUDA).
     """
     lib = _library(z)
-    if lib == "numpy" and labels is not None and z.dtype in _CPU_DTYPES + (np.dtype(np.float16),):
-        from .cpu import ce_rows_numpy
-
-        zc = np.ascontiguousarray(z, dtype=np.float32 if z.dtype == np.float16 else None)
+    if lib == "numpy" and labels is not None and z.dtype in _CPU_IN_DTYPES:
+        zc = z
+        if z.dtype not in _CPU_DTYPES or not z.flags.c_contiguous:
+            zc = np.ascontiguousarray(z, dtype=np.float32 if z.dtype == np.float16 else None)
         direct = out if out is not None and out.dtype == zc.dtype else None
-        rows, g = ce_rows_numpy(zc, labels, weight=weight, ignore_index=ignore_index,
-                                label_smoothing=label_smoothing, grad_scale=float(grad_scale),
-                                out=direct, want_grad=want_grad, **tuning)
+        rows, g = cpu.ce_rows_numpy(zc, labels, weight=weight, ignore_index=ignore_index,
+                                    label_smoothing=label_smoothing,
+                                    grad_scale=float(grad_scale), out=direct,
+                                    want_grad=want_grad, **tuning)
         if out is not None and direct is None:
             out[...] = g
             g = out

@@ -35,6 +35,11 @@ coefficients) and its own row losses, so that almost nothing runs on one
 thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
 memory, is the floor.
 
+The common call (no class weights, no ignored row, no label smoothing, no row
+that needs the shift) takes a straight path, :func:`_plain_rows`: the same
+arithmetic as the general path, bit for bit, without its plan and per-chunk
+setup, so that a small batch costs a few dozen microseconds of Python less.
+
 The per-row loss is never computed as ``log p`` nor as ``log s - z_y`` (which
 cancels to a negative number on confident rows): the label's term ``e_y`` is
 taken out of the row sum before the sum (``rest``, the other terms, loses no
@@ -53,6 +58,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from .. import _validation as V
 
 __all__ = ["ce_rows_numpy", "default_num_threads"]
 
@@ -358,6 +365,105 @@ def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
             plan.grad[r0 + ch.ignored] = 0.0
 
 
+# --------------------------------------------------------------------------- #
+# The plain case: no class weights, no ignored row, no label smoothing
+# --------------------------------------------------------------------------- #
+# Most calls are this case, and most of its rows need no shift.  For it the
+# whole kernel is one straight sequence of ufunc calls per block, without the
+# plan, the per-chunk setup and the per-row scratch arrays of the general path
+# above.  It does the very arithmetic the general path does on such rows (the
+# same ufuncs on the same operands, in the same order), so the results agree
+# bit for bit; it gives up (returns False) as soon as a row needs the shift by
+# its maximum, and the caller then runs the general path over everything.
+
+_TINY = {np.dtype(t): float(np.finfo(t).smallest_normal) for t in (np.float32, np.float64)}
+
+
+def _row_starts(n: int, C: int) -> np.ndarray:
+    """``[0, C, 2C, ...]`` (n entries, read-only): the flat index of each row's
+    first entry.  Cached for small blocks (at most 32 KiB each), since a training
+    loop asks for the same shape at every step."""
+    return _small_row_starts(n, C) if n <= 4096 else np.arange(0, n * C, C, dtype=np.intp)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_row_starts(n: int, C: int) -> np.ndarray:
+    a = np.arange(0, n * C, C, dtype=np.intp)
+    a.flags.writeable = False
+    return a
+
+
+def _plain_rows(logits, labels, grad, row_loss, consts, r0: int, r1: int) -> bool:
+    """The plain kernel over rows ``[r0, r1)``, block by block; False if it gave up.
+
+    `consts` is ``(grad_scale, s_lo, s_hi, tiny, block)``.  Without `grad`
+    the exponentials go to a scratch block.
+    """
+    block = consts[-1]
+    scratch = None
+    if grad is None:
+        scratch = np.empty((min(block, r1 - r0), logits.shape[1]), dtype=logits.dtype)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        for b0 in range(r0, r1, block):
+            b1 = min(b0 + block, r1)
+            g = grad[b0:b1] if scratch is None else scratch[: b1 - b0]
+            if not _plain_block(logits[b0:b1], labels[b0:b1], g, row_loss[b0:b1],
+                                scratch is None, *consts[:-1]):
+                return False
+    return True
+
+
+def _plain_block(z, lab, g, row_loss, want_grad: bool, gs: float, s_lo, s_hi,
+                 tiny: float) -> bool:
+    """One block of the plain case: `g` (the gradient, or scratch) and `row_loss`.
+
+    The steps and their operands are those of :func:`_block_exp` (unshifted
+    branch), :func:`_split_label_term`, :func:`_block_grad` and
+    :func:`_label_nll` with ``a = 1``, ``eps = 0``: see them for the why.
+    """
+    n, C = z.shape
+    at_y = lab.astype(np.intp)  # a copy, even of intp labels
+    at_y += _row_starts(n, C)
+    flat = g.reshape(-1)
+    np.exp(z, out=g)
+    ey = flat[at_y]
+    flat[at_y] = 0
+    rest = np.add.reduce(g, axis=1)
+    s = ey + rest
+    # Every row in the safe range (a NaN fails both tests), else give up.
+    if not (np.minimum.reduce(s) >= s_lo and np.maximum.reduce(s) <= s_hi):
+        return False
+    if want_grad:
+        t = z.dtype.type
+        # coefnum = gy = gs * (1 + 0 * W / C) = gs; epsnum = gs * 0 * W / C = gs * 0
+        # (0, or NaN for an infinite gs, as in the general path).
+        # epsnum * ey is epsnum itself, bit for bit, since 0 <= ey <= s is finite.
+        gy = t(gs)
+        np.multiply(g, np.divide(gy, s)[:, None], out=g)
+        at_label = np.multiply(gy, rest)
+        np.subtract(t(gs * 0.0), at_label, out=at_label)
+        at_label /= s
+        flat[at_y] = at_label
+    # ratio = rest / ey in float64 (the inputs cast first, as astype would), in
+    # row_loss, then log1p in place; the rows where that form does not apply
+    # (see _label_nll) get log s - z_y.
+    np.divide(rest, ey, out=row_loss, dtype=np.float64)
+    far = None
+    if not (np.minimum.reduce(ey) >= tiny and np.maximum.reduce(row_loss) <= 2.0**60):
+        far = np.flatnonzero(~((ey >= tiny) & (row_loss <= 2.0**60)))
+    np.log1p(row_loss, out=row_loss)
+    if far is not None:
+        zy = z.reshape(-1)[at_y[far]].astype(np.float64)
+        row_loss[far] = np.log(s[far].astype(np.float64)) - zy
+    return True
+
+
+def _is_plain(eps: float, weight, labels, ignore_index) -> bool:
+    """Whether a call is the plain case (no weights, smoothing or ignored row)."""
+    return eps == 0.0 and weight is None and (
+        ignore_index is None or not (labels == ignore_index).any())
+
+
 def ce_rows_numpy(
     logits,
     labels,
@@ -487,70 +593,84 @@ def ce_rows_numpy(
     if N == 0:
         return row_loss, grad
     if C == 0:
-        raise ValueError(f"ce_rows_numpy: logits must have at least one class, found shape "
-                         f"{logits.shape}")
-    plan = _make_plan(logits, np.asarray(labels), grad, row_loss, float(label_smoothing),
-                      None if weight is None else np.ascontiguousarray(weight), ignore_index,
-                      float(grad_scale), block_bytes)
+        raise V.argument_error("ce_rows_numpy", "logits", "at least one class (C >= 1)",
+                               f"shape {logits.shape}", must="have")
+    labels, eps, gs = np.asarray(labels), float(label_smoothing), float(grad_scale)
     if num_threads is None:
         nt = default_num_threads() if N * C >= thread_min_elements else 1
     else:
         nt = int(num_threads)
-    _execute(plan, min(nt, N))
+    nt = min(nt, N)
+    block = max(1, int(block_bytes) // (C * logits.dtype.itemsize))
+    if _is_plain(eps, weight, labels, ignore_index):
+        consts = (gs, *_unshifted_sum_bounds(logits.dtype, C), _TINY[logits.dtype], block)
+        if all(_run_chunks(_plain_rows, (logits, labels, grad, row_loss, consts), N, nt)):
+            return row_loss, grad
+    plan = _make_plan(logits, labels, grad, row_loss, eps,
+                      None if weight is None else np.ascontiguousarray(weight), ignore_index,
+                      gs, block)
+    _run_chunks(_process_rows, (plan,), N, nt)
     return row_loss, grad
+
+
+def _found(a, attr: str = "dtype") -> str:
+    """What an argument is, for a message: its type, and its dtype (or shape) if it has one."""
+    v = getattr(a, attr, None)
+    return type(a).__name__ if v is None else f"{type(a).__name__} of {attr} {v}"
 
 
 def _check_args(logits, labels, weight, out, want_grad, num_threads) -> None:
     """The checks that keep the kernel memory-safe (shapes, dtypes, layout, aliasing)."""
     where = "ce_rows_numpy"
     if not isinstance(logits, np.ndarray) or logits.dtype not in (np.float32, np.float64):
-        raise TypeError(
-            f"{where}: logits must be a float32 or float64 numpy.ndarray, "
-            f"found {type(logits).__name__} of dtype {getattr(logits, 'dtype', None)}"
-        )
+        raise V.argument_error(where, "logits", "a float32 or float64 numpy.ndarray",
+                               _found(logits), TypeError)
     if logits.ndim != 2:
-        raise ValueError(f"{where}: logits must have shape (N, C), found shape {logits.shape}")
+        raise V.argument_error(where, "logits", "shape (N, C)", f"shape {logits.shape}", must="have")
     if not logits.flags.c_contiguous:
-        raise ValueError(f"{where}: logits must be C-contiguous")
+        raise V.argument_error(where, "logits", "C-contiguous",
+                               f"a non-contiguous array with strides {logits.strides}")
     N, C = logits.shape
     dtype = logits.dtype
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{where}: labels must be integers, found dtype {labels.dtype}")
+        raise V.argument_error(where, "labels", "an integer dtype", f"dtype {labels.dtype}",
+                               TypeError, must="have")
     if labels.shape != (N,):
-        raise ValueError(
-            f"{where}: labels must have shape ({N},) to match logits {logits.shape}, "
-            f"found {labels.shape}"
-        )
+        raise V.argument_error(where, "labels", f"shape ({N},) to match logits {logits.shape}",
+                               f"shape {labels.shape}", must="have")
     if weight is not None:
         if not isinstance(weight, np.ndarray) or weight.dtype != dtype:
-            raise TypeError(
-                f"{where}: weight must be a numpy.ndarray of dtype {dtype}, "
-                f"found {type(weight).__name__} of dtype {getattr(weight, 'dtype', None)}"
-            )
+            raise V.argument_error(where, "weight", f"a numpy.ndarray of dtype {dtype}",
+                                   _found(weight), TypeError)
         if weight.shape != (C,):
-            raise ValueError(f"{where}: weight must have shape ({C},), found {weight.shape}")
+            raise V.argument_error(where, "weight", f"shape ({C},)", f"shape {weight.shape}",
+                                   must="have")
     if out is not None:
         if not want_grad:
-            raise ValueError(f"{where}: out is given but want_grad is False")
+            raise V.argument_error(where, "out", "None when want_grad is False",
+                                   _found(out, "shape"))
         if not isinstance(out, np.ndarray) or out.dtype != dtype:
-            raise TypeError(
-                f"{where}: out must be a numpy.ndarray of dtype {dtype}, "
-                f"found {type(out).__name__} of dtype {getattr(out, 'dtype', None)}"
-            )
+            raise V.argument_error(where, "out", f"a numpy.ndarray of dtype {dtype}",
+                                   _found(out), TypeError)
         if out.shape != (N, C):
-            raise ValueError(f"{where}: out must have shape {(N, C)}, found {out.shape}")
+            raise V.argument_error(where, "out", f"shape {(N, C)}", f"shape {out.shape}", must="have")
         if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError(f"{where}: out must be a writeable C-contiguous array")
+            flaws = ([] if out.flags.writeable else ["read-only"]) + (
+                [] if out.flags.c_contiguous else [f"non-contiguous (strides {out.strides})"])
+            raise V.argument_error(where, "out", "a writeable C-contiguous array",
+                                   f"an array that is {' and '.join(flaws)}")
         if np.may_share_memory(out, logits):
-            raise ValueError(f"{where}: out must not overlap logits")
+            raise V.argument_error(
+                where, "out", "'logits' (the kernel reads the logits after it starts writing "
+                "the gradient)", "an array that shares memory with 'logits'", must="not overlap")
     if num_threads is not None and (not isinstance(num_threads, (int, np.integer))
                                     or num_threads < 1):
-        raise ValueError(f"{where}: num_threads must be a positive integer, found {num_threads!r}")
+        raise V.argument_error(where, "num_threads", "None or an integer >= 1", repr(num_threads))
 
 
 def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_scale,
-               block_bytes) -> _Plan:
+               block: int) -> _Plan:
     """Everything the workers share: inputs, outputs, per-row scratch, constants."""
     N, C = logits.shape
     dtype = logits.dtype
@@ -563,7 +683,7 @@ def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_s
     else:
         plan.w64 = weight.astype(np.float64)
         plan.W = float(plan.w64.sum())
-    plan.block = max(1, int(block_bytes) // (C * dtype.itemsize))
+    plan.block = block
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
     plan.ey = np.empty(N, dtype=dtype)
@@ -581,15 +701,13 @@ def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_s
     return plan
 
 
-def _execute(plan: _Plan, nt: int) -> None:
-    """Run the plan over contiguous row chunks, one per thread (the caller runs the first)."""
-    N = plan.row_loss.shape[0]
+def _run_chunks(fn, args: tuple, N: int, nt: int) -> list:
+    """``fn(*args, r0, r1)`` over `nt` contiguous row chunks of ``[0, N)``, one per
+    thread (the caller runs the first); the list of their results, in order."""
     if nt == 1:
-        _process_rows(plan, 0, N)
-        return
+        return [fn(*args, 0, N)]
     bounds = [N * k // nt for k in range(nt + 1)]
     pool = _get_pool(nt - 1)
-    futures = [pool.submit(_process_rows, plan, bounds[k], bounds[k + 1]) for k in range(1, nt)]
-    _process_rows(plan, bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    futures = [pool.submit(fn, *args, bounds[k], bounds[k + 1]) for k in range(1, nt)]
+    first = fn(*args, bounds[0], bounds[1])
+    return [first] + [f.result() for f in futures]

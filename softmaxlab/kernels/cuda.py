@@ -63,6 +63,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validation as V
+
 __all__ = ["ce_rows_cupy", "softmax_lastaxis_cupy"]
 
 # ---------------------------------------------------------------------------
@@ -154,14 +156,14 @@ def kernel_instantiations() -> list[str]:
     return [n for d in _TRAITS for m in _MODES.values() for n in _all_kernel_names(d, m)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _module(dtype_name: str, mode: int):
     import cupy
 
     return cupy.RawModule(code=kernel_source(), name_expressions=_all_kernel_names(dtype_name, mode))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _smem_optin(device_id: int) -> int:
     """Largest dynamic shared memory one block may opt in to on this device."""
     import cupy
@@ -176,7 +178,7 @@ def _smem_optin(device_id: int) -> int:
 _SMEM_OPTED: dict = {}  # (kernel name, device) -> dynamic shared bytes opted in
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _kernel(name: str, dtype_name: str, mode: int):
     return _module(dtype_name, mode).get_function(name)
 
@@ -186,30 +188,33 @@ def _kernel(name: str, dtype_name: str, mode: int):
 # ---------------------------------------------------------------------------
 def _check_2d(fn: str, arg: str, a: Any, cupy) -> str:
     if not isinstance(a, cupy.ndarray):
-        raise TypeError(f"{fn}: {arg} must be a cupy.ndarray, found {type(a).__name__}")
+        raise V.argument_error(fn, arg, "a cupy.ndarray", type(a).__name__, TypeError)
     if a.ndim != 2:
-        raise ValueError(f"{fn}: {arg} must be 2-D (N, C), found shape {a.shape}")
+        raise V.argument_error(fn, arg, "2-D (N, C)", f"shape {a.shape}")
     name = np.dtype(a.dtype).name
     if name not in _TRAITS:
-        raise TypeError(f"{fn}: {arg} must be float16, float32 or float64, found {name}")
+        raise V.argument_error(fn, arg, "dtype float16, float32 or float64", f"dtype {name}",
+                               TypeError, must="have")
     if not a.flags.c_contiguous:
-        raise ValueError(f"{fn}: {arg} must be C-contiguous (call cupy.ascontiguousarray first)")
+        raise V.argument_error(fn, arg, "C-contiguous", f"a non-contiguous array with strides "
+                               f"{a.strides} (call cupy.ascontiguousarray first)")
     return name
 
 
-def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy, src=None) -> None:
+def _check_out(fn: str, out: Any, shape: tuple, dtype, cupy, src=None, src_name: str = "") -> None:
     if not isinstance(out, cupy.ndarray):
-        raise TypeError(f"{fn}: out must be a cupy.ndarray or None, found {type(out).__name__}")
+        raise V.argument_error(fn, "out", "a cupy.ndarray or None", type(out).__name__, TypeError)
     if src is not None and out.nbytes and src.nbytes:
         lo, hi = src.data.ptr, src.data.ptr + src.nbytes
         if out.data.ptr < hi and lo < out.data.ptr + out.nbytes:
-            raise ValueError(f"{fn}: out must not overlap the input array (the kernel reads it after writing)")
+            raise V.argument_error(
+                fn, "out", f"the input array {src_name!r} (the kernel reads it after writing)",
+                f"an array that shares memory with {src_name!r}", must="not overlap")
     if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(
-            f"{fn}: out must be a C-contiguous {np.dtype(dtype).name} array of shape {shape}, "
-            f"found {np.dtype(out.dtype).name} of shape {out.shape}"
-            f"{'' if out.flags.c_contiguous else ' (not C-contiguous)'}"
-        )
+        raise V.argument_error(
+            fn, "out", f"a C-contiguous {np.dtype(dtype).name} array of shape {shape}",
+            f"{np.dtype(out.dtype).name} of shape {out.shape}"
+            f"{'' if out.flags.c_contiguous else ' (not C-contiguous)'}")
 
 
 def _ptr(a) -> int:
@@ -274,7 +279,8 @@ def _launch(fn: str, mode: int, x, out, *, labels=None, weight=None, wsum=None, 
     if plan[0] == "reg":
         _, _, rt, _ = plan
         if rt == 32:
-            grid, block = ((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,), (32 * _WARP_ROWS_PER_BLOCK,)
+            grid = ((n + _WARP_ROWS_PER_BLOCK - 1) // _WARP_ROWS_PER_BLOCK,)
+            block = (32 * _WARP_ROWS_PER_BLOCK,)
         else:
             grid, block = (n,), (rt,)
         runner(name, dtype_name, mode, grid, block, args, 0, device_id)
@@ -373,27 +379,28 @@ def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smooth
     dtype_name = _check_2d(fn, "logits", logits, cupy)
     n, c = logits.shape
     if c < 1:
-        raise ValueError(f"{fn}: logits must have at least one class (C >= 1), found shape {logits.shape}")
+        raise V.argument_error(fn, "logits", "at least one class (C >= 1)", f"shape {logits.shape}",
+                               must="have")
     if not isinstance(labels, cupy.ndarray) or labels.shape != (n,) or labels.dtype.kind not in "iu":
-        raise TypeError(
-            f"{fn}: labels must be an integer cupy.ndarray of shape ({n},), found "
-            f"{type(labels).__name__} {getattr(labels, 'dtype', '')} {getattr(labels, 'shape', '')}"
-        )
+        raise V.argument_error(
+            fn, "labels", f"an integer cupy.ndarray of shape ({n},)",
+            f"{type(labels).__name__} of dtype {labels.dtype} and shape {labels.shape}"
+            if hasattr(labels, "dtype") and hasattr(labels, "shape") else type(labels).__name__,
+            TypeError)
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
-        raise ValueError(f"{fn}: label_smoothing must be in [0, 1], found {label_smoothing!r}")
+        raise V.argument_error(fn, "label_smoothing", "a number in [0, 1]", repr(label_smoothing))
     acc = np.float64 if dtype_name == "float64" else np.float32
     wsum = None
     if weight is not None:
         if not isinstance(weight, cupy.ndarray) or weight.shape != (c,):
-            raise ValueError(
-                f"{fn}: weight must be a cupy.ndarray of shape ({c},), found "
-                f"{type(weight).__name__} {getattr(weight, 'shape', '')}"
-            )
+            raise V.argument_error(fn, "weight", f"a cupy.ndarray of shape ({c},)",
+                                   f"{type(weight).__name__} of shape {weight.shape}"
+                                   if hasattr(weight, "shape") else type(weight).__name__)
         weight = cupy.ascontiguousarray(weight, dtype=acc)
         wsum = weight.sum(dtype=acc).reshape(1)
     if out is not None:
-        _check_out(fn, out, (n, c), logits.dtype, cupy, src=logits)
+        _check_out(fn, out, (n, c), logits.dtype, cupy, src=logits, src_name="logits")
     grad = None
     if want_grad:
         grad = out if out is not None else cupy.empty((n, c), dtype=logits.dtype)
@@ -403,7 +410,8 @@ def ce_rows_cupy(logits, labels, *, weight=None, ignore_index=None, label_smooth
     if isinstance(grad_scale, np.ndarray):  # a host array: pass its value
         grad_scale = float(grad_scale)
     elif isinstance(grad_scale, cupy.ndarray) and grad_scale.size != 1:
-        raise ValueError(f"{fn}: grad_scale must be a number or a 0-d array, found shape {grad_scale.shape}")
+        raise V.argument_error(fn, "grad_scale", "a number or a 0-d array",
+                               f"an array of shape {grad_scale.shape}")
     labels64 = cupy.ascontiguousarray(labels, dtype=cupy.int64)
     _launch(fn, _MODES["ce"], logits, grad, labels=labels64, weight=weight, wsum=wsum,
             ignore_index=ignore_index, eps=eps, grad_scale=grad_scale, row_loss=row_loss,
@@ -459,7 +467,7 @@ def softmax_lastaxis_cupy(x, *, log=False, out=None, big_threads=BIG_THREADS,
     fn = "softmax_lastaxis_cupy"
     _check_2d(fn, "x", x, cupy)
     if out is not None:
-        _check_out(fn, out, x.shape, x.dtype, cupy, src=x)
+        _check_out(fn, out, x.shape, x.dtype, cupy, src=x, src_name="x")
     else:
         out = cupy.empty(x.shape, dtype=x.dtype)
     if x.size == 0:
@@ -471,12 +479,10 @@ def softmax_lastaxis_cupy(x, *, log=False, out=None, big_threads=BIG_THREADS,
 
 def _tuning(fn: str, big_threads, smem_cache_bytes) -> dict:
     """The checked tuning knobs of a launch."""
-    from .._validation import argument_error
-
     if big_threads not in (512, 1024) or isinstance(big_threads, bool):
-        raise argument_error(fn, "big_threads", "512 or 1024", repr(big_threads))
+        raise V.argument_error(fn, "big_threads", "512 or 1024", repr(big_threads))
     if smem_cache_bytes is not None and (isinstance(smem_cache_bytes, bool) or not isinstance(
             smem_cache_bytes, (int, np.integer)) or smem_cache_bytes < 0):
-        raise argument_error(fn, "smem_cache_bytes", "None or an integer >= 0",
-                             repr(smem_cache_bytes))
+        raise V.argument_error(fn, "smem_cache_bytes", "None or an integer >= 0",
+                               repr(smem_cache_bytes))
     return {"big_threads": int(big_threads), "smem_cache_bytes": smem_cache_bytes}
