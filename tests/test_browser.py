@@ -298,6 +298,14 @@ def test_chapter_runs_in_the_browser(lab, site_html, nb_path):
                 if want != have:
                     failures.append(f"cell {i} ({head!r}): stored {want!r}\n"
                                     f"    browser {have!r}")
+        if nb_path.stem.startswith("02") and os.environ.get("SOFTMAXLAB_BROWSER_SHOTS"):
+            # the chapter as a reader sees it in the lab (its kernel is the
+            # one that just ran the cells)
+            lab.evaluate("(p) => { window.jupyterapp.commands.execute("
+                         "'docmanager:open', {path: p}); }", rel)
+            lab.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=60_000)
+            lab.wait_for_timeout(3000)
+            shot(lab, f"chapter-{nb_path.stem}")
     finally:
         lab.evaluate(STOP_JS)
         dt = time.perf_counter() - t0
