@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
-from ._backend import array_namespace
+from ._backend import array_namespace, index_dtype
 
 
 def as_generator(seed: Any, fn: str, name: str = "seed", *,
@@ -42,19 +42,6 @@ def num_rows(a: Any, fn: str, name: str) -> int:
         raise V.argument_error(fn, name, "an array with one row per sample",
                                f"{type(a).__name__} with shape {shape}")
     return int(shape[0])
-
-
-def index_dtype(xp) -> Any:
-    """The namespace's default index dtype (NumPy's ``intp``: 32 bits on wasm32)."""
-    info = getattr(xp, "__array_namespace_info__", None)
-    if info is not None:
-        try:
-            dt = info().default_dtypes()["indexing"]
-        except Exception:  # pragma: no cover - partial implementations
-            dt = None
-        if dt is not None:
-            return dt
-    return getattr(xp, "intp", np.intp)
 
 
 def index_array(idx: np.ndarray, xp, device: Any = None):

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _validation as V
-from ._backend import is_numpy_namespace, to_numpy
+from ._backend import as_indices, is_numpy_namespace, to_numpy
 from ._docs import fill
 from .losses import REDUCTIONS
 
@@ -185,7 +185,7 @@ def _label_scores(A: _Args, z, yb, v0: int, v1: int):
     inside = (yb >= v0) & (yb < v1)
     col = xp.where(inside, yb - v0, xp.zeros_like(yb))
     flat = xp.arange(nb, dtype=yb.dtype) * vb + col
-    zy = xp.take(xp.reshape(z, (-1,)), flat)
+    zy = xp.take(xp.reshape(z, (-1,)), as_indices(flat, xp))  # int32 on wasm32
     return xp.where(inside, zy, xp.zeros_like(zy)), inside, col
 
 

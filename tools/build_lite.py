@@ -18,7 +18,10 @@ made here (``_lite/``, git-ignored) as its lite dir.  What it writes:
   pure-Python wheels the book needs and Pyodide lacks: softmaxlab (built from
   this repository now; its ``depends`` make ``import softmaxlab`` load NumPy,
   array-api-compat, scikit-learn, SciPy and matplotlib), array-api-compat,
-  comm (the kernel installs it at every start) and ipywidgets;
+  array-api-strict (chapter 7), comm (the kernel installs it at every start)
+  and ipywidgets;
+* ``_lite/contents/benchmarks/results/``: the benchmark results the chapters
+  read (``../benchmarks/results/`` from ``book/``), without ``archive/``;
 * ``_site_extra/wheels/softmaxlab-<version>-py3-none-any.whl``: the same wheel,
   for readers to download from the site root (``html_extra_path``).
 
@@ -73,13 +76,22 @@ MODES = ("cdn", "offline")
 #: ones installed here, so the browser runs what the tests ran.
 EXTRA_WHEELS = {
     "array-api-compat": (["array_api_compat"], []),
+    # chapter 7 runs the library on it (sml.use_backend("array_api_strict"))
+    "array-api-strict": (["array_api_strict"], ["numpy"]),
     "comm": (["comm"], ["traitlets"]),
     "ipywidgets": (["ipywidgets"], ["comm", "ipython", "traitlets"]),
 }
 #: What ``import softmaxlab`` should load (scikit-learn is imported only inside
 #: functions, so Pyodide would not find it from the import alone).
-SOFTMAXLAB_DEPENDS = ["numpy", "array-api-compat", "scipy", "scikit-learn",
-                      "matplotlib", "threadpoolctl", "joblib", "ipywidgets"]
+SOFTMAXLAB_DEPENDS = ["numpy", "array-api-compat", "array-api-strict", "scipy",
+                      "scikit-learn", "matplotlib", "threadpoolctl", "joblib",
+                      "ipywidgets"]
+#: Files the chapters read by a relative path (``../benchmarks/results/...``
+#: from ``book/``), copied into the lite file system at the same place; the
+#: archive of older runs is left out.  ``_config.yml`` lists
+#: ``_lite/contents/benchmarks`` in ``jupyterlite_contents``.
+CONTENTS_DIR = LITE_DIR / "contents"
+CONTENTS = {"benchmarks/results": ("*.json", "*.md")}
 #: Lock packages the kernel itself loads at start (it installs these names).
 KERNEL_ROOTS = ["micropip", "packaging", "ssl", "sqlite3", "ipython",
                 "matplotlib-inline", "matplotlib-pyodide"]
@@ -228,6 +240,22 @@ def lock_entry(whl: Path, imports: list[str], depends: list[str]) -> dict:
     }
 
 
+def copy_contents(dest: Path = CONTENTS_DIR) -> list[str]:
+    """Copy the files the chapters read into *dest*, keeping their paths."""
+    copied = []
+    for folder, patterns in CONTENTS.items():
+        for pattern in patterns:
+            for f in sorted((ROOT / folder).glob(pattern)):
+                rel = f.relative_to(ROOT)
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dest / rel)
+                copied.append(rel.as_posix())
+    if not copied:
+        raise LiteBuildError(f"build_lite: none of {CONTENTS} found under {ROOT}; "
+                             "the chapters that read them would fail in the browser")
+    return copied
+
+
 def kernel_settings() -> dict:
     return {
         "jupyter-lite-schema-version": 0,
@@ -256,6 +284,7 @@ def prepare(mode: str = "cdn") -> dict:
         json.dumps({"LiteBuildConfig": {"no_sourcemaps": True}}, indent=2))
     for name, data in core.items():
         (pyodide / name).write_bytes(data)
+    contents = copy_contents()
 
     extra = {}
     for dist, (imports, depends) in EXTRA_WHEELS.items():
@@ -284,7 +313,7 @@ def prepare(mode: str = "cdn") -> dict:
     shutil.copy2(sml, wheels / sml.name)
     size = sum(p.stat().st_size for p in pyodide.iterdir())
     return {"mode": mode, "packages": needed, "wheel": sml.name,
-            "pyodide_bytes": size}
+            "pyodide_bytes": size, "contents": contents}
 
 
 def main(argv: list[str] | None = None) -> int:
