@@ -221,8 +221,11 @@ def build_softmaxlab_wheel(dest: Path) -> Path:
         old.unlink()
     leftover = not (ROOT / "build").exists()
     with tempfile.TemporaryDirectory() as tmp:
+        # With build isolation: pip installs the build-system requirements of
+        # pyproject.toml (setuptools >= 77 reads its license field); a fresh
+        # venv's own setuptools (65 on Python 3.11) cannot.
         _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-              "--no-build-isolation", "-w", tmp, str(ROOT)])
+              "-w", tmp, str(ROOT)])
         (whl,) = Path(tmp).glob("softmaxlab-*.whl")
         out = Path(shutil.copy2(whl, dest / whl.name))
     if leftover:  # setuptools' build/ folder, which did not exist before
