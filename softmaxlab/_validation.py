@@ -13,7 +13,15 @@ import numpy as np
 
 # Array conversion and dtype queries live in _backend; these names stay
 # importable from here for the modules that still take them from _validation.
-from ._backend import as_array, dtype_kind, dtype_name, namespace_and_array, to_numpy  # noqa: F401
+from ._backend import (  # noqa: F401
+    as_array,
+    device_of,
+    dtype_kind,
+    dtype_name,
+    namespace_and_array,
+    plain_array,
+    to_numpy,
+)
 
 
 def argument_error(fn: str, name: str, expected: str, found: str,
@@ -218,3 +226,45 @@ def check_choice(value: Any, choices, fn: str, name: str) -> Any:
         return value
     raise argument_error(fn, name, "one of " + ", ".join(repr(c) for c in choices),
                          repr(value))
+
+
+def same_device(a, x, fn: str, name: str, x_name: str = "x") -> None:
+    """Raise unless array `a` (argument `name`) lives on the device of `x`."""
+    da, dx = device_of(a), device_of(x)
+    if da != dx:
+        raise argument_error(fn, name, f"on the device of {x_name!r} ({dx})", f"device {da}")
+
+
+def where_mask(where: Any, x, xp, fn: str, *, x_name: str = "x", class_axis: int | None = None,
+               shape: tuple | None = None):
+    """`where` as a boolean array of `x`'s shape (None stays None).
+
+    JAX's rule: `where` broadcasts against `x`.  With `class_axis` (the
+    cross-entropy's, as in optax) a mask with one dimension fewer than `x` is
+    a mask of positions, given the class axis before broadcasting.  `shape`
+    stands for ``x.shape`` when `x` was reshaped (its device still counts).
+    """
+    if where is None:
+        return None
+    w = as_array(plain_array(where, fn, "where"), xp, fn, "where")
+    kind = dtype_kind(w.dtype, xp)
+    if kind != "boolean":
+        raise argument_error(fn, "where", "a boolean array (True for the entries to "
+                             "include)", f"{kind} dtype {dtype_name(w.dtype)}", TypeError)
+    same_device(w, x, fn, "where", x_name)
+    shape = tuple(x.shape) if shape is None else tuple(shape)
+    found = f"shape {tuple(w.shape)}"
+    if class_axis is not None and w.ndim == len(shape) - 1:
+        w = xp.expand_dims(w, axis=class_axis)
+    if tuple(w.shape) != shape:
+        expected = f"broadcastable to the shape of {x_name!r} {shape}"
+        if class_axis is not None:
+            batch = shape[:class_axis] + shape[class_axis + 1:]
+            expected += f", or to its shape without the class axis {batch} (a mask of positions)"
+        try:
+            if w.ndim > len(shape):
+                raise ValueError
+            w = xp.broadcast_to(w, shape)
+        except (ValueError, TypeError):
+            raise argument_error(fn, "where", expected, found) from None
+    return w

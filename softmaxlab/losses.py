@@ -71,7 +71,8 @@ class _Problem:
     """
 
     __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C",
-                 "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim")
+                 "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim",
+                 "cmask", "kin")
 
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
@@ -92,7 +93,58 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
                         f"probabilities of the scores' shape); found {kind} dtype")
     P.ignore_index = _check_ignore_index(fn, ignore_index)
     P.weight = None if weight is None else _prepare_weight(P, fn, weight)
+    P.cmask = P.kin = None
     return P
+
+
+def _apply_where(P: _Problem, fn: str, where, validate: bool) -> None:
+    """JAX's and optax's `where`: excluded classes leave the normaliser (their
+    scores, whatever they hold, count as ``-inf``); a position with no included
+    class contributes nothing and is not counted by ``"mean"``, as an ignored
+    one.  The target must not sit on an excluded class."""
+    xp = P.xp
+    cm = V.where_mask(where, P.zraw, xp, fn, x_name="logits", class_axis=P.axis, shape=P.shape)
+    if P.axis != P.ndim - 1:
+        cm = xp.moveaxis(cm, P.axis, -1)
+    cm = xp.reshape(cm, (P.M, P.C))
+    pos = xp.any(cm, axis=1)
+    if validate and P.M:
+        _check_target_included(P, fn, cm, pos)
+    P.valid = pos if P.valid is None else P.valid & pos
+    with V.quiet(xp):
+        z = xp.where(cm, P.z, xp.full_like(P.z, -math.inf))
+        P.z = xp.where(xp.reshape(pos, (-1, 1)), z, xp.zeros_like(z))
+    P.cmask = xp.astype(cm, P.cdtype)
+    kin = xp.sum(P.cmask, axis=1)
+    P.kin = xp.where(kin > 0, kin, xp.ones_like(kin))
+
+
+def _check_target_included(P: _Problem, fn: str, cm, pos) -> None:
+    """A label, or probability mass, on a class that `where` excludes is an error."""
+    xp = P.xp
+    if P.labels is not None:
+        hit = _onehot(P.labels, P.C, xp, xp.bool) & ~cm
+        bad = xp.any(hit, axis=1) & pos
+        if P.valid is not None:
+            bad = bad & P.valid
+        what = "class label {val}"
+    else:
+        bad = xp.any((P.probs > 0) & ~cm, axis=1) & pos
+        what = "probability {val!r} on class {cls}"
+    if not V.any_true(bad, xp):
+        return
+    i = V.first_true_index(bad, (P.M,))[0]
+    if P.labels is not None:
+        desc = what.format(val=int(to_numpy(P.labels[i])))
+    else:
+        row_c, row_p = to_numpy(cm[i, :]), to_numpy(P.probs[i, :])
+        j = int(np.flatnonzero((row_p > 0) & ~row_c)[0])
+        desc = what.format(val=float(row_p[j]), cls=j)
+    raise ValueError(
+        f"{fn}: argument 'target' holds {desc} at position "
+        f"{V.fmt_index(_unflat(i, P.batch_shape))}, a class that 'where' excludes there; expected "
+        "the target on included classes only (to drop the position, exclude all its classes "
+        "or use ignore_index)")
 
 
 def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Problem:
@@ -290,6 +342,15 @@ label_smoothing : float, optional
     :math:`(1-\varepsilon)\,\text{onehot} + \varepsilon / C`.
 reduction : {"none", "sum", "mean", "full", "batch_size"}, optional
     See the table in :mod:`softmaxlab.losses`.
+where : array_like of bool, optional
+    The entries to include, as in JAX and optax: a mask that broadcasts
+    against the scores (classes to include per position), or one of the
+    labels' shape (positions to include).  Excluded classes leave the
+    normaliser whatever their scores hold (NaN included) and get a zero
+    gradient; label smoothing spreads over the included classes.  A
+    position with no included class has loss 0 and is not counted by
+    ``"mean"``, as an ignored one.  A target on an excluded class is an
+    error.
 validate : bool, optional
     Check labels, weights and non-finite scores.  ``False`` skips the
     checks that cost a pass over the data (for benchmarks); bad input then
@@ -371,7 +432,12 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         p = e / xp.where(s == 0, xp.ones_like(s), s)
         w = P.weight
         if P.probs is not None:
-            q = P.probs if eps == 0 else (1 - eps) * P.probs + eps / C
+            if eps == 0:
+                q = P.probs
+            elif P.cmask is None:
+                q = (1 - eps) * P.probs + eps / C
+            else:  # smoothing spreads over the included classes only
+                q = (1 - eps) * P.probs + P.cmask * xp.reshape(eps / P.kin, (-1, 1))
             wq = q if w is None else q * xp.reshape(w, (1, C))
             terms = xp.where(wq == 0, xp.zeros_like(nlp), wq * nlp)
             rows = xp.sum(terms, axis=1)
@@ -379,7 +445,7 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
             # A row with NaN / all -inf logits (s == 0 or NaN): make its loss NaN.
             rows = xp.where(xp.isfinite(xp.reshape(lse, (-1,))), rows,
                             xp.full_like(rows, math.nan))
-            return rows, grad
+            return _zero_excluded(P, rows, grad)
         onehot = _onehot(P.labels, C, xp, z.dtype)
         wy = xp.ones_like(m[:, 0]) if w is None else xp.sum(onehot * xp.reshape(w, (1, C)), axis=1)
         if P.valid is not None:
@@ -388,32 +454,62 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
                                                axis=1))
         rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
         if eps > 0:
-            wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
+            wj, share = _smoothing_weights(P, eps)
             smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)
             if P.valid is not None:
                 smooth = xp.where(P.valid, smooth, xp.zeros_like(smooth))
-            rows = rows + (eps / C) * smooth
+            rows = rows + share * smooth
         rows = xp.where(xp.isfinite(xp.reshape(lse, (-1,))), rows, xp.full_like(rows, math.nan))
         if P.valid is not None:
             rows = xp.where(P.valid, rows, xp.zeros_like(rows))
-        grad = None
-        if want_grad:
-            if eps == 0:
-                grad = (p - onehot) * xp.reshape(wy, (-1, 1))
-            else:
-                wsum = float(C) if w is None else xp.sum(w)
-                coef = (1 - eps) * wy + (eps * wsum / C)
-                if P.valid is not None:
-                    coef = xp.where(P.valid, coef, xp.zeros_like(coef))
-                wj = full_on(z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
-                grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
-                smooth_g = (eps / C) * wj
-                if P.valid is not None:
-                    smooth_g = smooth_g * xp.astype(xp.reshape(P.valid, (-1, 1)), z.dtype)
-                grad = grad - smooth_g
-            if P.valid is not None:  # ignored positions may hold NaN or all -inf
-                grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
+        return rows, (_label_grad(P, p, onehot, wy, eps) if want_grad else None)
+
+
+def _label_grad(P: _Problem, p, onehot, wy, eps: float):
+    """The gradient of the summed losses for class labels: ``p - onehot`` times the
+    label's weight, with the smoothing's share; zero at excluded positions."""
+    xp, z, w, C = P.xp, P.z, P.weight, P.C
+    if eps == 0:
+        grad = (p - onehot) * xp.reshape(wy, (-1, 1))
+    else:
+        wj, share = _smoothing_weights(P, eps)
+        if P.cmask is not None:
+            wsum = xp.sum(wj, axis=1)
+        else:
+            wsum = float(C) if w is None else xp.sum(w)
+        coef = (1 - eps) * wy + (eps * wsum / (C if P.cmask is None else P.kin))
+        if P.valid is not None:
+            coef = xp.where(P.valid, coef, xp.zeros_like(coef))
+        grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
+        smooth_g = share * wj if P.cmask is None else xp.reshape(share, (-1, 1)) * wj
+        if P.valid is not None:
+            smooth_g = smooth_g * xp.astype(xp.reshape(P.valid, (-1, 1)), z.dtype)
+        grad = grad - smooth_g
+    if P.valid is not None:  # ignored positions may hold NaN or all -inf
+        grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
+    return grad
+
+
+def _smoothing_weights(P: _Problem, eps: float):
+    """The class weights the smoothing spreads over, ``(1, C)`` or, with `where`,
+    ``(M, C)`` (zero on excluded classes), and each one's share: ``eps / C``, or
+    ``eps / K`` for a position with K included classes."""
+    xp, C, w = P.xp, P.C, P.weight
+    wj = full_on(P.z, (1, C), 1.0, xp=xp) if w is None else xp.reshape(w, (1, C))
+    if P.cmask is None:
+        return wj, eps / C
+    return P.cmask * wj, eps / P.kin
+
+
+def _zero_excluded(P: _Problem, rows, grad):
+    """Rows and gradient with the positions `where` excludes set to 0."""
+    if P.valid is None:
         return rows, grad
+    xp = P.xp
+    rows = xp.where(P.valid, rows, xp.zeros_like(rows))
+    if grad is not None:
+        grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
+    return rows, grad
 
 
 def _label_nll(xp, e, onehot, far):
@@ -448,9 +544,9 @@ def _weighted_count(P: _Problem):
     """PyTorch's "mean" divisor (Caffe's VALID): the summed class weights of the
     non-ignored positions, their count without weights, M for probability targets."""
     xp = P.xp
-    if P.probs is not None:
+    if P.probs is not None and P.valid is None:
         return P.M
-    if P.weight is None:
+    if P.weight is None or P.probs is not None:
         if P.valid is None:
             return P.M
         if isinstance(P.valid, np.ndarray):  # host data: an exact count, as 1/M is
@@ -466,20 +562,22 @@ def _weighted_count(P: _Problem):
 
 
 def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
-                   reduction, validate, want_grad, out):
+                   reduction, validate, want_grad, out, where=None):
     reduction = R.check_reduction(reduction, fn, "ce").name
     eps = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
     validate = V.check_bool(validate, fn, "validate")
     if out is not None and out is logits:
         raise ValueError(f"{fn}: argument 'out' must not be 'logits' itself (the gradient "
                          "would overwrite the scores while they are read)")
-    if weight is None and type(axis) is int and axis in (1, -1):
+    if weight is None and where is None and type(axis) is int and axis in (1, -1):
         fast = _ce_numpy_2d(logits, target, eps, reduction, validate, want_grad, out,
                             ignore_index)
         if fast is not None:
             return fast
     P = _prepare(fn, logits, target, axis=axis, weight=weight, ignore_index=ignore_index,
                  validate=validate, allow_probs=True)
+    if where is not None:
+        _apply_where(P, fn, where, validate)
     xp = P.xp
     denom = _normaliser(P, reduction, fn)
     # scale = 1/denom, and 0 where denom == 0 (every position ignored).
@@ -489,7 +587,8 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
         scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
                          xp.zeros_like(denom))
 
-    fused = _ce_rows_fused(P, eps, scale, want_grad, out) if P.labels is not None and P.M else None
+    fused = (_ce_rows_fused(P, eps, scale, want_grad, out)
+             if P.labels is not None and P.M and P.cmask is None else None)
     if fused is not None:
         rows, grad = fused
     else:
@@ -598,7 +697,7 @@ def _check_rows(P: _Problem, rows, fn: str) -> None:
 @_docs.fill(_DOCS)
 def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
                   ignore_index: int | None = -100, label_smoothing: float = 0.0,
-                  reduction: str = "mean", validate: bool = True):
+                  reduction: str = "mean", where: Any = None, validate: bool = True):
     r"""Softmax cross-entropy between class scores and targets.
 
     .. math::
@@ -625,7 +724,8 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
         and value); a target whose shape fits neither labels nor probabilities;
         negative or wrongly sized weights; `label_smoothing` outside [0, 1]; an
         unknown `reduction`; a non-ignored position with no finite score or a
-        NaN; an empty batch with a reduction that divides.
+        NaN; an empty batch with a reduction that divides; a `where` that does
+        not broadcast, or that excludes a position's target class.
 
     Notes
     -----
@@ -649,14 +749,16 @@ def cross_entropy(logits: Any, target: Any, *, axis: int = 1, weight: Any = None
     """
     loss, _ = _cross_entropy("cross_entropy", logits, target, axis=axis, weight=weight,
                              ignore_index=ignore_index, label_smoothing=label_smoothing,
-                             reduction=reduction, validate=validate, want_grad=False, out=None)
+                             reduction=reduction, validate=validate, want_grad=False, out=None,
+                             where=where)
     return loss
 
 
 @_docs.fill(_DOCS)
 def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: Any = None,
                             ignore_index: int | None = -100, label_smoothing: float = 0.0,
-                            reduction: str = "mean", validate: bool = True, out: Any = None):
+                            reduction: str = "mean", where: Any = None, validate: bool = True,
+                            out: Any = None):
     r"""Softmax cross-entropy and its gradient with respect to the scores, in one pass.
 
     The gradient is the closed form (softmax minus the smoothed one-hot, times
@@ -701,7 +803,8 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
     """
     return _cross_entropy("cross_entropy_with_grad", logits, target, axis=axis, weight=weight,
                           ignore_index=ignore_index, label_smoothing=label_smoothing,
-                          reduction=reduction, validate=validate, want_grad=True, out=out)
+                          reduction=reduction, validate=validate, want_grad=True, out=out,
+                          where=where)
 
 
 # --------------------------------------------------------------------------- #

@@ -67,31 +67,6 @@ def _as_result(res, xp):
     return res
 
 
-def _same_device(a, x, fn: str, name: str) -> None:
-    da, dx = B.device_of(a), B.device_of(x)
-    if da != dx:
-        raise V.argument_error(fn, name, f"on the device of 'x' ({dx})", f"device {da}")
-
-
-def _where_mask(where: Any, x, xp, fn: str):
-    """`where` as a boolean array of `x`'s shape (None stays None)."""
-    if where is None:
-        return None
-    w = V.as_array(B.plain_array(where, fn, "where"), xp, fn, "where")
-    kind = V.dtype_kind(w.dtype, xp)
-    if kind != "boolean":
-        raise V.argument_error(fn, "where", "a boolean array (True for the entries to "
-                               "include)", f"{kind} dtype {V.dtype_name(w.dtype)}", TypeError)
-    _same_device(w, x, fn, "where")
-    if tuple(w.shape) != tuple(x.shape):
-        try:
-            w = xp.broadcast_to(w, tuple(x.shape))
-        except (ValueError, TypeError):
-            raise V.argument_error(fn, "where", f"broadcastable to the shape of 'x' "
-                                   f"{tuple(x.shape)}", f"shape {tuple(w.shape)}") from None
-    return w
-
-
 def _masked_out(x, mask, xp):
     """`x` with the entries where `mask` is False set to ``-inf`` (excluded)."""
     return x if mask is None else xp.where(mask, x, xp.full_like(x, -math.inf))
@@ -190,7 +165,7 @@ def _scale(b: Any, x, xp, fn: str, validate: bool):
     """
     b = V.as_array(B.plain_array(b, fn, "b"), xp, fn, "b")
     V.check_real_numeric(b, xp, fn, "b")
-    _same_device(b, x, fn, "b")
+    V.same_device(b, x, fn, "b")
     try:
         shape = tuple(np.broadcast_shapes(tuple(x.shape), tuple(b.shape)))
     except ValueError:
@@ -376,7 +351,7 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1, b: Any = None,
     if cdt != x.dtype:
         x = xp.astype(x, cdt)
         b = None if b is None else xp.astype(b, cdt)
-    x = _masked_out(x, _where_mask(where, x, xp, fn), xp)
+    x = _masked_out(x, V.where_mask(where, x, xp, fn), xp)
     if b is not None:
         x = xp.where(b == 0, xp.full_like(x, -math.inf), x)
     mx = _Merged(x, xp, axes)
@@ -530,7 +505,7 @@ def _softmax_or_log(x: Any, axis: Any, temperature: Any, where: Any, validate: b
     fn = "log_softmax" if log else "softmax"
     validate = V.check_bool(validate, fn, "validate")
     xp, x, axes, out_dtype = _prepare(x, axis, fn, where)
-    x = _masked_out(_temperature(x, temperature, fn), _where_mask(where, x, xp, fn), xp)
+    x = _masked_out(_temperature(x, temperature, fn), V.where_mask(where, x, xp, fn), xp)
     mx = _Merged(x, xp, axes)
     x, ax = mx.x2, mx.ax
     if x.shape[ax] == 0:
