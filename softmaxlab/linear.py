@@ -149,12 +149,28 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
                                    f"{int(to_numpy(y[pos]))} at position {pos}")
 
 
+#: A block of whole rows of scores needs at least this many rows: fewer make
+#: the weight gradient a sum of thin products, which run far below the speed
+#: of one tall product (``benchmarks/results/linear-ce-*``).  Below it the
+#: vocabulary is cut into tiles swept twice, each tile over all the rows.
+_MIN_ROWS = 256
+
+
 def _blocks(A: _Args) -> tuple[int, int]:
-    """Rows per block and vocabulary columns per tile, with rows * columns <= chunk."""
-    if A.V <= A.chunk:
+    """Rows per block and vocabulary columns per tile, with rows * columns <= chunk.
+
+    Whole rows when at least :data:`_MIN_ROWS` of them (or all N) fit;
+    otherwise tiles as tall as the budget allows (every row, or
+    ``chunk // 512`` rows when the tile would be narrower than 512 columns).
+    """
+    if A.V <= A.chunk and (A.chunk // A.V >= min(A.N, _MIN_ROWS)):
         return max(1, min(A.N, A.chunk // A.V)), A.V
-    rows = max(1, min(A.N, math.isqrt(A.chunk)))
-    return rows, max(1, A.chunk // rows)
+    rows = max(1, min(A.N, A.chunk // min(A.V, _MIN_COLS)))
+    return rows, max(1, min(A.V, A.chunk // rows))
+
+
+#: The narrowest tile of the vocabulary when N rows do not fit with it.
+_MIN_COLS = 512
 
 
 def _scale(A: _Args):
@@ -169,10 +185,18 @@ def _scale(A: _Args):
                     xp.zeros_like(count))
 
 
-def _tile_scores(A: _Args, hb, v0: int, v1: int):
-    """Scores of one block of rows against vocabulary columns [v0, v1)."""
+def _tile_scores(A: _Args, hb, v0: int, v1: int, buf=None):
+    """Scores of one block of rows against vocabulary columns [v0, v1) (on NumPy
+    written into the reused buffer `buf`)."""
     xp = A.xp
-    z = xp.matmul(hb, xp.permute_dims(A.w[v0:v1, :], (1, 0)))
+    wt = xp.permute_dims(A.w[v0:v1, :], (1, 0))
+    if buf is not None:
+        z = buf[:hb.shape[0], :v1 - v0]
+        np.matmul(hb, wt, out=z)
+        if A.b is not None:
+            z += A.b[v0:v1]
+        return z
+    z = xp.matmul(hb, wt)
     if A.b is not None:
         z = z + A.b[v0:v1]
     return z
@@ -189,33 +213,6 @@ def _label_scores(A: _Args, z, yb, v0: int, v1: int):
     return xp.where(inside, zy, xp.zeros_like(zy)), inside, col
 
 
-def _row_stats(A: _Args, hb, yb, tiles):
-    """One sweep over the tiles: logsumexp, label score and score sum of each row.
-
-    The log-sum-exp is accumulated with the online normaliser: a running
-    maximum ``m`` and a running sum ``d`` of ``exp(z - m)``.
-    """
-    xp = A.xp
-    m = d = None
-    zy = xp.zeros((hb.shape[0],), dtype=A.cdtype)
-    zsum = xp.zeros_like(zy)
-    for v0, v1 in tiles:
-        z = _tile_scores(A, hb, v0, v1)
-        zt, _, _ = _label_scores(A, z, yb, v0, v1)
-        zy = zy + zt
-        if A.eps:
-            zsum = zsum + xp.sum(z, axis=1)
-        mt = xp.max(z, axis=1)
-        if m is None:
-            m, d = mt, xp.sum(xp.exp(z - xp.reshape(mt, (-1, 1))), axis=1)
-        else:
-            mn = xp.maximum(m, mt)
-            d = d * xp.exp(m - mn) + xp.sum(xp.exp(z - xp.reshape(mn, (-1, 1))), axis=1)
-            m = mn
-    lse = m + xp.log(d)
-    return lse, zy, zsum
-
-
 def _rows_loss(A: _Args, lse, zy, zsum):
     """Per-row loss: (1 - eps) (lse - z_y) + eps (lse - mean_j z_j), never negative."""
     xp = A.xp
@@ -224,19 +221,6 @@ def _rows_loss(A: _Args, lse, zy, zsum):
         smooth = xp.maximum(lse - zsum / A.V, xp.zeros_like(lse))
         rows = (1 - A.eps) * rows + A.eps * smooth
     return rows
-
-
-def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
-    """dL/dz of one tile: (softmax - smoothed one-hot) times each row's coefficient."""
-    xp = A.xp
-    c = xp.reshape(coef, (-1, 1))
-    g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
-    cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
-    onehot = xp.reshape(yb, (-1, 1)) == cols
-    g = g - xp.where(onehot, (1 - A.eps) * c, xp.zeros_like(g))
-    if A.eps:
-        g = g - (A.eps / A.V) * c
-    return g
 
 
 def _whole_rows(A: _Args, hb, yb, want_grad: bool, buf):
@@ -248,25 +232,16 @@ def _whole_rows(A: _Args, hb, yb, want_grad: bool, buf):
     """
     from .losses import cross_entropy, cross_entropy_with_grad
 
-    xp = A.xp
-    nb = hb.shape[0]
-    wt = xp.permute_dims(A.w, (1, 0))
-    if buf is not None:
-        z = buf[0][:nb]
-        np.matmul(hb, wt, out=z)
-        if A.b is not None:
-            z += A.b
-    else:
-        z = xp.matmul(hb, wt) if A.b is None else xp.matmul(hb, wt) + A.b
+    z = _tile_scores(A, hb, 0, A.V, None if buf is None else buf[0])
     kw = dict(ignore_index=A.ignore_index, label_smoothing=A.eps, reduction="none",
               validate=False)
     if not want_grad:
         return cross_entropy(z, yb, **kw), None
-    return cross_entropy_with_grad(z, yb, out=None if buf is None else buf[1][:nb], **kw)
+    return cross_entropy_with_grad(z, yb, out=None if buf is None else buf[1][:hb.shape[0]], **kw)
 
 
-def _accumulate(A: _Args, grads, g, hs, v0: int, v1: int, tmp) -> Any:
-    """Add one tile's share to the weight and bias gradients; return its share of dL/dh.
+def _accumulate(A: _Args, grads, g, hs, tmp) -> Any:
+    """Add one block's share to the weight and bias gradients; return its share of dL/dh.
 
     `hs` is the block's hidden rows times the loss scale.  The weight gradient
     is added in slices of rows (``chunk_size / H`` of them, at least 512), so
@@ -277,17 +252,17 @@ def _accumulate(A: _Args, grads, g, hs, v0: int, v1: int, tmp) -> Any:
     gw, gb = grads
     gt = xp.permute_dims(g, (1, 0))
     step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // max(A.H, 1))
-    for s0 in range(0, v1 - v0, step):
-        s1 = min(s0 + step, v1 - v0)
+    for s0 in range(0, A.V, step):
+        s1 = min(s0 + step, A.V)
         if tmp is not None:
             part = tmp[:s1 - s0]
             np.matmul(gt[s0:s1], hs, out=part)
-            gw[v0 + s0:v0 + s1] += part
+            gw[s0:s1] += part
         else:
-            gw[v0 + s0:v0 + s1, :] += xp.matmul(gt[s0:s1, :], hs)
+            gw[s0:s1, :] += xp.matmul(gt[s0:s1, :], hs)
     if gb is not None:
-        gb[v0:v1] += xp.sum(g, axis=0)
-    return xp.matmul(g, A.w[v0:v1, :])
+        gb[...] += xp.sum(g, axis=0)
+    return xp.matmul(g, A.w)
 
 
 #: The fewest rows of the weight gradient updated per matrix product (the
@@ -295,56 +270,136 @@ def _accumulate(A: _Args, grads, g, hs, v0: int, v1: int, tmp) -> Any:
 _SLICE = 512
 
 
-def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
-    """Sweep the blocks of rows (and tiles of the vocabulary); see the module docstring."""
+def _block_rows(A: _Args, r0: int, r1: int):
+    """Hidden rows [r0, r1), ignored rows (which may hold anything) set to zero."""
     xp = A.xp
-    nb, vb = _blocks(A)
-    tiles = [(v0, min(v0 + vb, A.V)) for v0 in range(0, A.V, vb)]
-    scale = _scale(A)
-    numpy = is_numpy_namespace(xp) and len(tiles) == 1
+    hb = A.h[r0:r1, :]
+    if A.valid is not None:
+        hb = xp.where(xp.reshape(A.valid[r0:r1], (-1, 1)), hb, xp.zeros_like(hb))
+    return hb
+
+
+def _new_grads(A: _Args):
+    xp = A.xp
+    return (xp.zeros((A.N, A.H), dtype=A.cdtype), xp.zeros((A.V, A.H), dtype=A.cdtype),
+            None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype))
+
+
+def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
+    """Blocks of whole rows, one sweep: per-row losses and the scaled gradients."""
+    xp = A.xp
     buf = tmp = None
-    if numpy:  # reused for every block: no allocation (and no page faults) per block
+    if is_numpy_namespace(xp):  # reused for every block: no allocation (and no page faults)
         buf = [np.empty((nb, A.V), dtype=A.cdtype) for _ in range(1 + want_grad)]
         rows = min(A.V, max(_SLICE, A.chunk // max(A.H, 1)))
         tmp = np.empty((rows, A.H), dtype=A.cdtype) if want_grad else None
+    grads = _new_grads(A) if want_grad else None
     rows_all = []
-    gh = grads = None
-    if want_grad:
-        gh = xp.zeros((A.N, A.H), dtype=A.cdtype)
-        grads = (xp.zeros((A.V, A.H), dtype=A.cdtype),
-                 None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype))
     for r0 in range(0, A.N, nb):
         r1 = min(r0 + nb, A.N)
-        hb, yb = A.h[r0:r1, :], A.y[r0:r1]
-        vmask = None if A.valid is None else A.valid[r0:r1]
-        if vmask is not None:  # ignored rows may hold anything: give them zeros
-            hb = xp.where(xp.reshape(vmask, (-1, 1)), hb, xp.zeros_like(hb))
-        if len(tiles) == 1:
-            rows, g = _whole_rows(A, hb, yb, want_grad, buf)
-            # The fused kernel skips the shift by the row maximum where the scores
-            # are moderate, and log(sum exp z) - z_y can then round to -6e-17.
-            rows = xp.maximum(rows, xp.zeros_like(rows))
-        else:
-            lse, zy, zsum = _row_stats(A, hb, yb, tiles)
-            rows = _rows_loss(A, lse, zy, zsum)
-            if vmask is not None:
-                rows = xp.where(vmask, rows, xp.zeros_like(rows))
-        rows_all.append(rows)
-        if not want_grad:
-            continue
-        hs = hb * scale
-        if len(tiles) == 1:
-            ghb = _accumulate(A, grads, g, hs, 0, A.V, tmp)
-        else:
-            coef = xp.ones_like(rows) if vmask is None else xp.astype(vmask, A.cdtype)
-            ghb = None
-            for v0, v1 in tiles:
-                g = _tile_grad(A, _tile_scores(A, hb, v0, v1), lse, yb, coef, v0, v1)
-                part = _accumulate(A, grads, g, hs, v0, v1, None)
-                ghb = part if ghb is None else ghb + part
-        gh[r0:r1, :] = ghb * scale
-        del g
-    rows = xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype)
+        hb = _block_rows(A, r0, r1)
+        rows, g = _whole_rows(A, hb, A.y[r0:r1], want_grad, buf)
+        # The fused kernel skips the shift by the row maximum where the scores
+        # are moderate, and log(sum exp z) - z_y can then round to -6e-17.
+        rows_all.append(xp.maximum(rows, xp.zeros_like(rows)))
+        if want_grad:
+            gh = grads[0]
+            gh[r0:r1, :] = _accumulate(A, grads[1:], g, hb * scale, tmp) * scale
+    return xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype), grads
+
+
+def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
+    """Fold one tile of scores into the running row statistics `st` = [m, d, zy, zsum]:
+    the online normaliser (a running maximum m and sum d of exp(z - m))."""
+    xp = A.xp
+    m, d, zy, zsum = (a[r0:r1] for a in st)
+    zt, _, _ = _label_scores(A, z, A.y[r0:r1], v0, v1)
+    st[2][r0:r1] = zy + zt
+    if A.eps:
+        st[3][r0:r1] = zsum + xp.sum(z, axis=1)
+    mn = xp.maximum(m, xp.max(z, axis=1))
+    if isinstance(z, np.ndarray):  # z is the reused buffer: exponentiate in place
+        z -= mn[:, None]
+        e = np.exp(z, out=z)
+    else:
+        e = xp.exp(z - xp.reshape(mn, (-1, 1)))
+    with V.quiet(xp):  # exp(-inf - m) = 0 on the first tile
+        st[1][r0:r1] = d * xp.exp(m - mn) + xp.sum(e, axis=1)
+    st[0][r0:r1] = mn
+
+
+def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
+    """dL/dz of one tile, scaled: (softmax - smoothed one-hot) times each row's
+    coefficient (the loss scale, 0 at ignored rows); in place on NumPy."""
+    xp = A.xp
+    c = xp.reshape(coef, (-1, 1))
+    if isinstance(z, np.ndarray):
+        z -= lse[:, None]
+        g = np.exp(z, out=z)
+        g *= c
+        if A.eps:
+            g -= (A.eps / A.V) * c
+        r = np.flatnonzero((yb >= v0) & (yb < v1))
+        g[r, yb[r] - v0] -= (1 - A.eps) * coef[r]
+        return g
+    g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
+    cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
+    g = g - xp.where(xp.reshape(yb, (-1, 1)) == cols, (1 - A.eps) * c, xp.zeros_like(g))
+    if A.eps:
+        g = g - (A.eps / A.V) * c
+    return g
+
+
+def _run_tiles(A: _Args, nb: int, vb: int, want_grad: bool, scale):
+    """Tiles of the vocabulary, each over every block of rows, swept twice.
+
+    The first sweep gives each row's log-sum-exp (online normaliser); the
+    second recomputes the scores of each tile and, with the finished
+    normaliser, its gradient, multiplied into the weight gradient of the tile
+    (one tall product over the rows) and the hidden gradient.
+    """
+    xp = A.xp
+    tiles = [(v0, min(v0 + vb, A.V)) for v0 in range(0, A.V, vb)]
+    blocks = [(r0, min(r0 + nb, A.N)) for r0 in range(0, A.N, nb)]
+    buf = np.empty((nb, vb), dtype=A.cdtype) if is_numpy_namespace(xp) else None
+    st = [xp.full((A.N,), -math.inf, dtype=A.cdtype)] + [
+        xp.zeros((A.N,), dtype=A.cdtype) for _ in range(3)]
+    for v0, v1 in tiles:
+        for r0, r1 in blocks:
+            _stats_tile(A, _tile_scores(A, _block_rows(A, r0, r1), v0, v1, buf), st, r0, r1,
+                        v0, v1)
+    lse = st[0] + xp.log(st[1])
+    rows = _rows_loss(A, lse, st[2], st[3])
+    if A.valid is not None:
+        rows = xp.where(A.valid, rows, xp.zeros_like(rows))
+    if not want_grad:
+        return rows, None
+    grads = _new_grads(A)
+    gh, gw, gb = grads
+    coef = xp.ones_like(rows) * scale
+    if A.valid is not None:
+        coef = xp.where(A.valid, coef, xp.zeros_like(coef))
+    for v0, v1 in tiles:
+        for r0, r1 in blocks:
+            hb = _block_rows(A, r0, r1)
+            g = _tile_grad(A, _tile_scores(A, hb, v0, v1, buf), lse[r0:r1], A.y[r0:r1],
+                           coef[r0:r1], v0, v1)
+            gh[r0:r1, :] += xp.matmul(g, A.w[v0:v1, :])
+            gw[v0:v1, :] += xp.matmul(xp.permute_dims(g, (1, 0)), hb)
+            if gb is not None:
+                gb[v0:v1] += xp.sum(g, axis=0)
+    return rows, grads
+
+
+def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
+    """Blocks of whole rows, or tiles of the vocabulary; see the module docstring."""
+    xp = A.xp
+    nb, vb = _blocks(A)
+    scale = _scale(A)
+    if vb == A.V:
+        rows, grads = _run_rows(A, nb, want_grad, scale)
+    else:
+        rows, grads = _run_tiles(A, nb, vb, want_grad, scale)
     if validate and A.N:
         bad = xp.isnan(rows) | xp.isinf(rows)
         if V.any_true(bad, xp):
@@ -356,8 +411,8 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     loss = rows if A.reduction == "none" else xp.sum(rows) * scale
     if not want_grad:
         return loss, None
-    gw, gb = grads
-    if gb is not None:
+    gh, gw, gb = grads
+    if gb is not None and vb == A.V:
         gb = gb * scale
     cast = (lambda a: a) if A.cdtype == A.in_dtype else (lambda a: xp.astype(a, A.in_dtype))
     return loss, LinearCrossEntropyGrad(cast(gh), cast(gw), None if gb is None else cast(gb))

@@ -235,8 +235,14 @@ def test_inputs_are_not_written():
 @pytest.mark.parametrize("N,V,chunk,expect", [
     (100, 10, 35, (3, 10)),          # whole rows: 3 rows of 10 scores
     (100, 10, 1000, (100, 10)),      # everything in one block
-    (100, 1000, 100, (10, 10)),      # a row does not fit: 10 x 10 tiles
-    (3, 1000, 100, (3, 33)),
+    (100, 1000, 100, (1, 100)),      # a row does not fit: tiles of 100 columns
+    (3, 1000, 100, (1, 100)),
+    (3, 1000, 2000, (3, 666)),
+    (600, 1000, 300_000, (300, 1000)),   # at least 256 whole rows
+    # fewer than 256 whole rows fit: tiles over every row (at least 512 columns wide)
+    (4096, 32000, 2**22, (4096, 1024)),
+    (2048, 128256, 2**22, (2048, 2048)),
+    (65536, 128256, 2**22, (8192, 512)),
 ])
 def test_blocks_never_exceed_chunk_size(N, V, chunk, expect):
     A = L._prepare("t", np.zeros((N, 2)), np.zeros((V, 2)), np.zeros(N, dtype=int), None,
