@@ -9,16 +9,19 @@ and :func:`linear_cross_entropy_with_grad` compute the same loss and the
 gradients with respect to `hidden`, `weight` and `bias` one *block* of scores
 at a time:
 
-* the positions are cut into blocks of rows; each block's scores are made,
-  turned into the loss and the gradient, multiplied back into the three
-  gradients, and dropped;
-* when even one row of :math:`V` scores exceeds the budget, the vocabulary is
-  cut into tiles too, and the log-sum-exp of a row is accumulated over its
-  tiles with the online normaliser of chapter 7 (Milakov and Gimelshein, 2018):
-  a running maximum :math:`m` and a running sum :math:`d` of
-  :math:`e^{z_j - m}`, rescaled when the maximum grows.  One sweep gives the
-  loss; the gradient needs the finished normaliser, so it sweeps the tiles a
-  second time and recomputes their scores.
+* when at least 256 whole rows of :math:`V` scores fit the budget (or all
+  :math:`N`), the positions are cut into blocks of rows; each block's scores
+  are made, turned into the loss and the gradient, multiplied back into the
+  three gradients, and dropped;
+* otherwise the vocabulary is cut into tiles, each over every row (or over
+  blocks of thousands of rows), and the log-sum-exp of a row is accumulated
+  over the tiles with the online normaliser of chapter 7 (Milakov and
+  Gimelshein, 2018): a running maximum :math:`m` and a running sum :math:`d`
+  of :math:`e^{z_j - m}`, rescaled when the maximum grows.  One sweep gives
+  the loss; the gradient needs the finished normaliser, so it sweeps the
+  tiles a second time and recomputes their scores.  Thin blocks of a few
+  rows would be simpler, but their weight gradient is a sum of thin matrix
+  products, several times slower than one tall product per tile.
 
 At most `chunk_size` scores exist at any moment, whatever :math:`N` and
 :math:`V` are.  This is the idea of Liger-Kernel's fused linear cross-entropy
@@ -138,6 +141,8 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
                                f"shape {tuple(y.shape)}")
     A.y = y
     A.valid = None if A.ignore_index is None else y != A.ignore_index
+    if A.valid is not None and not V.any_true(~A.valid, xp):
+        A.valid = None  # nothing ignored: no mask to apply block by block
     if validate and N:
         bad = (y < 0) | (y >= Vn)
         if A.valid is not None:
@@ -190,8 +195,8 @@ def _tile_scores(A: _Args, hb, v0: int, v1: int, buf=None):
     written into the reused buffer `buf`)."""
     xp = A.xp
     wt = xp.permute_dims(A.w[v0:v1, :], (1, 0))
-    if buf is not None:
-        z = buf[:hb.shape[0], :v1 - v0]
+    if buf is not None:  # a contiguous view (a narrower last tile too): BLAS writes it directly
+        z = buf.reshape(-1)[:hb.shape[0] * (v1 - v0)].reshape(hb.shape[0], v1 - v0)
         np.matmul(hb, wt, out=z)
         if A.b is not None:
             z += A.b[v0:v1]
@@ -379,16 +384,30 @@ def _run_tiles(A: _Args, nb: int, vb: int, want_grad: bool, scale):
     coef = xp.ones_like(rows) * scale
     if A.valid is not None:
         coef = xp.where(A.valid, coef, xp.zeros_like(coef))
+    tmp = None if buf is None else np.empty((max(nb, vb), A.H), dtype=A.cdtype)
     for v0, v1 in tiles:
         for r0, r1 in blocks:
             hb = _block_rows(A, r0, r1)
             g = _tile_grad(A, _tile_scores(A, hb, v0, v1, buf), lse[r0:r1], A.y[r0:r1],
                            coef[r0:r1], v0, v1)
-            gh[r0:r1, :] += xp.matmul(g, A.w[v0:v1, :])
-            gw[v0:v1, :] += xp.matmul(xp.permute_dims(g, (1, 0)), hb)
+            _add_product(gh[r0:r1, :], g, A.w[v0:v1, :], tmp, first=v0 == 0)
+            _add_product(gw[v0:v1, :], xp.permute_dims(g, (1, 0)), hb, tmp, first=r0 == 0)
             if gb is not None:
                 gb[v0:v1] += xp.sum(g, axis=0)
     return rows, grads
+
+
+def _add_product(acc, a, b, tmp, *, first: bool) -> None:
+    """``acc += a @ b``; on NumPy written into `acc` (the first time) or through the
+    reused buffer `tmp`, so that no temporary is allocated per tile."""
+    if tmp is None:
+        acc += a @ b
+    elif first:
+        np.matmul(a, b, out=acc)
+    else:
+        part = tmp[:acc.shape[0]]
+        np.matmul(a, b, out=part)
+        acc += part
 
 
 def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
