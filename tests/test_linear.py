@@ -322,3 +322,14 @@ def test_mixing_libraries_is_refused(lib):
     with pytest.raises(TypeError):
         sml.linear_cross_entropy(lib.asarray(np.ones((2, 3))), np.ones((4, 3)),
                                  lib.asarray(np.array([0, 1])))
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_tiles_of_several_rows(lib, eps, reduction):
+    """Tiles of 3 rows by 666 columns (chunk 2000, V = 1000 > 512): blocks of rows
+    and tiles of the vocabulary both more than one, the last of each shorter."""
+    h, w, b, y = _case(8, 3, 1000, ignore=(5,))
+    A = L._prepare("t", h, w, y, b, -100, eps, reduction, 2000, True)
+    assert L._blocks(A) == (3, 666)
+    _check_against_materialised(h, w, b, y, 2000, lib, reduction=reduction, label_smoothing=eps)
