@@ -388,6 +388,9 @@ CELL_IMAGES_JS = ("() => window.jupyterapp.shell.currentWidget.content.widgets.m
 CHANGED_JS = ("([cell, old]) => { const c = window.jupyterapp.shell.currentWidget"
               ".content.widgets[cell]; const im = c && c.node.querySelector("
               "'.jp-OutputArea-output img'); return im !== null && im.src !== old; }")
+IDLE_JS = ("() => { const w = window.jupyterapp.shell.currentWidget; "
+           "const k = w && w.sessionContext && w.sessionContext.session "
+           "&& w.sessionContext.session.kernel; return k && k.status === 'idle'; }")
 #: Cells of tests/browser/widgets.ipynb: 0 text, 1 imports, then the figures.
 FIGURE_CELLS = {"temperature": 2, "label smoothing": 3, "demo": 4}
 
@@ -428,10 +431,7 @@ def test_widgets_render_and_react(lab):
       app.commands.execute('docmanager:open', {path: 'browser_widgets.ipynb'});
     }""", nb)
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    wait_for(page, "() => { const w = window.jupyterapp.shell.currentWidget; "
-             "const k = w && w.sessionContext && w.sessionContext.session "
-             "&& w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
-             "the widget notebook's kernel idle", timeout_s=120)
+    wait_for(page, IDLE_JS, "the widget notebook's kernel idle", timeout_s=120)
     # not awaited: the command's promise settles only when every cell has run
     # (never, if the kernel does not start); the waits below are bounded
     page.evaluate("() => { window.jupyterapp.commands.execute("
@@ -451,11 +451,14 @@ def test_widgets_render_and_react(lab):
         moved = drag_first_slider(page, cell, dx)
         assert moved != readout, f"the {what} slider did not move (readout {moved})"
         wait_for(page, CHANGED_JS, f"the {what} figure redrawn", arg=[cell, before[cell]])
+        wait_for(page, IDLE_JS, f"the kernel idle after the {what} slider", timeout_s=120)
+        page.wait_for_timeout(500)  # the last redraw's image on the page
         shot(page, f"widgets-{what.replace(' ', '-')}-moved")
     # chapter 4: ten SGD steps redraw the regions and the loss curve
     demo = FIGURE_CELLS["demo"]
     show_cell(page, demo).locator(".widget-button", has_text="10 steps").click()
     wait_for(page, CHANGED_JS, "the demo redrawn after 10 steps", arg=[demo, before[demo]])
+    wait_for(page, IDLE_JS, "the kernel idle after 10 steps", timeout_s=120)
     after = page.evaluate(CELL_IMAGES_JS)
     assert all(after[i] != before[i] for i in FIGURE_CELLS.values()), (
         "each figure should have been redrawn in place")
