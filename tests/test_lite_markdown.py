@@ -75,5 +75,23 @@ def test_every_chapter_converts_with_no_myst_left_and_the_same_code(path):
                   for ln in src.splitlines() if ln.startswith(">")]
         assert lm._join_math_lines(quoted) == quoted, src[:300]
     code = [c for c in nb["cells"] if c["cell_type"] != "markdown"]
-    assert [c for c in out["cells"] if c["cell_type"] != "markdown"] == code
+    lite = [c for c in out["cells"] if c["cell_type"] != "markdown"]
     assert len(out["cells"]) == len(nb["cells"])
+    assert [c["source"] for c in lite] == [c["source"] for c in code]
+    for a, b in zip(lite, code):
+        assert a.get("outputs") == lm.joined_outputs(b.get("outputs", [])) or (
+            not a.get("outputs") and not b.get("outputs"))
+        for o in a.get("outputs", []):  # no list of lines left (JupyterLite shows commas)
+            assert not isinstance(o.get("text"), list)
+            assert not any(isinstance(v, list) for v in o.get("data", {}).values())
+
+
+def test_outputs_are_joined_and_nothing_else_changes():
+    outs = [{"output_type": "stream", "name": "stdout", "text": ["a\n", "b\n"]},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"text/plain": ["x\n", "y"], "image/png": "iVBOR"}}]
+    assert lm.joined_outputs(outs) == [
+        {"output_type": "stream", "name": "stdout", "text": "a\nb\n"},
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/plain": "x\ny", "image/png": "iVBOR"}}]
+    assert outs[0]["text"] == ["a\n", "b\n"], "the input is not modified"

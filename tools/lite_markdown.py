@@ -227,15 +227,41 @@ def _join_math_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def _joined(v):
+    return "".join(v) if isinstance(v, list) else v
+
+
+def joined_outputs(outputs: list[dict]) -> list[dict]:
+    """*outputs* with every multi-line string (a list of lines in the file) as one string.
+
+    JupyterLite serves the notebook file as it is, and its lab shows a stored
+    stream whose ``text`` is a list with a comma between the lines (Jupyter's
+    server joins them when it reads the file).
+    """
+    out = []
+    for o in outputs:
+        o = dict(o)
+        if "text" in o:
+            o["text"] = _joined(o["text"])
+        if "data" in o:
+            o["data"] = {mime: _joined(v) for mime, v in o["data"].items()}
+        out.append(o)
+    return out
+
+
 def convert_notebook(nb: dict, labels: dict, chapter: str) -> dict:
-    """A copy of the notebook *nb* (a JSON dict) with its markdown cells converted."""
+    """A copy of the notebook *nb* (a JSON dict) for the lab.
+
+    Markdown cells converted (:func:`convert_markdown`); code cells keep their
+    source and outputs, with multi-line strings joined (:func:`joined_outputs`).
+    """
     counts: dict[str, int] = {}
     cells = []
     for cell in nb["cells"]:
         cell = dict(cell)
         if cell["cell_type"] == "markdown":
-            src = cell["source"]
-            src = "".join(src) if isinstance(src, list) else src
-            cell["source"] = convert_markdown(src, labels, chapter, counts)
+            cell["source"] = convert_markdown(_joined(cell["source"]), labels, chapter, counts)
+        elif cell.get("outputs"):
+            cell["outputs"] = joined_outputs(cell["outputs"])
         cells.append(cell)
     return {**nb, "cells": cells}
