@@ -25,6 +25,7 @@ explorer                       chapter    frame
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -371,8 +372,35 @@ class _Live:
         self.draw = draw
         self.handle = display(_png(draw()), display_id=True)
 
-    def redraw(self, _change=None) -> None:
+    def redraw(self, change=None) -> None:
+        # a slider's view may hand back its value rounded in the last bits
+        # (10 ** log10(v)); that is no change to draw
+        if (change is not None and isinstance(change.get("old"), float)
+                and isinstance(change.get("new"), float)
+                and math.isclose(change["old"], change["new"], rel_tol=1e-9)):
+            return
         self.handle.update(_png(self.draw()))
+
+
+def _log_slider(w, fn: str, name: str, value: float, lo_exp: float, hi_exp: float,
+                step: float, **kw):
+    """A FloatLogSlider from 10**`lo_exp` to 10**`hi_exp` whose grid passes through `value`.
+
+    The browser's slider snaps its value to ``min + k * step``; when
+    log10(`value`) is not on that grid, the view sends back the snapped value
+    as soon as it is shown (T = 1 became 0.9976 with min = log10(0.05) and
+    step 0.01), and the figure is redrawn at a setting nobody chose.  The
+    step is adjusted (by a fraction of itself) so that log10(`value`) is
+    ``min + k * step``; the ends stay where they were asked for.
+    """
+    if not (isinstance(value, (int, float, np.floating)) and 0 < value < math.inf):
+        raise argument_error(fn, name, "a finite number > 0 (its slider is logarithmic)",
+                             repr(value))
+    e = math.log10(value)
+    n = round((e - lo_exp) / step)
+    if n >= 1:
+        step = (e - lo_exp) / n
+    return w.FloatLogSlider(value=value, min=lo_exp, max=hi_exp, step=step, **kw)
 
 
 def draw_temperature(z: Any = DEFAULT_SCORES, temperature: float = 1.0):
@@ -399,15 +427,16 @@ def temperature_explorer(z: Any = DEFAULT_SCORES, *, temperature: float = 1.0,
     """Show softmax(z / T) with a slider for T (chapter 2).
 
     Draws the figure at `temperature` (the still), then a logarithmic slider
-    from `t_min` to `t_max`; moving it redraws the figure.  See
+    from `t_min` to `t_max` (its step about 0.01 in log10 T, adjusted so
+    that `temperature` is on the slider's grid); moving it redraws the figure.  See
     :func:`temperature_frame` for the numbers.
     """
     w = _require_widgets("temperature_explorer")
     from IPython.display import display
     z = _scores(z, "temperature_explorer")
-    slider = w.FloatLogSlider(value=temperature, min=np.log10(t_min),
-                              max=np.log10(t_max), step=0.01, description="T",
-                              readout_format=".2f", continuous_update=True)
+    slider = _log_slider(w, "temperature_explorer", "temperature", temperature,
+                         math.log10(t_min), math.log10(t_max), 0.01,
+                         description="T", readout_format=".2f", continuous_update=True)
     live = _Live(lambda: draw_temperature(z, slider.value))
     slider.observe(live.redraw, names="value")
     display(slider)
@@ -520,6 +549,8 @@ def linear_classifier_demo(*, loss: str = "softmax", margin: float = 1.0,
     (:func:`linear_classifier_step`) or reset.  The left panel shows the
     decision regions, the right one the loss (data + weight decay) per step.
     The still is drawn after `warmup_steps` steps at the default settings.
+    `weight_decay` and `learning_rate` must be > 0 (their sliders are
+    logarithmic).
     """
     w = _require_widgets("linear_classifier_demo")
     from IPython.display import display
@@ -527,10 +558,10 @@ def linear_classifier_demo(*, loss: str = "softmax", margin: float = 1.0,
     c_loss = w.ToggleButtons(options=list(LOSSES), value=loss, description="loss")
     c_margin = w.FloatSlider(value=margin, min=0.0, max=3.0, step=0.1,
                              description="margin Δ")
-    c_decay = w.FloatLogSlider(value=weight_decay, min=-4, max=0, step=0.1,
-                               description="λ", readout_format=".0e")
-    c_lr = w.FloatLogSlider(value=learning_rate, min=-2, max=0.5, step=0.1,
-                            description="η", readout_format=".2f")
+    c_decay = _log_slider(w, "linear_classifier_demo", "weight_decay", weight_decay,
+                          -4, 0, 0.1, description="λ", readout_format=".0e")
+    c_lr = _log_slider(w, "linear_classifier_demo", "learning_rate", learning_rate,
+                       -2, 0.5, 0.1, description="η", readout_format=".2f")
 
     def opts() -> dict:
         return {"loss": c_loss.value, "margin": c_margin.value,

@@ -238,3 +238,41 @@ def test_linear_classifier_demo_steps_and_switches_loss(recorder):
     assert _png_bytes(recorder.updates[-1]) != after_steps
     buttons["reset"].click()
     assert len(recorder.updates) == 3
+
+
+def _log_sliders(recorder):
+    import ipywidgets as w
+    return [c for obj in recorder.shown for c in _widgets(obj)
+            if isinstance(c, w.FloatLogSlider)]
+
+
+@pytest.mark.parametrize("explorer", [si.temperature_explorer, si.linear_classifier_demo])
+def test_log_sliders_have_their_value_on_the_grid(recorder, explorer):
+    # the browser snaps a slider to min + k * step and sends the snapped value
+    # back: off the grid, T = 1 came back as 0.9976 and the still was redrawn
+    explorer()
+    sliders = _log_sliders(recorder)
+    assert sliders
+    for s in sliders:
+        k = (np.log10(s.value) - s.min) / s.step
+        assert abs(k - round(k)) < 1e-9, (s.description, s.value, s.min, s.step)
+    assert recorder.updates == []
+
+
+def test_a_value_back_from_the_browser_rounded_in_the_last_bits_is_not_redrawn(recorder):
+    si.temperature_explorer()
+    (slider,) = _log_sliders(recorder)
+    slider.value = 10 ** np.log10(slider.value) * (1 + 1e-15)
+    assert recorder.updates == []
+    slider.value = 1.5
+    assert len(recorder.updates) == 1
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: si.temperature_explorer(temperature=0.0), "argument 'temperature'"),
+    (lambda: si.linear_classifier_demo(weight_decay=0.0), "argument 'weight_decay'"),
+    (lambda: si.linear_classifier_demo(learning_rate=-1.0), "argument 'learning_rate'"),
+])
+def test_log_slider_settings_must_be_positive(recorder, call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

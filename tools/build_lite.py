@@ -22,6 +22,11 @@ made here (``_lite/``, git-ignored) as its lite dir.  What it writes:
   and ipywidgets;
 * ``_lite/contents/benchmarks/results/``: the benchmark results the chapters
   read (``../benchmarks/results/`` from ``book/``), without ``archive/``;
+* ``_lite/contents/book/``: the chapters as the lab shows them: ``book/``
+  with each notebook's markdown cells in plain Jupyter markdown
+  (``tools/lite_markdown.py``: MyST blocks, targets and roles rewritten, so
+  that definitions, exercises and their math render in JupyterLab); code cells
+  and outputs as they are;
 * ``_site_extra/wheels/softmaxlab-<version>-py3-none-any.whl``: the same wheel,
   for readers to download from the site root (``html_extra_path``).
 
@@ -60,6 +65,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import lite_markdown  # noqa: E402  (tools/ is not a package)
+
 LITE_DIR = ROOT / "_lite"
 SITE_EXTRA = ROOT / "_site_extra"
 PYODIDE_VERSION = "0.27.7"
@@ -259,6 +267,31 @@ def copy_contents(dest: Path = CONTENTS_DIR) -> list[str]:
     return copied
 
 
+def stage_book(dest: Path = CONTENTS_DIR / "book") -> list[str]:
+    """Copy ``book/`` into *dest*, each notebook's markdown converted for JupyterLab."""
+    src = ROOT / "book"
+    notebooks = sorted(src.glob("*.ipynb"))
+    nbs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in notebooks}
+    labels = lite_markdown.labels_of({
+        stem: ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+               for c in nb["cells"] if c["cell_type"] == "markdown"]
+        for stem, nb in nbs.items()})
+    copied = []
+    for f in sorted(src.rglob("*")):
+        rel = f.relative_to(src)
+        if not f.is_file() or any(part.startswith((".", "_build")) for part in rel.parts):
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        if f.suffix == ".ipynb" and f.parent == src:
+            nb = lite_markdown.convert_notebook(nbs[f.stem], labels, f.stem)
+            (dest / rel).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+        else:
+            shutil.copy2(f, dest / rel)
+        copied.append(f"book/{rel.as_posix()}")
+    return copied
+
+
 def kernel_settings() -> dict:
     return {
         "jupyter-lite-schema-version": 0,
@@ -287,7 +320,7 @@ def prepare(mode: str = "cdn") -> dict:
         json.dumps({"LiteBuildConfig": {"no_sourcemaps": True}}, indent=2))
     for name, data in core.items():
         (pyodide / name).write_bytes(data)
-    contents = copy_contents()
+    contents = copy_contents() + stage_book()
 
     extra = {}
     for dist, (imports, depends) in EXTRA_WHEELS.items():
