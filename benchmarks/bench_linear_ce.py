@@ -140,6 +140,13 @@ def child(args):
                       "peak_reset": reset}))
 
 
+def _chunk_of(name):
+    """The chunk size a method name asks for: None for "chunked-default" (the
+    library's default) and the methods that have none."""
+    c = name.partition("-")[2]
+    return int(c) if c and c != "default" else None
+
+
 def measure_memory(shape, name, chunk=None):
     cmd = [sys.executable, __file__, "--child", name, "--shape", *map(str, shape)]
     if chunk:
@@ -176,17 +183,18 @@ def main():
     for shape in shapes:
         n, h, v = shape
         print(f"== (N, H, V) = {shape}", flush=True)
-        names = [f"chunked-{c}" for c in args.chunks] + ["materialised", "torch"]
+        names = (["chunked-default"] + [f"chunked-{c}" for c in args.chunks]
+                 + ["materialised", "torch"])
         mem = {}
         for name in names:
-            base, _, c = name.partition("-")
-            mem[name] = measure_memory(shape, base, int(c) if c else None)
+            base, c = name.partition("-")[0], _chunk_of(name)
+            mem[name] = measure_memory(shape, base, c)
             print(f"   memory {name}: {mem[name]}", flush=True)
         inputs = make_inputs(n, h, v)
         fns = {}
         for name in names:
-            base, _, c = name.partition("-")
-            fns[name] = method(base, *inputs, chunk=int(c) if c else None)
+            base, c = name.partition("-")[0], _chunk_of(name)
+            fns[name] = method(base, *inputs, chunk=c)
         ref = fns["materialised"]()
         for name, f in fns.items():  # every method computes the same numbers
             loss, g = f()
@@ -205,7 +213,9 @@ def main():
             own = m["peak_mib"] - m["base_mib"]
             own_mat = m_mat["peak_mib"] - m_mat["base_mib"]
             row = {"N x H x V": f"{n}x{h}x{v}", "method": name,
-                   "chunk_size": int(name.partition("-")[2] or 0) or None,
+                   "chunk_size": (_chunk_of(name) if name != "chunked-default"
+                                  else sml.linear.default_chunk_size(n, v)),
+                   "default": name == "chunked-default",
                    "time_s": s["median_s"], "time_vs_materialised": s["median_s"] / t_mat,
                    "peak_rss_mib": m["peak_mib"], "inputs_rss_mib": m["base_mib"],
                    "own_peak_mib": own, "peak_vs_materialised": m["peak_mib"] / m_mat["peak_mib"],

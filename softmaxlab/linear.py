@@ -42,15 +42,29 @@ from ._docs import fill
 from .losses import REDUCTIONS
 
 __all__ = ["LinearCrossEntropyGrad", "linear_cross_entropy",
-           "linear_cross_entropy_with_grad", "DEFAULT_CHUNK_SIZE"]
+           "linear_cross_entropy_with_grad", "DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_MAX",
+           "default_chunk_size"]
 
-#: Scores held at once when ``chunk_size=None``: 2**22 (16 MiB of float32).
-#: Chosen for memory: in ``benchmarks/results/linear-ce-20261202-0202`` it
-#: keeps the extra memory under 1/8 of the materialised composition's at
-#: (N, H, V) = (4096, 256, 32000), but it was 4.6x slower there on a loaded
-#: 2-core CPU, where 2**24 came within 1.11x; pass a larger `chunk_size` when
-#: time matters more than memory.
+#: Scores held at once when ``chunk_size=None``: 2**22 (16 MiB of float32),
+#: raised up to :data:`DEFAULT_CHUNK_MAX` when that lets one block hold 256
+#: whole rows (one sweep instead of two over tiles of the vocabulary).
 DEFAULT_CHUNK_SIZE = 2 ** 22
+
+#: The most scores the default budget grows to (32 MiB of float32).
+DEFAULT_CHUNK_MAX = 2 ** 23
+
+
+def default_chunk_size(N: int, V: int) -> int:
+    """The `chunk_size` used when none is given, for N positions and V classes.
+
+    :data:`DEFAULT_CHUNK_SIZE`, or the scores of ``min(N, 256)`` whole rows
+    when that is more but at most :data:`DEFAULT_CHUNK_MAX`.
+
+    >>> default_chunk_size(4096, 32000), default_chunk_size(2048, 128256)
+    (8192000, 4194304)
+    """
+    want = min(N, _MIN_ROWS) * V
+    return want if DEFAULT_CHUNK_SIZE < want <= DEFAULT_CHUNK_MAX else DEFAULT_CHUNK_SIZE
 
 
 class LinearCrossEntropyGrad(NamedTuple):
@@ -88,7 +102,6 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
     validate = V.check_bool(validate, fn, "validate")
     if chunk_size is not None:
         chunk_size = V.check_int(chunk_size, fn, "chunk_size", lo=1)
-    A.chunk = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
     if ignore_index is not None and (isinstance(ignore_index, (bool, np.bool_))
                                      or not isinstance(ignore_index, numbers.Integral)):
         raise V.argument_error(fn, "ignore_index", "an integer or None", repr(ignore_index),
@@ -110,6 +123,7 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
         raise V.argument_error(fn, "weight", f"of the dtype of 'hidden' ({V.dtype_name(h.dtype)})",
                                f"dtype {V.dtype_name(w.dtype)}", TypeError)
     A.xp, A.N, A.H, A.V = xp, N, H, Vn
+    A.chunk = default_chunk_size(N, Vn) if chunk_size is None else chunk_size
     A.in_dtype, A.cdtype = h.dtype, V.compute_dtype(h, xp)
     A.h = h if A.cdtype == h.dtype else xp.astype(h, A.cdtype)
     A.w = w if A.cdtype == w.dtype else xp.astype(w, A.cdtype)
@@ -249,14 +263,14 @@ def _accumulate(A: _Args, grads, g, hs, tmp) -> Any:
     """Add one block's share to the weight and bias gradients; return its share of dL/dh.
 
     `hs` is the block's hidden rows times the loss scale.  The weight gradient
-    is added in slices of rows (``chunk_size / H`` of them, at least 512), so
+    is added in slices of rows (``chunk_size / 4H`` of them, at least 512), so
     that no temporary of the weight's size is made (on NumPy through the
     reused buffer `tmp`).
     """
     xp = A.xp
     gw, gb = grads
     gt = xp.permute_dims(g, (1, 0))
-    step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // max(A.H, 1))
+    step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // (4 * max(A.H, 1)))
     for s0 in range(0, A.V, step):
         s1 = min(s0 + step, A.V)
         if tmp is not None:
@@ -271,7 +285,7 @@ def _accumulate(A: _Args, grads, g, hs, tmp) -> Any:
 
 
 #: The fewest rows of the weight gradient updated per matrix product (the
-#: temporary holds max(_SLICE, chunk_size / H) rows of H entries).
+#: temporary holds max(_SLICE, chunk_size / 4H) rows of H entries).
 _SLICE = 512
 
 
@@ -296,7 +310,7 @@ def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
     buf = tmp = None
     if is_numpy_namespace(xp):  # reused for every block: no allocation (and no page faults)
         buf = [np.empty((nb, A.V), dtype=A.cdtype) for _ in range(1 + want_grad)]
-        rows = min(A.V, max(_SLICE, A.chunk // max(A.H, 1)))
+        rows = min(A.V, max(_SLICE, A.chunk // (4 * max(A.H, 1))))
         tmp = np.empty((rows, A.H), dtype=A.cdtype) if want_grad else None
     grads = _new_grads(A) if want_grad else None
     rows_all = []
@@ -464,8 +478,10 @@ _DOC_PARAMS = r"""
         per position (0 at ignored ones).
     chunk_size : int, optional
         The most scores held at once (rows times vocabulary columns of one
-        block); default :data:`DEFAULT_CHUNK_SIZE`.  Memory beyond the inputs
-        and the gradients is a small multiple of ``chunk_size`` entries.
+        block); by default :func:`default_chunk_size`
+        (:data:`DEFAULT_CHUNK_SIZE`, up to :data:`DEFAULT_CHUNK_MAX` when that
+        gives 256 whole rows).  Memory beyond the inputs and the gradients is a
+        small multiple of ``chunk_size`` entries.
     validate : bool, optional
         Check the labels and that the losses are finite (default).  ``False``
         skips the check of the labels (one pass over them; on a GPU one
