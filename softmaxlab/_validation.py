@@ -261,9 +261,9 @@ def where_mask(where: Any, x, xp, fn: str, *, x_name: str = "x", class_axis: int
         if class_axis is not None:
             batch = shape[:class_axis] + shape[class_axis + 1:]
             expected += f", or to its shape without the class axis {batch} (a mask of positions)"
+        if w.ndim > len(shape):
+            raise argument_error(fn, "where", expected, found)
         try:
-            if w.ndim > len(shape):
-                raise ValueError
             w = xp.broadcast_to(w, shape)
         except (ValueError, TypeError):
             raise argument_error(fn, "where", expected, found) from None

@@ -174,6 +174,9 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
 #: vocabulary is cut into tiles swept twice, each tile over all the rows.
 _MIN_ROWS = 256
 
+#: The narrowest tile of the vocabulary when N rows do not fit with it.
+_MIN_COLS = 512
+
 
 def _blocks(A: _Args) -> tuple[int, int]:
     """Rows per block and vocabulary columns per tile, with rows * columns <= chunk.
@@ -186,10 +189,6 @@ def _blocks(A: _Args) -> tuple[int, int]:
         return max(1, min(A.N, A.chunk // A.V)), A.V
     rows = max(1, min(A.N, A.chunk // min(A.V, _MIN_COLS)))
     return rows, max(1, min(A.V, A.chunk // rows))
-
-
-#: The narrowest tile of the vocabulary when N rows do not fit with it.
-_MIN_COLS = 512
 
 
 def _scale(A: _Args):
@@ -229,7 +228,7 @@ def _label_scores(A: _Args, z, yb, v0: int, v1: int):
     col = xp.where(inside, yb - v0, xp.zeros_like(yb))
     flat = xp.arange(nb, dtype=yb.dtype) * vb + col
     zy = xp.take(xp.reshape(z, (-1,)), as_indices(flat, xp))  # int32 on wasm32
-    return xp.where(inside, zy, xp.zeros_like(zy)), inside, col
+    return xp.where(inside, zy, xp.zeros_like(zy))
 
 
 def _rows_loss(A: _Args, lse, zy, zsum):
@@ -273,12 +272,7 @@ def _accumulate(A: _Args, grads, g, hs, tmp) -> Any:
     step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // (4 * max(A.H, 1)))
     for s0 in range(0, A.V, step):
         s1 = min(s0 + step, A.V)
-        if tmp is not None:
-            part = tmp[:s1 - s0]
-            np.matmul(gt[s0:s1], hs, out=part)
-            gw[s0:s1] += part
-        else:
-            gw[s0:s1, :] += xp.matmul(gt[s0:s1, :], hs)
+        _add_product(gw[s0:s1, :], gt[s0:s1, :], hs, tmp, first=False)
     if gb is not None:
         gb[...] += xp.sum(g, axis=0)
     return xp.matmul(g, A.w)
@@ -324,6 +318,8 @@ def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
         if want_grad:
             gh = grads[0]
             gh[r0:r1, :] = _accumulate(A, grads[1:], g, hb * scale, tmp) * scale
+    if want_grad and grads[2] is not None:  # the bias gradient was summed unscaled
+        grads = (grads[0], grads[1], grads[2] * scale)
     return xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype), grads
 
 
@@ -332,7 +328,7 @@ def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
     the online normaliser (a running maximum m and sum d of exp(z - m))."""
     xp = A.xp
     m, d, zy, zsum = (a[r0:r1] for a in st)
-    zt, _, _ = _label_scores(A, z, A.y[r0:r1], v0, v1)
+    zt = _label_scores(A, z, A.y[r0:r1], v0, v1)
     st[2][r0:r1] = zy + zt
     if A.eps:
         st[3][r0:r1] = zsum + xp.sum(z, axis=1)
@@ -445,8 +441,6 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     if not want_grad:
         return loss, None
     gh, gw, gb = grads
-    if gb is not None and vb == A.V:
-        gb = gb * scale
     cast = (lambda a: a) if A.cdtype == A.in_dtype else (lambda a: xp.astype(a, A.in_dtype))
     return loss, LinearCrossEntropyGrad(cast(gh), cast(gw), None if gb is None else cast(gb))
 

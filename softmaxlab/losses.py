@@ -456,19 +456,16 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
         if eps > 0:
             wj, share = _smoothing_weights(P, eps)
             smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)
-            if P.valid is not None:
-                smooth = xp.where(P.valid, smooth, xp.zeros_like(smooth))
             rows = rows + share * smooth
         rows = xp.where(xp.isfinite(xp.reshape(lse, (-1,))), rows, xp.full_like(rows, math.nan))
-        if P.valid is not None:
-            rows = xp.where(P.valid, rows, xp.zeros_like(rows))
-        return rows, (_label_grad(P, p, onehot, wy, eps) if want_grad else None)
+        return _zero_excluded(P, rows, _label_grad(P, p, onehot, wy, eps) if want_grad else None)
 
 
 def _label_grad(P: _Problem, p, onehot, wy, eps: float):
     """The gradient of the summed losses for class labels: ``p - onehot`` times the
-    label's weight, with the smoothing's share; zero at excluded positions."""
-    xp, z, w, C = P.xp, P.z, P.weight, P.C
+    label's weight, with the smoothing's share (ignored and excluded positions are
+    zeroed by the caller)."""
+    xp, w, C = P.xp, P.weight, P.C
     if eps == 0:
         grad = (p - onehot) * xp.reshape(wy, (-1, 1))
     else:
@@ -478,15 +475,9 @@ def _label_grad(P: _Problem, p, onehot, wy, eps: float):
         else:
             wsum = float(C) if w is None else xp.sum(w)
         coef = (1 - eps) * wy + (eps * wsum / (C if P.cmask is None else P.kin))
-        if P.valid is not None:
-            coef = xp.where(P.valid, coef, xp.zeros_like(coef))
         grad = p * xp.reshape(coef, (-1, 1)) - (1 - eps) * xp.reshape(wy, (-1, 1)) * onehot
         smooth_g = share * wj if P.cmask is None else xp.reshape(share, (-1, 1)) * wj
-        if P.valid is not None:
-            smooth_g = smooth_g * xp.astype(xp.reshape(P.valid, (-1, 1)), z.dtype)
         grad = grad - smooth_g
-    if P.valid is not None:  # ignored positions may hold NaN or all -inf
-        grad = xp.where(xp.reshape(P.valid, (-1, 1)), grad, xp.zeros_like(grad))
     return grad
 
 
@@ -502,7 +493,8 @@ def _smoothing_weights(P: _Problem, eps: float):
 
 
 def _zero_excluded(P: _Problem, rows, grad):
-    """Rows and gradient with the positions `where` excludes set to 0."""
+    """Rows and gradient with the ignored positions and those `where` excludes set
+    to 0 (they may hold NaN or only -inf)."""
     if P.valid is None:
         return rows, grad
     xp = P.xp
