@@ -21,7 +21,9 @@ at a time:
   the loss; the gradient needs the finished normaliser, so it sweeps the
   tiles a second time and recomputes their scores.  Thin blocks of a few
   rows would be simpler, but their weight gradient is a sum of thin matrix
-  products, several times slower than one tall product per tile.
+  products, several times slower than one tall product per tile.  On NumPy
+  the work of a tile is split over threads, and the shift by the row
+  maximum skipped where it is not needed (:mod:`softmaxlab.kernels.tiles`).
 
 At most `chunk_size` scores exist at any moment, whatever :math:`N` and
 :math:`V` are.  This is the idea of Liger-Kernel's fused linear cross-entropy
@@ -324,8 +326,9 @@ def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
 
 
 def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
-    """Fold one tile of scores into the running row statistics `st` = [m, d, zy, zsum]:
-    the online normaliser (a running maximum m and sum d of exp(z - m))."""
+    """Fold one tile of scores into the running row statistics `st` = [m, d, zy,
+    zsum]: the online normaliser (a running maximum m and sum d of exp(z - m));
+    libraries other than NumPy (NumPy: :mod:`softmaxlab.kernels.tiles`)."""
     xp = A.xp
     m, d, zy, zsum = (a[r0:r1] for a in st)
     zt = _label_scores(A, z, A.y[r0:r1], v0, v1)
@@ -333,11 +336,7 @@ def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
     if A.eps:
         st[3][r0:r1] = zsum + xp.sum(z, axis=1)
     mn = xp.maximum(m, xp.max(z, axis=1))
-    if isinstance(z, np.ndarray):  # z is the reused buffer: exponentiate in place
-        z -= mn[:, None]
-        e = np.exp(z, out=z)
-    else:
-        e = xp.exp(z - xp.reshape(mn, (-1, 1)))
+    e = xp.exp(z - xp.reshape(mn, (-1, 1)))
     with V.quiet(xp):  # exp(-inf - m) = 0 on the first tile
         st[1][r0:r1] = d * xp.exp(m - mn) + xp.sum(e, axis=1)
     st[0][r0:r1] = mn
@@ -345,18 +344,9 @@ def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
 
 def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
     """dL/dz of one tile, scaled: (softmax - smoothed one-hot) times each row's
-    coefficient (the loss scale, 0 at ignored rows); in place on NumPy."""
+    coefficient (the loss scale, 0 at ignored rows)."""
     xp = A.xp
     c = xp.reshape(coef, (-1, 1))
-    if isinstance(z, np.ndarray):
-        z -= lse[:, None]
-        g = np.exp(z, out=z)
-        g *= c
-        if A.eps:
-            g -= (A.eps / A.V) * c
-        r = np.flatnonzero((yb >= v0) & (yb < v1))
-        g[r, yb[r] - v0] -= (1 - A.eps) * coef[r]
-        return g
     g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
     cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
     g = g - xp.where(xp.reshape(yb, (-1, 1)) == cols, (1 - A.eps) * c, xp.zeros_like(g))
@@ -371,39 +361,73 @@ def _run_tiles(A: _Args, nb: int, vb: int, want_grad: bool, scale):
     The first sweep gives each row's log-sum-exp (online normaliser); the
     second recomputes the scores of each tile and, with the finished
     normaliser, its gradient, multiplied into the weight gradient of the tile
-    (one tall product over the rows) and the hidden gradient.
+    (one tall product over the rows) and the hidden gradient.  On NumPy the
+    elementwise work of a tile runs in :mod:`softmaxlab.kernels.tiles`.
     """
     xp = A.xp
     tiles = [(v0, min(v0 + vb, A.V)) for v0 in range(0, A.V, vb)]
     blocks = [(r0, min(r0 + nb, A.N)) for r0 in range(0, A.N, nb)]
-    buf = np.empty((nb, vb), dtype=A.cdtype) if is_numpy_namespace(xp) else None
+    if is_numpy_namespace(xp):
+        return _run_tiles_numpy(A, tiles, blocks, want_grad, scale)
     st = [xp.full((A.N,), -math.inf, dtype=A.cdtype)] + [
         xp.zeros((A.N,), dtype=A.cdtype) for _ in range(3)]
     for v0, v1 in tiles:
         for r0, r1 in blocks:
-            _stats_tile(A, _tile_scores(A, _block_rows(A, r0, r1), v0, v1, buf), st, r0, r1,
+            _stats_tile(A, _tile_scores(A, _block_rows(A, r0, r1), v0, v1), st, r0, r1,
                         v0, v1)
     lse = st[0] + xp.log(st[1])
-    rows = _rows_loss(A, lse, st[2], st[3])
-    if A.valid is not None:
-        rows = xp.where(A.valid, rows, xp.zeros_like(rows))
+    rows = _masked(A, _rows_loss(A, lse, st[2], st[3]))
     if not want_grad:
         return rows, None
     grads = _new_grads(A)
     gh, gw, gb = grads
-    coef = xp.ones_like(rows) * scale
-    if A.valid is not None:
-        coef = xp.where(A.valid, coef, xp.zeros_like(coef))
-    tmp = None if buf is None else np.empty((max(nb, vb), A.H), dtype=A.cdtype)
+    coef = _masked(A, xp.ones_like(rows) * scale)
     for v0, v1 in tiles:
         for r0, r1 in blocks:
             hb = _block_rows(A, r0, r1)
-            g = _tile_grad(A, _tile_scores(A, hb, v0, v1, buf), lse[r0:r1], A.y[r0:r1],
+            g = _tile_grad(A, _tile_scores(A, hb, v0, v1), lse[r0:r1], A.y[r0:r1],
                            coef[r0:r1], v0, v1)
-            _add_product(gh[r0:r1, :], g, A.w[v0:v1, :], tmp, first=v0 == 0)
-            _add_product(gw[v0:v1, :], xp.permute_dims(g, (1, 0)), hb, tmp, first=r0 == 0)
+            _add_product(gh[r0:r1, :], g, A.w[v0:v1, :], None, first=v0 == 0)
+            _add_product(gw[v0:v1, :], xp.permute_dims(g, (1, 0)), hb, None, first=r0 == 0)
             if gb is not None:
                 gb[v0:v1] += xp.sum(g, axis=0)
+    return rows, grads
+
+
+def _masked(A: _Args, a):
+    """`a` with the ignored positions set to 0."""
+    xp = A.xp
+    return a if A.valid is None else xp.where(A.valid, a, xp.zeros_like(a))
+
+
+def _run_tiles_numpy(A: _Args, tiles, blocks, want_grad: bool, scale):
+    """:func:`_run_tiles` on NumPy: one reused buffer, the tile work on threads."""
+    from .kernels import tiles as T
+
+    buf = np.empty(blocks[0][1] * (tiles[0][1] - tiles[0][0]), dtype=A.cdtype)
+    S = T.TileStats(A.N, A.V, A.cdtype, A.eps)
+    bias = (lambda v0, v1: None) if A.b is None else (lambda v0, v1: A.b[v0:v1])
+    y = np.asarray(A.y)
+    with T.blas_on_one_thread(S, blocks[0][1], tiles[0][1] - tiles[0][0]):
+        for v0, v1 in tiles:
+            for r0, r1 in blocks:
+                T.stats_tile(S, _block_rows(A, r0, r1), A.w[v0:v1], bias(v0, v1), buf, y, r0,
+                             v0)
+        coef = np.full(A.N, float(scale))
+        if A.valid is not None:
+            coef[~A.valid] = 0.0
+        rows = _masked(A, T.finish_stats(S, coef).astype(A.cdtype))
+        if not want_grad:
+            return rows, None
+        grads = _new_grads(A)
+        gh, gw, gb = grads
+        for v0, v1 in tiles:
+            for r0, r1 in blocks:
+                cols = T.grad_tile(S, _block_rows(A, r0, r1), A.w[v0:v1], bias(v0, v1), buf, y,
+                                   r0, v0, gh[r0:r1], gw[v0:v1], first_v=v0 == 0,
+                                   first_r=r0 == 0)
+                if gb is not None:
+                    gb[v0:v1] += cols
     return rows, grads
 
 

@@ -34,7 +34,7 @@ def _materialised(h, w, b, y, **kw):
     return loss, dz @ w, dz.T @ h, None if b is None else dz.sum(axis=0)
 
 
-def _check_against_materialised(h, w, b, y, chunk, lib=None, rtol=1e-10, **kw):
+def _check_against_materialised(h, w, b, y, chunk, lib=None, rtol=1e-10, atol=1e-12, **kw):
     ref = _materialised(h, w, b, y, **kw)
     args = (h, w, y) if lib is None else tuple(lib.asarray(a) for a in (h, w, y))
     bb = b if lib is None or b is None else lib.asarray(b)
@@ -43,14 +43,14 @@ def _check_against_materialised(h, w, b, y, chunk, lib=None, rtol=1e-10, **kw):
     if lib is not None:
         assert lib.is_native(loss) and lib.is_native(g.hidden) and lib.is_native(g.weight)
     tn = sml.to_numpy
-    np.testing.assert_allclose(tn(loss), ref[0], rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(tn(loss_only), ref[0], rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(tn(g.hidden), ref[1], rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(tn(g.weight), ref[2], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(tn(loss), ref[0], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(tn(loss_only), ref[0], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(tn(g.hidden), ref[1], rtol=rtol, atol=atol)
+    np.testing.assert_allclose(tn(g.weight), ref[2], rtol=rtol, atol=atol)
     if b is None:
         assert g.bias is None
     else:
-        np.testing.assert_allclose(tn(g.bias), ref[3], rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(tn(g.bias), ref[3], rtol=rtol, atol=atol)
 
 
 # --------------------------------------------------------------------------- references
@@ -333,3 +333,143 @@ def test_tiles_of_several_rows(lib, eps, reduction):
     A = L._prepare("t", h, w, y, b, -100, eps, reduction, 2000, True)
     assert L._blocks(A) == (3, 666)
     _check_against_materialised(h, w, b, y, 2000, lib, reduction=reduction, label_smoothing=eps)
+
+
+# ------------------------------------------------------------ the NumPy tile kernel
+# softmaxlab.kernels.tiles: the tile's rows split over threads (the workers
+# running their own matrix products when threadpoolctl is there), the shift by
+# the row maximum skipped where the row sums are safe, the label's term apart.
+# Chunk 307200 with N = 600 and V = 1500: tiles of 600 rows by 512 columns, cache
+# blocks of 256 rows, so two or three workers each.
+
+_TILE_CHUNK = 307200
+
+
+def _tile_case(scores, *, seed=0, ignore=()):
+    """hidden = the scores, weight = the identity: the scores are exact."""
+    N, V = scores.shape
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, V, size=N)
+    for i in ignore:
+        y[i] = -100
+    return scores, np.eye(V), y
+
+
+def _tiled(N, V, chunk=_TILE_CHUNK):
+    A = L._prepare("t", np.zeros((N, 1)), np.zeros((V, 1)), np.zeros(N, dtype=int), None,
+                   -100, 0.0, "mean", chunk, True)
+    return L._blocks(A)
+
+
+def test_tile_kernel_case_is_tiled_over_threads():
+    from softmaxlab.kernels import tiles as T
+    assert _tiled(600, 1500) == (600, 512)
+    S = T.TileStats(600, 1500, np.float64, 0.0)
+    S.nt = 2
+    assert T._threads(S, 600, 512) == 2 and T._block_rows(512, 8) == 128
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("blas_split", [True, False])
+@pytest.mark.parametrize("eps,reduction", [(0.0, "mean"), (0.1, "sum"), (0.0, "none")])
+def test_tile_kernel_threads_and_blas_modes_agree_with_materialised(
+        monkeypatch, threads, blas_split, eps, reduction):
+    from softmaxlab.kernels import tiles as T
+    monkeypatch.setattr(T, "default_num_threads", lambda: threads)
+    if not blas_split:  # threadpoolctl missing: BLAS threads itself, the pool the rest
+        monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)
+    h, w, b, y = _case(600, 7, 1500, ignore=(3, 599), seed=threads)
+    _check_against_materialised(h, w, b, y, _TILE_CHUNK, rtol=1e-9, reduction=reduction,
+                                label_smoothing=eps)
+
+
+def _row_kinds(N, V, rng):
+    """Rows of every kind the unshifted sum must notice: moderate, huge (exp
+    overflows), very negative (exp underflows), one huge entry in one tile, a
+    confident label, mixed within a cache block."""
+    z = rng.normal(scale=3.0, size=(N, V))
+    z[10:20] += 500.0
+    z[30:40] -= 400.0
+    z[50:60, 700] = 300.0
+    z[70:80, :512] -= 1000.0
+    z[90:300:7] *= 40.0
+    return z
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_tile_kernel_rows_of_every_kind_float64(eps):
+    rng = np.random.default_rng(5)
+    z, w, y = _tile_case(_row_kinds(600, 1500, rng), ignore=(12, 33))
+    y[50:60] = 700  # the huge entry is the label
+    # The weight gradient sums 600 rows of scores up to 1e3: rounding of 1e-11 absolute.
+    _check_against_materialised(z, w, None, y, _TILE_CHUNK, rtol=1e-11, atol=1e-9,
+                                label_smoothing=eps, reduction="none")
+
+
+def test_tile_kernel_rows_of_every_kind_float32_match_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(6)
+    z64, w, y = _tile_case(_row_kinds(600, 1500, rng))
+    z = z64.astype(np.float32)
+    loss, g = sml.linear_cross_entropy_with_grad(z, w.astype(np.float32), y,
+                                                 chunk_size=_TILE_CHUNK, reduction="sum")
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(zt, torch.tensor(y), reduction="sum")
+    ref.backward()
+    np.testing.assert_allclose(float(loss), ref.item(), rtol=2e-6)
+    np.testing.assert_allclose(g.hidden, zt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31), scale=st.sampled_from([1.0, 30.0, 300.0]),
+       shift=st.sampled_from([0.0, 80.0, -150.0]))
+def test_tile_kernel_confident_rows_as_accurate_as_the_fused_kernel(seed, scale, shift):
+    """Float64 scores through the tiles give each row's loss as the fused kernel
+    does (log1p of the rest over the label's term), to a few roundings: never
+    negative, and confident rows keep their digits (loss 1e-13 not 0 or -1e-16)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=scale, size=(600, 1500)) + shift
+    z, w, y = _tile_case(z, seed=seed)
+    z[np.arange(0, 600, 3), y[::3]] += 40.0  # a third of the rows confident
+    rows = sml.linear_cross_entropy(z, w, y, chunk_size=_TILE_CHUNK, reduction="none")
+    ref = sml.cross_entropy(z, y, reduction="none")
+    assert (rows >= 0).all()
+    np.testing.assert_allclose(rows, ref, rtol=1e-12, atol=0)
+
+
+def test_tile_kernel_float32_losses_never_negative_and_gradients_sum_to_zero():
+    rng = np.random.default_rng(8)
+    z = rng.normal(scale=2.0, size=(600, 1500)).astype(np.float32)
+    y = rng.integers(0, 1500, size=600)
+    z[np.arange(600), y] += 25.0  # every row confident
+    w = np.eye(1500, dtype=np.float32)
+    rows = sml.linear_cross_entropy(z, w, y, chunk_size=_TILE_CHUNK, reduction="none")
+    assert rows.dtype == np.float32 and (rows >= 0).all()
+    ref = sml.cross_entropy(z.astype(np.float64), y, reduction="none")
+    np.testing.assert_allclose(rows, ref, rtol=1e-5)
+    _, g = sml.linear_cross_entropy_with_grad(z, w, y, chunk_size=_TILE_CHUNK, reduction="sum")
+    _, dz = sml.cross_entropy_with_grad(z.astype(np.float64), y, reduction="sum")
+    np.testing.assert_allclose(g.hidden, dz, rtol=1e-5, atol=1e-7)  # the label's entry too
+
+
+def test_tile_kernel_gradient_factor_below_the_normal_range_takes_the_shift():
+    """float32 scores near 80 everywhere: exp(z) is finite, but 1 / (N * sum) is
+    below float32's normal range, so the rows take exp(z - lse) * c instead."""
+    rng = np.random.default_rng(9)
+    z = (80.0 + rng.normal(scale=0.5, size=(600, 1500))).astype(np.float32)
+    y = rng.integers(0, 1500, size=600)
+    w = np.eye(1500, dtype=np.float32)
+    _, g = sml.linear_cross_entropy_with_grad(z, w, y, chunk_size=_TILE_CHUNK)
+    _, dz = sml.cross_entropy_with_grad(z.astype(np.float64), y)
+    np.testing.assert_allclose(g.hidden, dz, rtol=1e-4, atol=1e-10)
+
+
+def test_tile_kernel_blas_threads_are_restored():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+              if i["user_api"] == "blas"]
+    h, w, b, y = _case(600, 7, 1500)
+    sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=_TILE_CHUNK)
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+             if i["user_api"] == "blas"]
+    assert after == before

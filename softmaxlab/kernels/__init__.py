@@ -20,6 +20,9 @@ entry                   CPU (NumPy)               CUDA (CuPy)
 :func:`ce_rows`         ``cpu.ce_rows_numpy``     ``cuda.ce_rows_cupy``
 :func:`softmax_rows`    --                        ``cuda.softmax_lastaxis_cupy``
 ======================  ========================  ==============================
+
+:mod:`softmaxlab.kernels.tiles` holds the NumPy work between the matrix
+products of :mod:`softmaxlab.linear`'s vocabulary tiles (its only caller).
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,13 +85,15 @@ def default_num_threads() -> int:
     -------
     int
         ``len(os.sched_getaffinity(0))`` where available, else ``os.cpu_count()``
-        (at least 1).
+        (at least 1); 1 in the browser (Pyodide), which has no threads.
 
     Examples
     --------
     >>> default_num_threads() >= 1
     True
     """
+    if sys.platform == "emscripten":  # pragma: no cover - Pyodide
+        return 1
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
