@@ -95,7 +95,7 @@ def blas_on_one_thread(S: TileStats, n: int, width: int):
     if _threads(S, n, width) > 1:
         try:
             from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl is optional
+        except ImportError:  # pragma: no cover - a dependency, but run without it
             return contextlib.nullcontext()
         S.split = True
         return threadpool_limits(1, user_api="blas")
