@@ -205,18 +205,10 @@ def _scale(A: _Args):
                     xp.zeros_like(count))
 
 
-def _tile_scores(A: _Args, hb, v0: int, v1: int, buf=None):
-    """Scores of one block of rows against vocabulary columns [v0, v1) (on NumPy
-    written into the reused buffer `buf`)."""
+def _tile_scores(A: _Args, hb, v0: int, v1: int):
+    """Scores of one block of rows against vocabulary columns [v0, v1)."""
     xp = A.xp
-    wt = xp.permute_dims(A.w[v0:v1, :], (1, 0))
-    if buf is not None:  # a contiguous view (a narrower last tile too): BLAS writes it directly
-        z = buf.reshape(-1)[:hb.shape[0] * (v1 - v0)].reshape(hb.shape[0], v1 - v0)
-        np.matmul(hb, wt, out=z)
-        if A.b is not None:
-            z += A.b[v0:v1]
-        return z
-    z = xp.matmul(hb, wt)
+    z = xp.matmul(hb, xp.permute_dims(A.w[v0:v1, :], (1, 0)))
     if A.b is not None:
         z = z + A.b[v0:v1]
     return z
@@ -243,38 +235,37 @@ def _rows_loss(A: _Args, lse, zy, zsum):
     return rows
 
 
-def _whole_rows(A: _Args, hb, yb, want_grad: bool, buf):
+def _whole_rows(A: _Args, hb, yb, want_grad: bool):
     """A block whose rows hold the whole vocabulary: the library's fused loss.
 
-    :func:`softmaxlab.cross_entropy_with_grad` (its NumPy and CUDA kernels)
-    gives the per-row losses and the gradient of their sum; on NumPy the
-    scores and the gradient are written into the reused buffers `buf`.
+    :func:`softmaxlab.cross_entropy_with_grad` (its CUDA kernel on CuPy)
+    gives the per-row losses and the gradient of their sum.  (NumPy:
+    :func:`softmaxlab.kernels.tiles.rows_block`.)
     """
     from .losses import cross_entropy, cross_entropy_with_grad
 
-    z = _tile_scores(A, hb, 0, A.V, None if buf is None else buf[0])
+    z = _tile_scores(A, hb, 0, A.V)
     kw = dict(ignore_index=A.ignore_index, label_smoothing=A.eps, reduction="none",
               validate=False)
     if not want_grad:
         return cross_entropy(z, yb, **kw), None
-    return cross_entropy_with_grad(z, yb, out=None if buf is None else buf[1][:hb.shape[0]], **kw)
+    return cross_entropy_with_grad(z, yb, **kw)
 
 
-def _accumulate(A: _Args, grads, g, hs, tmp) -> Any:
+def _accumulate(A: _Args, grads, g, hs) -> Any:
     """Add one block's share to the weight and bias gradients; return its share of dL/dh.
 
     `hs` is the block's hidden rows times the loss scale.  The weight gradient
     is added in slices of rows (``chunk_size / 4H`` of them, at least 512), so
-    that no temporary of the weight's size is made (on NumPy through the
-    reused buffer `tmp`).
+    that no temporary of the weight's size is made.
     """
     xp = A.xp
     gw, gb = grads
     gt = xp.permute_dims(g, (1, 0))
-    step = tmp.shape[0] if tmp is not None else max(_SLICE, A.chunk // (4 * max(A.H, 1)))
+    step = max(_SLICE, A.chunk // (4 * max(A.H, 1)))
     for s0 in range(0, A.V, step):
         s1 = min(s0 + step, A.V)
-        _add_product(gw[s0:s1, :], gt[s0:s1, :], hs, tmp, first=False)
+        _add_product(gw[s0:s1, :], gt[s0:s1, :], hs, first=False)
     if gb is not None:
         gb[...] += xp.sum(g, axis=0)
     return xp.matmul(g, A.w)
@@ -303,26 +294,49 @@ def _new_grads(A: _Args):
 def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
     """Blocks of whole rows, one sweep: per-row losses and the scaled gradients."""
     xp = A.xp
-    buf = tmp = None
-    if is_numpy_namespace(xp):  # reused for every block: no allocation (and no page faults)
-        buf = [np.empty((nb, A.V), dtype=A.cdtype) for _ in range(1 + want_grad)]
-        rows = min(A.V, max(_SLICE, A.chunk // (4 * max(A.H, 1))))
-        tmp = np.empty((rows, A.H), dtype=A.cdtype) if want_grad else None
+    if is_numpy_namespace(xp):
+        return _run_rows_numpy(A, nb, want_grad, scale)
     grads = _new_grads(A) if want_grad else None
     rows_all = []
     for r0 in range(0, A.N, nb):
         r1 = min(r0 + nb, A.N)
         hb = _block_rows(A, r0, r1)
-        rows, g = _whole_rows(A, hb, A.y[r0:r1], want_grad, buf)
+        rows, g = _whole_rows(A, hb, A.y[r0:r1], want_grad)
         # The fused kernel skips the shift by the row maximum where the scores
         # are moderate, and log(sum exp z) - z_y can then round to -6e-17.
         rows_all.append(xp.maximum(rows, xp.zeros_like(rows)))
         if want_grad:
             gh = grads[0]
-            gh[r0:r1, :] = _accumulate(A, grads[1:], g, hb * scale, tmp) * scale
+            gh[r0:r1, :] = _accumulate(A, grads[1:], g, hb * scale) * scale
     if want_grad and grads[2] is not None:  # the bias gradient was summed unscaled
         grads = (grads[0], grads[1], grads[2] * scale)
     return xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype), grads
+
+
+def _run_rows_numpy(A: _Args, nb: int, want_grad: bool, scale):
+    """:func:`_run_rows` on NumPy: reused buffers, each block's rows on the workers
+    (:func:`softmaxlab.kernels.tiles.rows_block`)."""
+    from .kernels import tiles as T
+
+    S = T.TileStats(0, A.V, A.cdtype, A.eps)
+    bufs = [np.empty(nb * A.V, dtype=A.cdtype) for _ in range(1 + want_grad)]
+    loss = np.empty(A.N, dtype=np.float64)
+    grads = _new_grads(A) if want_grad else None
+    step = max(_SLICE, A.chunk // (4 * max(A.H, 1)))
+    y = np.asarray(A.y)
+    with T.blas_on_one_thread(S, min(nb, A.N), A.V, whole_rows=True):
+        for r0 in range(0, A.N, nb):
+            r1 = min(r0 + nb, A.N)
+            bias = None if A.b is None else A.b
+            block_grads = None if grads is None else (grads[0][r0:r1], grads[1])
+            cols = T.rows_block(S, _block_rows(A, r0, r1), A.w, bias, bufs, y, r0, loss,
+                                block_grads, scale=float(scale), ignore_index=A.ignore_index,
+                                first=r0 == 0, step=step)
+            if cols is not None:
+                grads[2][...] += cols
+    if want_grad and grads[2] is not None:  # the bias gradient was summed unscaled
+        grads[2][...] *= np.dtype(A.cdtype).type(scale)
+    return loss.astype(A.cdtype), grads
 
 
 def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
@@ -387,8 +401,8 @@ def _run_tiles(A: _Args, nb: int, vb: int, want_grad: bool, scale):
             hb = _block_rows(A, r0, r1)
             g = _tile_grad(A, _tile_scores(A, hb, v0, v1), lse[r0:r1], A.y[r0:r1],
                            coef[r0:r1], v0, v1)
-            _add_product(gh[r0:r1, :], g, A.w[v0:v1, :], None, first=v0 == 0)
-            _add_product(gw[v0:v1, :], xp.permute_dims(g, (1, 0)), hb, None, first=r0 == 0)
+            _add_product(gh[r0:r1, :], g, A.w[v0:v1, :], first=v0 == 0)
+            _add_product(gw[v0:v1, :], xp.permute_dims(g, (1, 0)), hb, first=r0 == 0)
             if gb is not None:
                 gb[v0:v1] += xp.sum(g, axis=0)
     return rows, grads
@@ -431,17 +445,12 @@ def _run_tiles_numpy(A: _Args, tiles, blocks, want_grad: bool, scale):
     return rows, grads
 
 
-def _add_product(acc, a, b, tmp, *, first: bool) -> None:
-    """``acc += a @ b``; on NumPy written into `acc` (the first time) or through the
-    reused buffer `tmp`, so that no temporary is allocated per tile."""
-    if tmp is None:
-        acc += a @ b
-    elif first:
-        np.matmul(a, b, out=acc)
+def _add_product(acc, a, b, *, first: bool) -> None:
+    """``acc (+)= a @ b`` (assigned when `first`)."""
+    if first:
+        acc[...] = a @ b
     else:
-        part = tmp[:acc.shape[0]]
-        np.matmul(a, b, out=part)
-        acc += part
+        acc += a @ b
 
 
 def _run(fn: str, A: _Args, want_grad: bool, validate: bool):

@@ -473,3 +473,23 @@ def test_tile_kernel_blas_threads_are_restored():
     after = [i["num_threads"] for i in threadpoolctl.threadpool_info()
              if i["user_api"] == "blas"]
     assert after == before
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("blas_split", [True, False])
+@pytest.mark.parametrize("eps,reduction,chunk", [(0.0, "mean", None), (0.1, "sum", 450_000),
+                                                 (0.0, "none", 256 * 1500)])
+def test_whole_row_blocks_on_threads_agree_with_materialised(
+        monkeypatch, threads, blas_split, eps, reduction, chunk):
+    """Blocks of whole rows (600 x 1500 scores: one block by default, 300 or 256
+    rows otherwise) with each worker's rows through the fused kernel."""
+    from softmaxlab.kernels import tiles as T
+    monkeypatch.setattr(T, "default_num_threads", lambda: threads)
+    if not blas_split:
+        monkeypatch.setitem(__import__("sys").modules, "threadpoolctl", None)
+    h, w, b, y = _case(600, 7, 1500, ignore=(3, 599), seed=threads)
+    assert _tiled(600, 1500, chunk or L.default_chunk_size(600, 1500))[1] == 1500
+    _check_against_materialised(h, w, b, y, chunk, rtol=1e-9, reduction=reduction,
+                                label_smoothing=eps)
+    loss_only = sml.linear_cross_entropy(h, w, y, bias=b, chunk_size=chunk, reduction="none")
+    assert loss_only.shape == (600,) and loss_only[3] == 0 and (loss_only >= 0).all()

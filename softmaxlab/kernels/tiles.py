@@ -33,12 +33,21 @@ A row's loss and gradient are those of the max-shifted formula to rounding;
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
-from .cpu import BLOCK_BYTES, _run_chunks, _unshifted_sum_bounds, default_num_threads
+from .cpu import (
+    BLOCK_BYTES,
+    THREAD_MIN_ELEMENTS,
+    _run_chunks,
+    _unshifted_sum_bounds,
+    ce_rows_numpy,
+    default_num_threads,
+)
 
-__all__ = ["TileStats", "blas_on_one_thread", "stats_tile", "grad_tile", "finish_stats"]
+__all__ = ["TileStats", "blas_on_one_thread", "stats_tile", "grad_tile", "finish_stats",
+           "rows_block", "row_threads"]
 
 
 class TileStats:
@@ -82,7 +91,13 @@ def _label_rows(yb, v0: int, v1: int):
     return r, (yb[r] - v0).astype(np.intp)  # int32 on wasm32
 
 
-def blas_on_one_thread(S: TileStats, n: int, width: int):
+def row_threads(S: TileStats, n: int, width: int) -> int:
+    """Threads for a block of n whole rows of `width` scores (the fused kernel's
+    rule: one thread below :data:`~softmaxlab.kernels.cpu.THREAD_MIN_ELEMENTS`)."""
+    return max(1, min(S.nt, n, n * width // THREAD_MIN_ELEMENTS))
+
+
+def blas_on_one_thread(S: TileStats, n: int, width: int, *, whole_rows: bool = False):
     """A context in which BLAS runs on its calling thread only, so that the
     workers can each run their rows' matrix products (``S.split``), for tiles
     of n rows by `width` columns; a null context, and ``S.split`` False,
@@ -92,7 +107,7 @@ def blas_on_one_thread(S: TileStats, n: int, width: int):
     elementwise work on the pool's threads then gets one core instead of two.
     """
     S.split = False
-    if _threads(S, n, width) > 1:
+    if (row_threads if whole_rows else _threads)(S, n, width) > 1:
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:  # pragma: no cover - a dependency, but run without it
@@ -227,15 +242,16 @@ def _hidden_part(g, wt, gh, first: bool, k0: int, k1: int) -> None:
         gh[a0:a1] += tmp[:a1 - a0]
 
 
-def _weight_part(g, hb, gw, first: bool, c0: int, c1: int) -> None:
-    """``gw[:, c0:c1] (+)= g.T @ hb[:, c0:c1]``, through a small temporary when adding."""
+def _weight_part(g, hb, gw, first: bool, c0: int, c1: int, step: int = _ADD_ROWS) -> None:
+    """``gw[:, c0:c1] (+)= g.T @ hb[:, c0:c1]``, through a temporary of `step` rows
+    when adding."""
     gt, hc = g.T, hb[:, c0:c1]
     if first:
         np.matmul(gt, hc, out=gw[:, c0:c1])
         return
-    tmp = np.empty((min(_ADD_ROWS, gt.shape[0]), c1 - c0), dtype=g.dtype)
-    for a0 in range(0, gt.shape[0], _ADD_ROWS):
-        a1 = min(a0 + _ADD_ROWS, gt.shape[0])
+    tmp = np.empty((min(step, gt.shape[0]), c1 - c0), dtype=g.dtype)
+    for a0 in range(0, gt.shape[0], step):
+        a1 = min(a0 + step, gt.shape[0])
         np.matmul(gt[a0:a1], hc, out=tmp[:a1 - a0])
         gw[a0:a1, c0:c1] += tmp[:a1 - a0]
 
@@ -274,3 +290,44 @@ def _grad_part(S: TileStats, hb, wt, z, y, bias, r0: int, v0: int, v1: int, gh,
     if S.split:
         _hidden_part(z, wt, gh, first_v, k0, k1)
     return colsum
+
+
+def rows_block(S: TileStats, hb, w, bias, bufs, y, r0: int, loss, grads, *, scale: float,
+               ignore_index, first: bool, step: int):
+    """A block of whole rows (rows r0.. of the batch), one sweep: each worker makes
+    its rows' scores, runs the fused kernel on them (one thread each), and
+    writes its rows of ``gh = g @ w * scale``; then ``gw (+)= g.T @ (hb * scale)``
+    by columns.  `bufs` holds the reused score and gradient buffers; `loss`
+    gets the rows' losses; `grads` is ``(gh rows of the block, gw)`` or None
+    for the loss alone.  Returns the unscaled column sums of g (the bias
+    gradient's share) or None."""
+    n, V = hb.shape[0], w.shape[0]
+    nt = row_threads(S, n, V) if S.split else 1
+    z, g = _view(bufs[0], n, V), None if grads is None else _view(bufs[1], n, V)
+    gh = None if grads is None else grads[0]
+    parts = _run_chunks(_rows_part, (S, hb, w, bias, z, g, y, r0, loss, gh, scale,
+                                     ignore_index), n, nt)
+    if grads is None:
+        return None
+    part = functools.partial(_weight_part, step=step)
+    _run_chunks(part, (g, hb * scale, grads[1], first), hb.shape[1], min(nt, hb.shape[1]))
+    return None if bias is None else sum(parts[1:], parts[0])
+
+
+def _rows_part(S: TileStats, hb, w, bias, z, g, y, r0: int, loss, gh, scale, ignore_index,
+               k0: int, k1: int):
+    """:func:`rows_block` on block rows [k0, k1), one worker (or, without the
+    split, the caller with BLAS and the kernel threading themselves)."""
+    zk = z[k0:k1]
+    np.matmul(hb[k0:k1], w.T, out=zk)
+    if bias is not None:
+        zk += bias
+    rows, gk = ce_rows_numpy(zk, y[r0 + k0:r0 + k1], ignore_index=ignore_index,
+                             label_smoothing=S.eps, out=None if g is None else g[k0:k1],
+                             want_grad=g is not None, num_threads=1 if S.split else None)
+    loss[r0 + k0:r0 + k1] = np.maximum(rows, 0.0)
+    if g is None:
+        return None
+    np.matmul(gk, w, out=gh[k0:k1])
+    gh[k0:k1] *= S.dtype.type(scale)
+    return None if bias is None else np.add.reduce(gk, axis=0)
