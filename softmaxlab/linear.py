@@ -23,7 +23,7 @@ at a time:
   rows would be simpler, but their weight gradient is a sum of thin matrix
   products, several times slower than one tall product per tile.  On NumPy
   the work of a tile is split over threads, and the shift by the row
-  maximum skipped where it is not needed (:mod:`softmaxlab.kernels.tiles`).
+  maximum skipped where it is not needed (``softmaxlab.kernels.tiles``).
 
 At most `chunk_size` scores exist at any moment, whatever :math:`N` and
 :math:`V` are.  This is the idea of Liger-Kernel's fused linear cross-entropy
