@@ -327,9 +327,8 @@ def _run_rows_numpy(A: _Args, nb: int, want_grad: bool, scale):
     with T.blas_on_one_thread(S, min(nb, A.N), A.V, whole_rows=True):
         for r0 in range(0, A.N, nb):
             r1 = min(r0 + nb, A.N)
-            bias = None if A.b is None else A.b
             block_grads = None if grads is None else (grads[0][r0:r1], grads[1])
-            cols = T.rows_block(S, _block_rows(A, r0, r1), A.w, bias, bufs, y, r0, loss,
+            cols = T.rows_block(S, _block_rows(A, r0, r1), A.w, A.b, bufs, y, r0, loss,
                                 block_grads, scale=float(scale), ignore_index=A.ignore_index,
                                 first=r0 == 0, step=step)
             if cols is not None:
@@ -427,9 +426,7 @@ def _run_tiles_numpy(A: _Args, tiles, blocks, want_grad: bool, scale):
             for r0, r1 in blocks:
                 T.stats_tile(S, _block_rows(A, r0, r1), A.w[v0:v1], bias(v0, v1), buf, y, r0,
                              v0)
-        coef = np.full(A.N, float(scale))
-        if A.valid is not None:
-            coef[~A.valid] = 0.0
+        coef = _masked(A, np.full(A.N, float(scale)))
         rows = _masked(A, T.finish_stats(S, coef).astype(A.cdtype))
         if not want_grad:
             return rows, None

@@ -21,8 +21,9 @@ entry                   CPU (NumPy)               CUDA (CuPy)
 :func:`softmax_rows`    --                        ``cuda.softmax_lastaxis_cupy``
 ======================  ========================  ==============================
 
-:mod:`softmaxlab.kernels.tiles` holds the NumPy work between the matrix
-products of :mod:`softmaxlab.linear`'s vocabulary tiles (its only caller).
+:mod:`softmaxlab.kernels.tiles` holds the NumPy work of
+:mod:`softmaxlab.linear`'s blocks of scores (its only caller): vocabulary
+tiles, and blocks of whole rows through ``cpu.ce_rows_numpy``.
 """
 
 from __future__ import annotations

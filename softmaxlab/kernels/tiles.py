@@ -1,16 +1,18 @@
-r"""NumPy work on one tile of scores for :mod:`softmaxlab.linear`'s vocabulary tiles.
+r"""NumPy work on one block of scores for :mod:`softmaxlab.linear` (tiles of the
+vocabulary, and blocks of whole rows).
 
 When the rows of the scores :math:`Z = hW^\top + b` do not fit the budget,
 :func:`softmaxlab.linear_cross_entropy` cuts the vocabulary into tiles, each
 over many rows, and sweeps them twice: once for each row's normaliser (the
-online normaliser), once for the gradient.  The matrix products stay with the
-caller (BLAS threads them); this module does the elementwise work between them,
-which a plain NumPy composition would run on one thread, five passes over the
-tile in the first sweep (bias, maximum, shift, ``exp``, sum) and four in the
-second.  Here a tile's rows are split over the threads of
-:mod:`softmaxlab.kernels.cpu`'s pool, each thread walks its rows in blocks
-that stay in its L2 cache, and the shift by the row maximum is skipped
-where it is not needed, as in :func:`softmaxlab.kernels.cpu.ce_rows_numpy`:
+online normaliser), once for the gradient.  A plain NumPy composition would
+run the elementwise work between the matrix products on one thread, five
+passes over the tile in the first sweep (bias, maximum, shift, ``exp``, sum)
+and four in the second.  Here a tile's rows are split over the threads of
+:mod:`softmaxlab.kernels.cpu`'s pool; with BLAS held to one thread
+(:func:`blas_on_one_thread`) each worker also makes its rows' matrix
+products; each walks its rows in blocks that stay in its L2 cache, and the
+shift by the row maximum is skipped where it is not needed, as in
+:func:`softmaxlab.kernels.cpu.ce_rows_numpy`:
 
 * first sweep, per block: ``z += b``; the label's score; ``e = exp(z)`` into a
   scratch block; row sums ``s``.  Rows whose ``s`` is in the safe range of
@@ -62,7 +64,7 @@ class TileStats:
     ``fast`` (rows whose gradient is ``exp(z) * f``) and ``f``.
     """
 
-    __slots__ = ("m", "d", "zy", "has_y", "zsum", "plain", "lse_c", "c2", "coef", "q", "fast", "f",
+    __slots__ = ("m", "d", "zy", "has_y", "zsum", "plain", "lse_c", "c2", "coef", "coef_c", "q", "fast", "f",
                  "dtype", "V", "eps", "nt", "split")
 
     def __init__(self, N: int, V: int, dtype, eps: float):
@@ -190,7 +192,7 @@ def finish_stats(S: TileStats, coef):
             smooth = np.maximum(lse - S.zsum / S.V, 0.0)
             rows = (1 - S.eps) * nll + S.eps * smooth
         S.lse_c = lse.astype(S.dtype)
-        S.coef = coef
+        S.coef, S.coef_c = coef, coef.astype(S.dtype)
         # exp(z - lse_c) * c2: z - lse_c is exact for the scores near lse (within a
         # factor of 2), and c2 corrects for the rounding of lse to lse_c.
         S.c2 = (coef * np.exp(S.lse_c.astype(np.float64) - lse)).astype(S.dtype)
@@ -230,30 +232,27 @@ def grad_tile(S: TileStats, hb, wt, bias, buf, y, r0: int, v0: int, gh, gw, *,
 _ADD_ROWS = 256
 
 
-def _hidden_part(g, wt, gh, first: bool, k0: int, k1: int) -> None:
-    """``gh[k0:k1] (+)= g[k0:k1] @ wt``, through a small temporary when adding."""
+def _add_product(acc, a, b, first: bool, step: int = _ADD_ROWS) -> None:
+    """``acc (+)= a @ b``: written into `acc` when `first`, else added through a
+    temporary of `step` rows (never one of `acc`'s size)."""
     if first:
-        np.matmul(g[k0:k1], wt, out=gh[k0:k1])
+        np.matmul(a, b, out=acc)
         return
-    tmp = np.empty((min(_ADD_ROWS, k1 - k0), wt.shape[1]), dtype=g.dtype)
-    for a0 in range(k0, k1, _ADD_ROWS):
-        a1 = min(a0 + _ADD_ROWS, k1)
-        np.matmul(g[a0:a1], wt, out=tmp[:a1 - a0])
-        gh[a0:a1] += tmp[:a1 - a0]
+    tmp = np.empty((min(step, a.shape[0]), b.shape[1]), dtype=acc.dtype)
+    for a0 in range(0, a.shape[0], step):
+        a1 = min(a0 + step, a.shape[0])
+        np.matmul(a[a0:a1], b, out=tmp[:a1 - a0])
+        acc[a0:a1] += tmp[:a1 - a0]
+
+
+def _hidden_part(g, wt, gh, first: bool, k0: int, k1: int) -> None:
+    """``gh[k0:k1] (+)= g[k0:k1] @ wt``."""
+    _add_product(gh[k0:k1], g[k0:k1], wt, first)
 
 
 def _weight_part(g, hb, gw, first: bool, c0: int, c1: int, step: int = _ADD_ROWS) -> None:
-    """``gw[:, c0:c1] (+)= g.T @ hb[:, c0:c1]``, through a temporary of `step` rows
-    when adding."""
-    gt, hc = g.T, hb[:, c0:c1]
-    if first:
-        np.matmul(gt, hc, out=gw[:, c0:c1])
-        return
-    tmp = np.empty((min(step, gt.shape[0]), c1 - c0), dtype=g.dtype)
-    for a0 in range(0, gt.shape[0], step):
-        a1 = min(a0 + step, gt.shape[0])
-        np.matmul(gt[a0:a1], hc, out=tmp[:a1 - a0])
-        gw[a0:a1, c0:c1] += tmp[:a1 - a0]
+    """``gw[:, c0:c1] (+)= g.T @ hb[:, c0:c1]``."""
+    _add_product(gw[:, c0:c1], g.T, hb[:, c0:c1], first, step)
 
 
 def _grad_part(S: TileStats, hb, wt, z, y, bias, r0: int, v0: int, v1: int, gh,
@@ -269,7 +268,7 @@ def _grad_part(S: TileStats, hb, wt, z, y, bias, r0: int, v0: int, v1: int, gh,
         for c0 in range(k0, k1, blk):
             c1 = min(c0 + blk, k1)
             zc, rows = z[c0:c1], slice(r0 + c0, r0 + c1)
-            coef = S.coef[rows].astype(S.dtype)
+            coef = S.coef_c[rows]
             if bias is not None:
                 zc += bias
             if S.fast[rows].all():
