@@ -367,6 +367,61 @@ def test_threads_give_identical_results(dtype, eps):
     check(z[:50], y[:50], weight=w, ignore_index=IGN, eps=eps, num_threads=2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shift_row", [None, 0, 1036])
+def test_threads_share_pieces_identically_on_plain_path(dtype, shift_row):
+    # Small blocks make many pieces of uneven length; a row that needs the
+    # shift (first or last piece) sends every piece back to the general path.
+    rng = np.random.default_rng(12)
+    z, y = make(rng, 1037, 300, dtype)
+    if shift_row is not None:
+        z[shift_row] += 500.0
+    l1, g1 = ce_rows_numpy(z, y, num_threads=1, block_bytes=4096)
+    for nt in (2, 3, 7):
+        l2, g2 = ce_rows_numpy(z, y, num_threads=nt, block_bytes=4096)
+        np.testing.assert_array_equal(l1, l2)
+        np.testing.assert_array_equal(g1, g2)
+        l3, _ = ce_rows_numpy(z, y, num_threads=nt, block_bytes=4096, want_grad=False)
+        np.testing.assert_array_equal(l1, l3)
+    l4, g4 = ce_rows_numpy(z, y, num_threads=1)  # one block: the split is invisible
+    np.testing.assert_array_equal(l1, l4)
+    np.testing.assert_array_equal(g1, g4)
+    check(z[:40], y[:40], num_threads=3, block_bytes=4096)
+
+
+@pytest.mark.parametrize("N,nt,block", [(1, 2, 1), (10, 3, 4), (1000, 2, 7), (64, 8, 64),
+                                        (5000, 3, 1)])
+def test_share_rows_covers_each_row_once_in_order(N, nt, block):
+    from softmaxlab.kernels.cpu import PIECES_PER_THREAD, _share_rows
+
+    seen = np.zeros(N, dtype=int)
+
+    def fn(tag, r0, r1):
+        seen[r0:r1] += 1
+        return (tag, r0, r1)
+
+    out = _share_rows(fn, ("t",), N, nt, block)
+    assert (seen == 1).all()
+    assert [r0 for _, r0, _ in out] == sorted(r0 for _, r0, _ in out)
+    assert out[0][1] == 0 and out[-1][2] == N
+    assert all(a[2] == b[1] for a, b in zip(out, out[1:]))
+    assert all((r0 % block == 0) for _, r0, _ in out)
+    if nt > 1 and N >= block * PIECES_PER_THREAD * nt:
+        assert len(out) >= PIECES_PER_THREAD * nt - 1
+
+
+def test_share_rows_raises_a_workers_error():
+    from softmaxlab.kernels.cpu import _share_rows
+
+    def fn(r0, r1):
+        if r0 >= 500:
+            raise RuntimeError("boom")
+        return r0
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _share_rows(fn, (), 1000, 2, 10)
+
+
 def test_threads_on_tiny_input():
     z, y = make(np.random.default_rng(11), 3, 4, np.float64)
     a = ce_rows_numpy(z, y, num_threads=8)

@@ -29,10 +29,11 @@ With label smoothing every row is shifted by its maximum first and the
 (weighted) row sums of ``z - m`` are taken before the ``exp``.  Every step is a
 NumPy ufunc or reduction with an ``out=`` argument, and NumPy releases the GIL
 inside them, so inputs of at least :data:`THREAD_MIN_ELEMENTS` elements are
-split into row chunks run on a persistent thread pool (created lazily, once
-per process).  Each chunk also does its own per-row setup (label gather, row
-coefficients) and its own row losses, so that almost nothing runs on one
-thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
+cut into pieces of rows that the caller and a persistent thread pool (created
+lazily, once per process) take in turn until none is left (:func:`_share_rows`:
+a worker slow to wake on a busy machine leaves its share to the others).  Each
+piece also does its own per-row setup (label gather, row coefficients) and its
+own row losses, so that almost nothing runs on one thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
 memory, is the floor.
 
 The common call (no class weights, no ignored row, no label smoothing, no row
@@ -67,7 +68,7 @@ __all__ = ["ce_rows_numpy", "default_num_threads"]
 #: Default of ``thread_min_elements``: inputs with fewer elements than this run
 #: on the calling thread only: below it, handing work to a pool costs more than
 #: it saves.
-THREAD_MIN_ELEMENTS = 1 << 17
+THREAD_MIN_ELEMENTS = 1 << 19
 
 #: Default of ``block_bytes``: target size in bytes of one block of logits (the
 #: gradient block is as large).  Two such blocks should sit in a core's L2 cache.
@@ -607,12 +608,13 @@ def ce_rows_numpy(
     block = max(1, int(block_bytes) // (C * logits.dtype.itemsize))
     if _is_plain(eps, weight, labels, ignore_index):
         consts = (gs, *_unshifted_sum_bounds(logits.dtype, C), _TINY[logits.dtype], block)
-        if all(_run_chunks(_plain_rows, (logits, labels, grad, row_loss, consts), N, nt)):
+        if all(_share_rows(_plain_rows, (logits, labels, grad, row_loss, consts), N, nt,
+                           block)):
             return row_loss, grad
     plan = _make_plan(logits, labels, grad, row_loss, eps,
                       None if weight is None else np.ascontiguousarray(weight), ignore_index,
                       gs, block)
-    _run_chunks(_process_rows, (plan,), N, nt)
+    _share_rows(_process_rows, (plan,), N, nt, block)
     return row_loss, grad
 
 
@@ -714,3 +716,40 @@ def _run_chunks(fn, args: tuple, N: int, nt: int) -> list:
     futures = [pool.submit(fn, *args, bounds[k], bounds[k + 1]) for k in range(1, nt)]
     first = fn(*args, bounds[0], bounds[1])
     return [first] + [f.result() for f in futures]
+
+
+#: Pieces of rows per thread in :func:`_share_rows`: small enough pieces that a
+#: thread which starts late (or is slowed by a busy machine) leaves its share to
+#: the others, large enough that handing one out costs little.
+PIECES_PER_THREAD = 8
+
+
+def _share_rows(fn, args: tuple, N: int, nt: int, block: int) -> list:
+    """``fn(*args, r0, r1)`` over pieces of ``[0, N)`` taken by up to `nt` threads.
+
+    The rows are cut into about ``PIECES_PER_THREAD * nt`` pieces, each a whole
+    number of `block` rows, and every thread takes the next piece until none is
+    left.  The caller starts at once rather than waiting for the workers, and a
+    worker that had not started when the caller ran out of pieces is cancelled,
+    so a pool slow to wake costs nothing.  Each row's result is computed by the
+    same operations whichever piece and thread it falls to, so the results do
+    not depend on the split.  Returns the pieces' results, in row order.
+    """
+    if nt == 1:
+        return [fn(*args, 0, N)]
+    step = block * max(1, -(-N // (block * PIECES_PER_THREAD * nt)))
+    starts = range(0, N, step)
+    results = [None] * len(starts)
+    order = iter(range(len(starts)))
+
+    def take():
+        for k in order:
+            results[k] = fn(*args, starts[k], min(starts[k] + step, N))
+
+    pool = _get_pool(nt - 1)
+    futures = [pool.submit(take) for _ in range(min(nt, len(starts)) - 1)]
+    take()
+    for f in futures:
+        if not f.cancel():
+            f.result()
+    return results
