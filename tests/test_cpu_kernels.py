@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softmaxlab.kernels.cpu import ce_rows_numpy, default_num_threads
+from softmaxlab.kernels.cpu import THREAD_MIN_ELEMENTS, ce_rows_numpy, default_num_threads
 
 IGN = -100
 TOL = {np.float32: dict(rtol=2e-6, atol=2e-7), np.float64: dict(rtol=1e-13, atol=1e-15)}
@@ -355,7 +355,7 @@ def test_threads_give_identical_results(dtype, eps):
     z[2000, :] = -np.inf
     z[2500] += 200.0  # a shifted row in the middle
     w = rng.random(700).astype(dtype)
-    assert z.size >= 1 << 17  # large enough for the default to use the pool
+    assert z.size >= THREAD_MIN_ELEMENTS  # large enough for the default to use the pool
     kw = dict(weight=w, ignore_index=IGN, label_smoothing=eps, grad_scale=1 / 3001)
     l1, g1 = ce_rows_numpy(z, y, num_threads=1, **kw)
     for nt in (2, 3, None):

@@ -40,7 +40,6 @@ import functools
 import numpy as np
 
 from .cpu import (
-    BLOCK_BYTES,
     THREAD_MIN_ELEMENTS,
     _run_chunks,
     _unshifted_sum_bounds,
@@ -77,9 +76,16 @@ class TileStats:
         self.split = False
 
 
+#: Target size in bytes of one cache block of a tile's scores.  Tuned apart
+#: from the fused kernel's :data:`~softmaxlab.kernels.cpu.BLOCK_BYTES`: a tile's
+#: blocks also feed matrix products, and ``benchmarks/bench_linear_ce.py`` was
+#: measured with 512 KiB.
+TILE_BLOCK_BYTES = 1 << 19
+
+
 def _block_rows(width: int, itemsize: int) -> int:
     """Rows per cache block of a tile `width` columns wide."""
-    return max(1, BLOCK_BYTES // max(1, width * itemsize))
+    return max(1, TILE_BLOCK_BYTES // max(1, width * itemsize))
 
 
 def _threads(S: TileStats, n: int, width: int) -> int:
