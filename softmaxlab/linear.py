@@ -39,9 +39,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _validation as V
-from ._backend import as_indices, is_numpy_namespace, to_numpy
+from ._backend import arange_on, as_indices, full_on, is_numpy_namespace, to_numpy, zeros_on
 from ._docs import fill
-from .losses import REDUCTIONS
+from .losses import REDUCTIONS, _reduce_rows
 
 __all__ = ["LinearCrossEntropyGrad", "linear_cross_entropy",
            "linear_cross_entropy_with_grad", "DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_MAX",
@@ -220,7 +220,7 @@ def _label_scores(A: _Args, z, yb, v0: int, v1: int):
     nb, vb = z.shape
     inside = (yb >= v0) & (yb < v1)
     col = xp.where(inside, yb - v0, xp.zeros_like(yb))
-    flat = xp.arange(nb, dtype=yb.dtype) * vb + col
+    flat = arange_on(yb, 0, nb, xp=xp, dtype=yb.dtype) * vb + col
     zy = xp.take(xp.reshape(z, (-1,)), as_indices(flat, xp))  # int32 on wasm32
     return xp.where(inside, zy, xp.zeros_like(zy))
 
@@ -287,8 +287,11 @@ def _block_rows(A: _Args, r0: int, r1: int):
 
 def _new_grads(A: _Args):
     xp = A.xp
-    return (xp.zeros((A.N, A.H), dtype=A.cdtype), xp.zeros((A.V, A.H), dtype=A.cdtype),
-            None if A.b is None else xp.zeros((A.V,), dtype=A.cdtype))
+    # On the inputs' device: array-API libraries with several devices refuse to
+    # combine arrays from two of them.
+    return (zeros_on(A.h, (A.N, A.H), xp=xp, dtype=A.cdtype),
+            zeros_on(A.h, (A.V, A.H), xp=xp, dtype=A.cdtype),
+            None if A.b is None else zeros_on(A.h, (A.V,), xp=xp, dtype=A.cdtype))
 
 
 def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
@@ -310,7 +313,8 @@ def _run_rows(A: _Args, nb: int, want_grad: bool, scale):
             gh[r0:r1, :] = _accumulate(A, grads[1:], g, hb * scale) * scale
     if want_grad and grads[2] is not None:  # the bias gradient was summed unscaled
         grads = (grads[0], grads[1], grads[2] * scale)
-    return xp.concat(rows_all) if rows_all else xp.zeros((0,), dtype=A.cdtype), grads
+    return (xp.concat(rows_all) if rows_all else zeros_on(A.h, (0,), xp=xp, dtype=A.cdtype),
+            grads)
 
 
 def _run_rows_numpy(A: _Args, nb: int, want_grad: bool, scale):
@@ -361,7 +365,7 @@ def _tile_grad(A: _Args, z, lse, yb, coef, v0: int, v1: int):
     xp = A.xp
     c = xp.reshape(coef, (-1, 1))
     g = xp.exp(z - xp.reshape(lse, (-1, 1))) * c
-    cols = xp.reshape(xp.arange(v0, v1, dtype=yb.dtype), (1, -1))
+    cols = xp.reshape(arange_on(yb, v0, v1, xp=xp, dtype=yb.dtype), (1, -1))
     g = g - xp.where(xp.reshape(yb, (-1, 1)) == cols, (1 - A.eps) * c, xp.zeros_like(g))
     if A.eps:
         g = g - (A.eps / A.V) * c
@@ -382,8 +386,8 @@ def _run_tiles(A: _Args, nb: int, vb: int, want_grad: bool, scale):
     blocks = [(r0, min(r0 + nb, A.N)) for r0 in range(0, A.N, nb)]
     if is_numpy_namespace(xp):
         return _run_tiles_numpy(A, tiles, blocks, want_grad, scale)
-    st = [xp.full((A.N,), -math.inf, dtype=A.cdtype)] + [
-        xp.zeros((A.N,), dtype=A.cdtype) for _ in range(3)]
+    st = [full_on(A.h, (A.N,), -math.inf, xp=xp, dtype=A.cdtype)] + [
+        zeros_on(A.h, (A.N,), xp=xp, dtype=A.cdtype) for _ in range(3)]
     for v0, v1 in tiles:
         for r0, r1 in blocks:
             _stats_tile(A, _tile_scores(A, _block_rows(A, r0, r1), v0, v1), st, r0, r1,
@@ -467,7 +471,7 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
                 fn, "hidden", "finite, with finite weight and bias (the scores of a position "
                 "that is not ignored must be finite)",
                 f"a non-finite loss at position {pos}")
-    loss = rows if A.reduction == "none" else xp.sum(rows) * scale
+    loss = _reduce_rows(xp, rows, A.reduction, scale, (A.N,))  # 0-d unless "none"
     if not want_grad:
         return loss, None
     gh, gw, gb = grads

@@ -493,3 +493,44 @@ def test_whole_row_blocks_on_threads_agree_with_materialised(
                                 label_smoothing=eps)
     loss_only = sml.linear_cross_entropy(h, w, y, bias=b, chunk_size=chunk, reduction="none")
     assert loss_only.shape == (600,) and loss_only[3] == 0 and (loss_only >= 0).all()
+
+
+# --------------------------------------------------------------------------- return types, devices
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("chunk", [None, 5])  # whole rows; tiles of the vocabulary
+@pytest.mark.parametrize("ignore", [(), (1,)])
+def test_reduced_loss_is_a_0d_array_like_cross_entropy(reduction, chunk, ignore):
+    h, w, b, y = _case(6, 3, 7, ignore=ignore)
+    for dtype in (np.float16, np.float32, np.float64):
+        hh, ww, bb = (a.astype(dtype) for a in (h, w, b))
+        loss = sml.linear_cross_entropy(hh, ww, y, bias=bb, reduction=reduction, chunk_size=chunk)
+        loss2, _ = sml.linear_cross_entropy_with_grad(hh, ww, y, bias=bb, reduction=reduction,
+                                                      chunk_size=chunk)
+        ref = sml.cross_entropy(hh @ ww.T + bb, y, reduction=reduction)
+        for got in (loss, loss2):
+            assert type(got) is np.ndarray and got.shape == ref.shape, type(got)
+            assert got.dtype == ref.dtype
+    got = sml.linear_cross_entropy(h.tolist(), w.tolist(), y.tolist(), reduction=reduction)
+    assert type(got) is np.ndarray
+
+
+@pytest.mark.parametrize("chunk", [None, 5])
+@pytest.mark.parametrize("ignore", [(), (2,)])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_results_stay_on_the_inputs_device(chunk, ignore, smoothing):
+    xps = pytest.importorskip("array_api_strict")
+    dev = xps.Device("device1")
+    h, w, b, y = _case(6, 3, 7, ignore=ignore)
+    on = [xps.asarray(a, device=dev) for a in (h, w, y, b)]
+    for reduction in ("mean", "none"):
+        kw = dict(bias=on[3], chunk_size=chunk, reduction=reduction, label_smoothing=smoothing)
+        loss, g = sml.linear_cross_entropy_with_grad(*on[:3], **kw)
+        assert loss.device == dev and g.hidden.device == dev
+        assert g.weight.device == dev and g.bias.device == dev
+        assert sml.linear_cross_entropy(*on[:3], **kw).device == dev
+        ref, gr = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=chunk,
+                                                     reduction=reduction,
+                                                     label_smoothing=smoothing)
+        np.testing.assert_allclose(sml.to_numpy(loss), ref, rtol=1e-12)
+        for a, r in zip(g, gr):
+            np.testing.assert_allclose(sml.to_numpy(a), r, rtol=1e-12, atol=1e-15)
