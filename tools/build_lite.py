@@ -56,6 +56,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,6 +126,28 @@ def _run(cmd: list[str], **kw) -> None:
     subprocess.run(cmd, check=True, **kw)
 
 
+#: pip's notice for an index or find-links location (from a pip.conf of the
+#: machine) that does not exist: a fact about the machine's pip setup, not
+#: about the book, and the strict build counts every "WARNING" line it prints.
+_PIP_MISSING_LOCATION = re.compile(
+    r"^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$")
+
+
+def _pip(args: list[str]) -> None:
+    """``python -m pip *args``; its output is printed without the notices of
+    missing index locations, and in full in the error when pip fails."""
+    cmd = [sys.executable, "-m", "pip", *args]
+    print("build_lite: " + " ".join(cmd), flush=True)
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    lines = (res.stdout + res.stderr).splitlines()
+    if res.returncode != 0:
+        raise LiteBuildError(f"build_lite: pip failed (exit {res.returncode}): "
+                             + " ".join(args) + "\n" + "\n".join(lines))
+    for line in lines:
+        if not _PIP_MISSING_LOCATION.match(line):
+            print(line, flush=True)
+
+
 def npm_tarball() -> Path:
     """npm ``pyodide@0.27.7`` (``npm pack`` checks the registry's integrity)."""
     tgz = cache_dir() / f"pyodide-{PYODIDE_VERSION}.tgz"
@@ -148,8 +171,8 @@ def pip_download(name: str, version: str) -> Path:
     found = [p for p in d.glob("*.whl")
              if p.name.lower().startswith(f"{stem}-{version}-")]
     if not found:
-        _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-              "--only-binary", ":all:", f"{name}=={version}", "-d", str(d)])
+        _pip(["download", "--quiet", "--no-deps", "--only-binary", ":all:",
+              f"{name}=={version}", "-d", str(d)])
         found = [p for p in d.glob("*.whl")
                  if p.name.lower().startswith(f"{stem}-{version}-")]
     if len(found) != 1:
@@ -232,8 +255,7 @@ def build_softmaxlab_wheel(dest: Path) -> Path:
         # With build isolation: pip installs the build-system requirements of
         # pyproject.toml (setuptools >= 77 reads its license field); a fresh
         # venv's own setuptools (65 on Python 3.11) cannot.
-        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-              "-w", tmp, str(ROOT)])
+        _pip(["wheel", "--quiet", "--no-deps", "-w", tmp, str(ROOT)])
         (whl,) = Path(tmp).glob("softmaxlab-*.whl")
         out = Path(shutil.copy2(whl, dest / whl.name))
     if leftover:  # setuptools' build/ folder, which did not exist before
