@@ -169,8 +169,10 @@ def check_real_scalar(value: Any, fn: str, name: str, *, lo=None, hi=None,
     if hi is not None:
         bad |= v >= hi if hi_open else v > hi
     if bad:
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
+        if lo is None and hi is None:
+            raise argument_error(fn, name, "a finite number", repr(value))
+        lb = "(" if lo_open or lo is None else "["  # an infinite end is never in the range
+        rb = ")" if hi_open or hi is None else "]"
         rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
         raise argument_error(fn, name, f"a finite number in {rng}", repr(value))
     return v

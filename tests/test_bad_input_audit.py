@@ -181,7 +181,7 @@ def test_loss_layer_scores_none(cls):
                                                "real number; found 'a'"),
     (lambda: SoftmaxWithLoss(label_smoothing="a"), "argument 'label_smoothing' must be a real number"),
     (lambda: HingeLoss(margin="a"), "HingeLoss: argument 'margin' must be a real number; found 'a'"),
-    (lambda: HingeLoss(margin=-1), r"HingeLoss: argument 'margin' must be a finite number in \[0.0, inf\]"),
+    (lambda: HingeLoss(margin=-1), r"HingeLoss: argument 'margin' must be a finite number in \[0.0, inf\)"),
     (lambda: InnerProduct(3, 2, seed="a"), "InnerProduct: argument 'seed' must be None, a non-negative "
                                            "integer or a numpy.random.Generator; found 'a'"),
 ])
@@ -307,9 +307,9 @@ from softmaxlab.gradcheck import gradcheck  # noqa: E402
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(eps=0), ValueError, r"gradcheck: argument 'eps' must be a finite number in \(0.0, inf\]; found 0"),
+    (dict(eps=0), ValueError, r"gradcheck: argument 'eps' must be a finite number in \(0.0, inf\); found 0"),
     (dict(eps=-1e-6), ValueError, "argument 'eps' must be .*found -1e-06"),
-    (dict(tol=-1), ValueError, r"gradcheck: argument 'tol' must be a finite number in \[0.0, inf\]; found -1"),
+    (dict(tol=-1), ValueError, r"gradcheck: argument 'tol' must be a finite number in \[0.0, inf\); found -1"),
     (dict(atol=float("nan")), ValueError, "argument 'atol' .*found nan"),
     (dict(max_entries=0), ValueError, "gradcheck: argument 'max_entries' must be an integer >= 1; found 0"),
     (dict(max_entries=-1), ValueError, "argument 'max_entries' must be an integer >= 1; found -1"),

@@ -449,7 +449,7 @@ def test_validate_false_skips_checks():
 
 @pytest.mark.parametrize("kwargs,exc,pattern", [
     (dict(p=3), ValueError, r"multiclass_hinge: argument 'p' must be 1 or 2; found 3"),
-    (dict(margin=-1.0), ValueError, r"'margin' must be a finite number in \[0.0, inf\]"),
+    (dict(margin=-1.0), ValueError, r"'margin' must be a finite number in \[0.0, inf\)"),
     (dict(reduction="full"), ValueError, r"'reduction' must be one of 'none', 'sum', 'mean'"),
     (dict(scores=np.array([[0.0, np.inf, 0], [0, 0, 0]])), ValueError, r"'scores' must be finite; found inf at position \(0,\), class 1"),
     (dict(target=np.array([0, 3])), ValueError, r"class label 3 at position \(1,\)"),

@@ -362,3 +362,19 @@ def test_verdict_rules_and_messages_agree():
     assert {r.verdict for r in VERDICT_RULES} == set(VERDICTS)
     assert VERDICT_RULES[-1].name == "learning"
     assert all(r.when for r in VERDICT_RULES)
+
+
+def test_range_messages_never_put_an_infinite_end_inside_the_range():
+    from softmaxlab import _validation as V
+
+    cases = [(dict(), "a finite number; found inf"),
+             (dict(lo=0.0), r"a finite number in [0.0, inf); found inf"),
+             (dict(hi=1.0), r"a finite number in (-inf, 1.0]; found inf"),
+             (dict(lo=0.0, hi=1.0, hi_open=True), r"a finite number in [0.0, 1.0); found inf")]
+    for kw, msg in cases:
+        with pytest.raises(ValueError) as e:
+            V.check_real_scalar(math.inf, "f", "x", **kw)
+        assert str(e.value).endswith("must be " + msg), str(e.value)
+    with pytest.raises(ValueError, match=r"InnerProduct: argument 'value' must be a finite "
+                                         r"number; found inf"):
+        InnerProduct(4, 5, filler="constant", value=math.inf)

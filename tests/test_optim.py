@@ -164,12 +164,12 @@ def test_zero_grad():
 
 # --------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(lr=0.0), r"argument 'lr' must be a finite number in \(0.0, inf\]; found 0.0"),
+    (dict(lr=0.0), r"argument 'lr' must be a finite number in \(0.0, inf\); found 0.0"),
     (dict(lr=-1.0), "argument 'lr' must be"),
     (dict(lr=float("inf")), "argument 'lr' must be"),
     (dict(momentum=1.0), r"argument 'momentum' must be a finite number in \[0.0, 1.0\); found 1.0"),
     (dict(momentum=-0.1), r"argument 'momentum' must be a finite number in \[0.0, 1.0\)"),
-    (dict(weight_decay=-1e-4), r"argument 'weight_decay' must be a finite number in \[0.0, inf\]"),
+    (dict(weight_decay=-1e-4), r"argument 'weight_decay' must be a finite number in \[0.0, inf\)"),
     (dict(lr_policy="cosine"), "argument 'lr_policy' must be one of 'fixed', 'step'.*'poly'.*; found 'cosine'"),
     (dict(lr_policy="step", gamma=0.1), "lr_policy='step' needs stepsize"),
     (dict(lr_policy="inv"), "needs gamma and power"),

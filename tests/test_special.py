@@ -299,7 +299,7 @@ def test_non_float_dtypes_are_type_errors(f, bad):
 
 @pytest.mark.parametrize("t", [0.0, -1.0, np.inf, np.nan])
 def test_bad_temperature(t):
-    with pytest.raises(ValueError, match=r"softmax: argument 'temperature' must be a finite number in \(0.0, inf\]"):
+    with pytest.raises(ValueError, match=r"softmax: argument 'temperature' must be a finite number in \(0.0, inf\)"):
         sml.softmax(np.array([1.0, 2.0]), temperature=t)
     with pytest.raises(TypeError, match="temperature"):
         sml.log_softmax(np.array([1.0, 2.0]), temperature="hot")
