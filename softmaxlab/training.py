@@ -175,6 +175,25 @@ def _num_classes(net: Any, y: Any, num_classes: Any) -> int:
     return int(y.shape[-1])
 
 
+def _check_labels(net: Any, y: Any, K: int, name: str) -> None:
+    """Integer labels lie in [0, K) (or equal the loss layer's ignore_index): checked
+    once over the whole dataset, so that the error names the sample's index rather
+    than a position in a shuffled minibatch."""
+    if not _has_int_labels(y) or y.shape[0] == 0:
+        return
+    xp = array_namespace(y, fn="train")
+    bad = (y < 0) | (y >= K)
+    ignore = getattr(getattr(net, "loss_layer", None), "ignore_index", None)
+    if ignore is not None:
+        bad = bad & (y != ignore)
+    if V.any_true(bad, xp):
+        i = V.first_true_index(bad, tuple(y.shape))[0]
+        also = "" if ignore is None else f" or equal to the loss layer's ignore_index={ignore}"
+        raise V.argument_error(
+            "train", f"{name}[1] (y)", f"class labels in [0, {K - 1}] for the net's {K} "
+            f"classes{also}", f"label {int(to_numpy(y[i]))} at index {i}", must="hold")
+
+
 def _check_net_and_solver(net: Any, solver: Any) -> None:
     """The net has a loss layer that knows its starting loss; the solver updates its params."""
     loss_layer = getattr(net, "loss_layer", None)
@@ -238,8 +257,12 @@ def _plan(net, solver, data, iterations, epochs, batch_size, val_data, seed, shu
     log_every = max(1, total // 20) if log_every is None else _count(log_every, "log_every")
     if progress is None:
         progress = total >= LONG_RUN and sys.stderr is not None and sys.stderr.isatty()
+    K = _num_classes(net, y, num_classes)
+    _check_labels(net, y, K, "data")
+    if val is not None:
+        _check_labels(net, val[1], K, "val_data")
     return _Plan(X=X, y=y, n=n, batch_size=bs, total=total, log_every=log_every,
-                 num_classes=_num_classes(net, y, num_classes), shuffle=shuffle,
+                 num_classes=K, shuffle=shuffle,
                  show_progress=progress, rng=as_generator(seed, "train"), val=val)
 
 

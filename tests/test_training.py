@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 import warnings
 
@@ -271,3 +272,35 @@ def test_diagnose_reads_a_history_directly(spirals):
     net = _mlp()
     h = train(net, SGD(net.params, lr=0.5, momentum=0.9), spirals, iterations=20, batch_size=40)
     assert diagnose(h, 3) == diagnose(h.loss, 3) == h.diagnosis
+
+
+@pytest.mark.parametrize("bad, index", [(3, 0), (-1, 5), (7, 9)])
+@pytest.mark.parametrize("where", ["data", "val_data"])
+def test_labels_out_of_range_are_refused_with_the_samples_index(bad, index, where):
+    # Checked over the whole dataset before the first step: the error names the
+    # sample's index, not a position inside a shuffled minibatch.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(10, 4)), np.arange(10) % 3
+    yb = y.copy()
+    yb[index] = bad
+    net = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss())
+    data, val = ((X, yb), None) if where == "data" else ((X, y), (X, yb))
+    before = [p.data.copy() for p in net.params]
+    with pytest.raises(ValueError, match=re.escape(
+            f"train: argument '{where}[1] (y)' must hold class labels in [0, 2] for the "
+            f"net's 3 classes; found label {bad} at index {index}")):
+        train(net, SGD(net.params, lr=0.1), data, val_data=val, iterations=3)
+    assert all((p.data == b).all() for p, b in zip(net.params, before))  # nothing ran
+
+
+def test_labels_equal_to_the_loss_layers_ignore_index_are_accepted():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(10, 4)), np.arange(10) % 3
+    y[4] = -100
+    net = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss(ignore_index=-100))
+    hist = train(net, SGD(net.params, lr=0.1), (X, y), iterations=2)
+    assert hist.iterations == 2
+    y[5] = -1
+    with pytest.raises(ValueError, match=r"or equal to the loss layer's ignore_index=-100; "
+                                         r"found label -1 at index 5"):
+        train(net, SGD(net.params, lr=0.1), (X, y), iterations=2)
