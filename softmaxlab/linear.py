@@ -94,6 +94,41 @@ def _check_matrix(fn, name, a, xp, layout):
                                f"a {a.ndim}-d array of shape {tuple(a.shape)}")
 
 
+def _first_bad(fn: str, name: str, a, xp, expected: str, test, rows_per_block: int) -> None:
+    """Raise, naming the first entry of the 2-d or 1-d `a` where ``test(part)`` is
+    True and its value.  Row blocks of `rows_per_block`: the masks never take more
+    memory than a block (`weight` can be larger than the gradients held at once)."""
+    n = a.shape[0]
+    for r0 in range(0, n, rows_per_block):
+        part = a[r0:min(r0 + rows_per_block, n), ...]  # array-API slices stay in bounds
+        bad = test(part, r0)
+        if V.any_true(bad, xp):
+            idx = V.first_true_index(bad, tuple(part.shape))
+            idx = (idx[0] + r0, *idx[1:])
+            raise V.argument_error(fn, name, expected,
+                                   f"{float(to_numpy(a[idx]))!r} at index {V.fmt_index(idx)}")
+
+
+def _check_inputs_finite(fn: str, A: _Args, h, w) -> None:
+    """hidden (at the positions not ignored) and weight finite; a bias finite or
+    -inf (a class masked out, as a -inf logit is for cross_entropy)."""
+    xp = A.xp
+    rows = max(1, A.chunk // max(1, A.H))
+
+    def hidden_bad(part, r0):
+        bad = ~xp.isfinite(part)
+        if A.valid is None:
+            return bad
+        return bad & xp.reshape(A.valid[r0:r0 + part.shape[0]], (-1, 1))
+
+    _first_bad(fn, "hidden", h, xp, "finite at the positions that are not ignored",
+               hidden_bad, rows)
+    _first_bad(fn, "weight", w, xp, "finite", lambda part, r0: ~xp.isfinite(part), rows)
+    if A.b is not None:
+        _first_bad(fn, "bias", A.b, xp, "finite or -inf (a class masked out)",
+                   lambda part, r0: xp.isnan(part) | (part == math.inf), A.V)
+
+
 def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
              chunk_size, validate) -> _Args:
     if reduction not in REDUCTIONS:
@@ -138,6 +173,8 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
                                    f"shape {tuple(b.shape)} and dtype {V.dtype_name(b.dtype)}")
         A.b = b if A.cdtype == b.dtype else xp.astype(b, A.cdtype)
     _check_target(fn, A, target, validate)
+    if validate:
+        _check_inputs_finite(fn, A, h, w)
     if reduction != "none" and reduction != "sum" and N == 0:
         raise V.argument_error(fn, "hidden", f"at least one row for reduction={reduction!r}",
                                "an empty batch")
@@ -339,7 +376,8 @@ def _run_rows_numpy(A: _Args, nb: int, want_grad: bool, scale):
                 grads[2][...] += cols
     if want_grad and grads[2] is not None:  # the bias gradient was summed unscaled
         grads[2][...] *= np.dtype(A.cdtype).type(scale)
-    return loss.astype(A.cdtype), grads
+    with np.errstate(over="ignore"):  # a loss beyond float32: inf, reported by _check_rows
+        return loss.astype(A.cdtype), grads
 
 
 def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
@@ -431,7 +469,8 @@ def _run_tiles_numpy(A: _Args, tiles, blocks, want_grad: bool, scale):
                 T.stats_tile(S, _block_rows(A, r0, r1), A.w[v0:v1], bias(v0, v1), buf, y, r0,
                              v0)
         coef = _masked(A, np.full(A.N, float(scale)))
-        rows = _masked(A, T.finish_stats(S, coef).astype(A.cdtype))
+        with np.errstate(over="ignore"):  # as in _run_rows_numpy
+            rows = _masked(A, T.finish_stats(S, coef).astype(A.cdtype))
         if not want_grad:
             return rows, None
         grads = _new_grads(A)
@@ -454,6 +493,38 @@ def _add_product(acc, a, b, *, first: bool) -> None:
         acc += a @ b
 
 
+def _check_rows(fn: str, A: _Args, rows) -> None:
+    """A NaN or +inf loss, with finite inputs: an error where a score overflowed or
+    every class is masked.  +inf where the label's own class is masked out (a -inf
+    bias) or where the loss exceeds the dtype's range is the right answer, as it
+    is for :func:`~softmaxlab.cross_entropy` and PyTorch."""
+    xp = A.xp
+    bad = xp.isnan(rows) | (rows == math.inf)
+    if not V.any_true(bad, xp):
+        return
+    if A.b is not None:  # +inf at a masked label: no need to look at the row's scores
+        by = xp.take(A.b, as_indices(xp.where(bad, A.y, xp.zeros_like(A.y)), xp))
+        bad = bad & ~((rows == math.inf) & (by == -math.inf))
+    for i in np.flatnonzero(to_numpy(bad)).tolist():
+        with np.errstate(over="ignore"):  # the overflow is what this reports
+            zh = to_numpy(xp.matmul(A.h[i:i + 1, :], xp.permute_dims(A.w, (1, 0))))[0]
+        z = zh if A.b is None else zh + to_numpy(A.b)
+        if not np.isfinite(zh).all():
+            j = int(np.flatnonzero(~np.isfinite(zh))[0])
+            what = (f"hidden[{i}] @ weight[{j}] = {float(zh[j])!r}, which overflows "
+                    f"{V.dtype_name(A.cdtype)} (scale hidden or weight down)")
+        elif not np.isfinite(z).any():
+            what = f"only -inf scores at position {i} (every class masked by a -inf bias)"
+        elif float(to_numpy(rows[i])) == math.inf:
+            continue  # the label's class masked out, or a loss beyond the dtype's range
+        else:
+            what = f"a NaN loss at position {i}"
+        raise ValueError(
+            f"{fn}: the scores hidden @ weight.T + bias must have a finite value for at "
+            "least one class and no overflow at every position that is not ignored (a "
+            f"-inf bias masks a class out); found {what}")
+
+
 def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     """Blocks of whole rows, or tiles of the vocabulary; see the module docstring."""
     xp = A.xp
@@ -464,13 +535,7 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     else:
         rows, grads = _run_tiles(A, nb, vb, want_grad, scale)
     if validate and A.N:
-        bad = xp.isnan(rows) | xp.isinf(rows)
-        if V.any_true(bad, xp):
-            pos = V.first_true_index(bad, (A.N,))[0]
-            raise V.argument_error(
-                fn, "hidden", "finite, with finite weight and bias (the scores of a position "
-                "that is not ignored must be finite)",
-                f"a non-finite loss at position {pos}")
+        _check_rows(fn, A, rows)
     loss = _reduce_rows(xp, rows, A.reduction, scale, (A.N,))  # 0-d unless "none"
     if not want_grad:
         return loss, None
@@ -511,9 +576,11 @@ _DOC_PARAMS = r"""
         gives 256 whole rows).  Memory beyond the inputs and the gradients is a
         small multiple of ``chunk_size`` entries.
     validate : bool, optional
-        Check the labels and that the losses are finite (default).  ``False``
-        skips the check of the labels (one pass over them; on a GPU one
-        synchronisation); bad labels then give undefined results."""
+        Check the labels, that `hidden` (at the positions not ignored) and
+        `weight` are finite and `bias` finite or -inf, and that no score
+        overflows (default).  ``False`` skips these checks (a pass over the
+        labels and the inputs; on a GPU one synchronisation); bad input then
+        gives undefined results, NaN included."""
 
 _DOC_NOTES = r"""
     Notes
@@ -572,8 +639,13 @@ def linear_cross_entropy(hidden: Any, weight: Any, target: Any, *, bias: Any = N
         `weight` not 2-d, its H not that of `hidden`, V = 0; labels outside
         ``[0, V - 1]`` (the message names the first one and its position);
         a `bias` or `target` of the wrong shape; `chunk_size` < 1;
-        `label_smoothing` outside [0, 1]; an unknown `reduction`; a
-        non-finite loss at a position that is not ignored.
+        `label_smoothing` outside [0, 1]; an unknown `reduction`; a NaN or
+        infinity in `hidden` at a position that is not ignored or in `weight`,
+        a NaN or +inf in `bias` (the message names the first entry); a
+        position whose scores all are -inf (every class masked by its bias)
+        or whose score overflows the dtype.  A -inf bias masks a class out:
+        a position whose label is such a class has loss +inf, as in
+        :func:`~softmaxlab.cross_entropy` and PyTorch.
 
     %(notes)s
 

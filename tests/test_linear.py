@@ -2,6 +2,7 @@
 central differences; every option, awkward chunk sizes, edge cases, bad input."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -308,12 +309,83 @@ def test_labels_out_of_range_without_ignore_index():
 
 
 @pytest.mark.parametrize("chunk", [None, 2])
-def test_non_finite_hidden_is_an_error_not_a_nan(chunk):
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_are_errors_naming_the_entry(chunk, bad):
     h, w, b, y = _case(4, 3, 5, seed=12)
-    h[2, 1] = np.nan
-    with pytest.raises(ValueError, match=f"^{FN}: argument 'hidden' must be finite.*"
-                       "found a non-finite loss at position 2"):
-        sml.linear_cross_entropy(h, w, y, chunk_size=chunk)
+    h2 = h.copy()
+    h2[2, 1] = bad
+    with pytest.raises(ValueError, match=re.escape(
+            f"{FN}: argument 'hidden' must be finite at the positions that are not ignored; "
+            f"found {bad!r} at index (2, 1)")):
+        sml.linear_cross_entropy(h2, w, y, chunk_size=chunk)
+    w2 = w.copy()
+    w2[4, 0] = bad
+    with pytest.raises(ValueError, match=re.escape(
+            f"{FN}_with_grad: argument 'weight' must be finite; found {bad!r} at index (4, 0)")):
+        sml.linear_cross_entropy_with_grad(h, w2, y, chunk_size=chunk)
+    if bad != -np.inf:  # -inf masks a class out
+        b2 = b.copy()
+        b2[3] = bad
+        with pytest.raises(ValueError, match=re.escape(
+                f"{FN}: argument 'bias' must be finite or -inf (a class masked out); "
+                f"found {bad!r} at index (3,)")):
+            sml.linear_cross_entropy(h, w, y, bias=b2, chunk_size=chunk)
+    # At an ignored position the hidden state is not used: padding may hold anything.
+    y2 = y.copy()
+    y2[2] = -100
+    h0 = h.copy()
+    h0[2] = 0.0
+    for fn in (sml.linear_cross_entropy, sml.linear_cross_entropy_with_grad):
+        got, want = fn(h2, w, y2, bias=b, chunk_size=chunk), fn(h0, w, y2, bias=b, chunk_size=chunk)
+        if fn is sml.linear_cross_entropy:
+            np.testing.assert_array_equal(got, want)
+        else:
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1].weight, want[1].weight)
+            assert np.isfinite(got[1].hidden).all() and (got[1].hidden[2] == 0).all()
+
+
+@pytest.mark.parametrize("chunk", [None, 2])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_a_minus_inf_bias_masks_a_class_as_in_cross_entropy_and_torch(chunk, reduction):
+    torch = torch_or_skip()
+    h, w, b, y = _case(6, 3, 5, seed=13)
+    b[[0, 3]] = -np.inf  # class 0 is some positions' label: their loss is +inf
+    y[:2] = 0
+    loss, g = sml.linear_cross_entropy_with_grad(h, w, y, bias=b, chunk_size=chunk,
+                                                 reduction=reduction)
+    z = h @ w.T + b
+    np.testing.assert_allclose(loss, sml.cross_entropy(z, y, reduction=reduction), rtol=1e-12)
+    ref = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(y),
+                                            reduction=reduction)
+    np.testing.assert_allclose(loss, ref.numpy(), rtol=1e-12)
+    assert np.isposinf(np.asarray(loss)).any()
+    # the gradient stays finite: softmax minus the one-hot, 0 at the masked classes
+    _, dz = sml.cross_entropy_with_grad(z, y, reduction=reduction)
+    np.testing.assert_allclose(g.hidden, dz @ w, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g.weight, dz.T @ h, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g.bias, dz.sum(axis=0), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("chunk", [None, 2])
+def test_scores_that_are_all_masked_or_overflow_are_errors(chunk):
+    h, w, b, y = _case(4, 3, 5, seed=14)
+    with pytest.raises(ValueError, match=re.escape(
+            "found only -inf scores at position 0 (every class masked by a -inf bias)")):
+        sml.linear_cross_entropy(h, w, y, bias=np.full(5, -np.inf), chunk_size=chunk)
+    big_h = np.full((2, 3), 1e20, np.float32)
+    big_w = np.full((4, 3), 1e20, np.float32)
+    with np.errstate(over="ignore"), pytest.raises(ValueError, match=re.escape(
+            "found hidden[0] @ weight[0] = inf, which overflows float32")):
+        sml.linear_cross_entropy(big_h, big_w, np.array([0, 1]), chunk_size=chunk)
+    # Finite scores whose loss exceeds float32: +inf, as cross_entropy and PyTorch give.
+    hb = np.array([[1e19, 0.0], [1.0, 0.0]], np.float32)
+    wb = np.array([[3e19, 0.0], [-3e19, 0.0]], np.float32)
+    got = sml.linear_cross_entropy(hb, wb, np.array([1, 0]), reduction="none", chunk_size=chunk)
+    with np.errstate(over="ignore"):
+        want = sml.cross_entropy(hb @ wb.T, np.array([1, 0]), reduction="none")
+    np.testing.assert_array_equal(got, want)
+    assert np.isposinf(got[0]) and np.isfinite(got[1])
 
 
 def test_mixing_libraries_is_refused(lib):

@@ -34,8 +34,8 @@ cut into pieces of rows that the caller and a persistent thread pool (created
 lazily, once per process) take in turn until none is left (:func:`_share_rows`:
 a worker slow to wake on a busy machine leaves its share to the others).  Each
 piece also does its own per-row setup (label gather, row coefficients) and its
-own row losses, so that almost nothing runs on one thread only.  The ``exp`` is most of the time: on a CPU the exponential, not
-memory, is the floor.
+own row losses, so that almost nothing runs on one thread only.  The ``exp``
+is most of the time: on a CPU the exponential, not memory, is the floor.
 
 The common call (no class weights, no ignored row, no label smoothing, no row
 that needs the shift) takes a straight path, :func:`_plain_rows`: the same
