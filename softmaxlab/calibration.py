@@ -152,7 +152,11 @@ def reliability_bins(probs: Any, labels: Any, *,
     >>> round(bins.ece, 4)      # |0.5 - mean(0.9, 0.8, 0.7, 0.55)|
     0.2375
     """
-    fn = "reliability_bins"
+    return _bins("reliability_bins", probs, labels, n_bins)
+
+
+def _bins(fn: str, probs: Any, labels: Any, n_bins: Any) -> ReliabilityBins:
+    """:func:`reliability_bins`, its errors named after the public function `fn`."""
     n_bins = V.check_count(n_bins, fn, "n_bins")
     p, y = _check_probs(probs, labels, fn)
     conf = p.max(axis=1)
@@ -212,7 +216,7 @@ def expected_calibration_error(probs: Any, labels: Any, *,
     >>> round(expected_calibration_error(p, [0, 1, 1, 0], n_bins=2), 4)
     0.2375
     """
-    return reliability_bins(probs, labels, n_bins=n_bins).ece
+    return _bins("expected_calibration_error", probs, labels, n_bins).ece
 
 
 def _nll_and_derivatives(beta: float, z: np.ndarray, zy: np.ndarray):

@@ -166,12 +166,16 @@ def test_temperature_hits_the_bounds():
 def test_bad_probabilities(probs, labels, match):
     with pytest.raises(ValueError, match="reliability_bins: " + match):
         reliability_bins(probs, labels)
+    # the error names the function the reader called
+    with pytest.raises(ValueError, match="^expected_calibration_error: " + match):
+        expected_calibration_error(probs, labels)
 
 
 def test_bad_n_bins():
     with pytest.raises(ValueError, match="reliability_bins: argument 'n_bins' must be an integer >= 1; found 0"):
         reliability_bins(P4, Y4, n_bins=0)
-    with pytest.raises(TypeError, match="argument 'n_bins' must be an integer >= 1; found float 2.5"):
+    with pytest.raises(TypeError, match="^expected_calibration_error: argument 'n_bins' must be an "
+                                        "integer >= 1; found float 2.5"):
         expected_calibration_error(P4, Y4, n_bins=2.5)
 
 
