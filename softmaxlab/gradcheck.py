@@ -91,6 +91,10 @@ class GradcheckResult:
 
 
 def _check_float64(name: str, a: Any, what: str) -> None:
+    if not (hasattr(a, "dtype") and hasattr(a, "shape")):
+        found = f"{type(a).__name__} {a!r}"[:80]
+        raise V.argument_error("gradcheck", name, "a float64 array (e.g. "
+                               "np.asarray(x, dtype=np.float64))", found, TypeError)
     if V.dtype_name(a.dtype) != "float64":
         raise V.argument_error("gradcheck", name, f"float64 for central differences to be "
                                f"meaningful ({what})", V.dtype_name(a.dtype), TypeError)

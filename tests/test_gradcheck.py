@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,15 @@ def test_layer_base_is_usable_for_custom_layers():
             return 2 * x * dy
 
     assert gradcheck(Square(), _x((3, 2))).ok
+
+
+@pytest.mark.parametrize("bad, found", [("a", "str 'a'"), (3.0, "float 3.0"), (None, "NoneType None"),
+                                        ([1.0, 2.0], "float 1.0")])
+def test_inputs_that_are_not_arrays_get_a_clear_error(bad, found):
+    msg = ("gradcheck: argument '{}' must be a float64 array (e.g. np.asarray(x, "
+           "dtype=np.float64)); found " + found)
+    with pytest.raises(TypeError, match="^" + re.escape(msg.format("inputs[0]")) + "$"):
+        gradcheck(lambda x: ((x ** 2).sum(), 2 * x), bad)
+    if not isinstance(bad, list):
+        with pytest.raises(TypeError, match="^" + re.escape(msg.format("x")) + "$"):
+            gradcheck(SoftmaxWithLoss(), bad, labels=np.array([0]))
