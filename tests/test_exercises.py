@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import softmaxlab.exercises as _exercises
 from softmaxlab.exercises import (
     CheckResult,
     FailedCase,
@@ -1444,3 +1445,23 @@ def test_new_checkers_on_array_api_strict_inputs():
                                          backend="array_api_strict", verbose=False)
     assert "transpose" in hints(wrong)
     assert isinstance(wrong.failed_case.inputs["x"], np.ndarray)  # inputs come back as NumPy
+
+
+@pytest.mark.parametrize("name", [n for n in dir(_exercises) if n.startswith("check_")])
+def test_exit_in_a_readers_function_is_a_failure_not_the_end_of_the_program(name):
+    import sys
+
+    def calls_exit(*args, **kwargs):
+        sys.exit(3)
+
+    result = getattr(_exercises, name)(calls_exit, verbose=False)
+    assert not result and not result.passed
+    first = result.failed[0]
+    assert first.got == "SystemExit: 3"
+    assert "called exit() or sys.exit()" in first.hint
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C still stops the check
+        getattr(_exercises, name)(interrupted, verbose=False)

@@ -515,10 +515,13 @@ _MUTATION_HINT = (
 # --------------------------------------------------------------------------- running
 
 
-def _raised(ex: Exercise, case: Case, exc: Exception) -> FailedCase:
+def _raised(ex: Exercise, case: Case, exc: BaseException) -> FailedCase:
     msg = exc_text(exc)
     hint = None
-    if case.exc_hint is not None:
+    if isinstance(exc, SystemExit):
+        hint = ("your function called exit() or sys.exit(), which would end the whole "
+                "program (or restart a notebook's kernel); return the result instead.")
+    elif case.exc_hint is not None:
         hint = case.exc_hint
     elif ex.exc_hint is not None:
         hint = ex.exc_hint(case, exc)
@@ -663,8 +666,8 @@ def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
     args = [_to_backend(a, backend) for a in case.args]
     try:
         out = quiet_call(fn, *args)
-    except Exception as exc:
-        failure = _raised(ex, case, exc)
+    except (Exception, SystemExit) as exc:  # exit() in a reader's function is a failure too;
+        failure = _raised(ex, case, exc)     # Ctrl-C (KeyboardInterrupt) still stops the check
     else:
         got, failure = _read(ex, case, out)
         if failure is None:
