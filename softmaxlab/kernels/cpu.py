@@ -71,6 +71,11 @@ __all__ = ["ce_rows_numpy", "default_num_threads"]
 #: it saves.
 THREAD_MIN_ELEMENTS = 1 << 19
 
+#: Pieces of rows per thread in :func:`_share_rows`: small enough pieces that a
+#: thread which starts late (or is slowed by a busy machine) leaves its share to
+#: the others, large enough that handing one out costs little.
+PIECES_PER_THREAD = 8
+
 #: Default of ``block_bytes``: target size in bytes of one block of logits (the
 #: gradient block is as large).  Every block costs about two dozen ufunc calls
 #: of Python overhead, so the blocks are as large as the caches allow: on a
@@ -723,12 +728,6 @@ def _run_chunks(fn, args: tuple, N: int, nt: int) -> list:
     return [first] + [f.result() for f in futures]
 
 
-#: Pieces of rows per thread in :func:`_share_rows`: small enough pieces that a
-#: thread which starts late (or is slowed by a busy machine) leaves its share to
-#: the others, large enough that handing one out costs little.
-PIECES_PER_THREAD = 8
-
-
 def _share_rows(fn, args: tuple, N: int, nt: int, block: int) -> list:
     """``fn(*args, r0, r1)`` over pieces of ``[0, N)`` taken by up to `nt` threads.
 
@@ -740,9 +739,9 @@ def _share_rows(fn, args: tuple, N: int, nt: int, block: int) -> list:
     same operations whichever piece and thread it falls to, so the results do
     not depend on the split.  Returns the pieces' results, in row order.
     """
-    if nt == 1:
-        return [fn(*args, 0, N)]
     step = block * max(1, -(-N // (block * PIECES_PER_THREAD * nt)))
+    if nt == 1 or N <= step:  # one piece: no pool, no hand-off
+        return [fn(*args, 0, N)]
     starts = range(0, N, step)
     results = [None] * len(starts)
     order = iter(range(len(starts)))
