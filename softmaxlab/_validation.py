@@ -185,6 +185,25 @@ def first_true_index(mask, shape: tuple) -> tuple:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
+def check_entries(bad, a, xp, fn: str, name: str, expected: str, *, offset: int = 0) -> None:
+    """Raise :func:`argument_error` naming the first entry of `a` where the boolean
+    mask `bad` (shaped like `a`) is True, with its value.
+
+    `offset` is added to the first index: `a` is then a block of rows of the
+    argument, starting at row `offset`.  One host synchronisation when nothing
+    is bad.
+    """
+    if not any_true(bad, xp):
+        return
+    shape = tuple(a.shape)
+    idx = first_true_index(bad, shape)
+    value = float(to_numpy(a[idx])) if shape else float(to_numpy(a))
+    if shape:
+        idx = (idx[0] + offset, *idx[1:])
+    where = f" at index {fmt_index(idx)}" if shape else ""
+    raise argument_error(fn, name, expected, f"{value!r}{where}")
+
+
 def fmt_index(idx: tuple) -> str:
     return "(" + ", ".join(str(i) for i in idx) + ("," if len(idx) == 1 else "") + ")"
 

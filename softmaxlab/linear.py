@@ -101,12 +101,7 @@ def _first_bad(fn: str, name: str, a, xp, expected: str, test, rows_per_block: i
     n = a.shape[0]
     for r0 in range(0, n, rows_per_block):
         part = a[r0:min(r0 + rows_per_block, n), ...]  # array-API slices stay in bounds
-        bad = test(part, r0)
-        if V.any_true(bad, xp):
-            idx = V.first_true_index(bad, tuple(part.shape))
-            idx = (idx[0] + r0, *idx[1:])
-            raise V.argument_error(fn, name, expected,
-                                   f"{float(to_numpy(a[idx]))!r} at index {V.fmt_index(idx)}")
+        V.check_entries(test(part, r0), part, xp, fn, name, expected, offset=r0)
 
 
 def _check_inputs_finite(fn: str, A: _Args, h, w) -> None:

@@ -176,12 +176,7 @@ def _scale(b: Any, x, xp, fn: str, validate: bool):
     x = xp.astype(x, dt) if x.dtype != dt else x
     b = xp.astype(b, dt) if b.dtype != dt else b
     if validate:
-        bad = ~xp.isfinite(b)
-        if V.any_true(bad, xp):
-            idx = V.first_true_index(bad, tuple(b.shape))
-            value = float(B.to_numpy(b).reshape(tuple(b.shape))[idx]) if b.ndim else float(b)
-            raise V.argument_error(fn, "b", "finite scale factors",
-                                   f"{value!r} at index {V.fmt_index(idx)}")
+        V.check_entries(~xp.isfinite(b), b, xp, fn, "b", "finite scale factors")
     if tuple(x.shape) != shape:
         x = xp.broadcast_to(x, shape)
     if tuple(b.shape) != shape:

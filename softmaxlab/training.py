@@ -135,13 +135,8 @@ def _unpack(data: Any, name: str):
     xp = array_namespace(X, y, fn="train")
     if V.dtype_kind(X.dtype, xp) == "floating":
         # One pass over the inputs now, rather than a NaN loss some steps later.
-        bad = ~xp.isfinite(X)
-        if V.any_true(bad, xp):
-            idx = V.first_true_index(bad, tuple(X.shape))
-            value = float(to_numpy(X[idx]))
-            raise V.argument_error(
-                "train", f"{name}[0] (X)", "finite (drop or impute that sample first)",
-                f"{value!r} at index {V.fmt_index(idx)}")
+        V.check_entries(~xp.isfinite(X), X, xp, "train", f"{name}[0] (X)",
+                        "finite (drop or impute that sample first)")
     return X, y, n
 
 

@@ -378,3 +378,19 @@ def test_range_messages_never_put_an_infinite_end_inside_the_range():
     with pytest.raises(ValueError, match=r"InnerProduct: argument 'value' must be a finite "
                                          r"number; found inf"):
         InnerProduct(4, 5, filler="constant", value=math.inf)
+
+
+@pytest.mark.parametrize("shape, offset", [((), 0), ((5,), 0), ((3, 4), 0), ((3, 4), 7), ((2, 3, 2), 4)])
+def test_check_entries_names_the_first_bad_entry_and_its_value(shape, offset):
+    from softmaxlab import _validation as V
+
+    a = np.arange(1.0, 1.0 + math.prod(shape)).reshape(shape)
+    V.check_entries(a < 0, a, np, "f", "x", "non-negative")  # nothing bad: no error
+    bad_at = tuple(d - 1 for d in shape)
+    a[bad_at] = -2.5
+    if shape:
+        a[(0,) * len(shape)] = 3.0  # a larger value earlier is fine
+    with pytest.raises(ValueError) as err:
+        V.check_entries(a < 0, a, np, "f", "x", "non-negative", offset=offset)
+    where = "" if not shape else " at index " + V.fmt_index((bad_at[0] + offset, *bad_at[1:]))
+    assert str(err.value) == f"f: argument 'x' must be non-negative; found -2.5{where}"
