@@ -87,7 +87,7 @@ def check_float(x, xp, fn: str, name: str):
     kind = dtype_kind(dt, xp)
     if kind != "floating":
         raise argument_error(
-            fn, name, "a real floating dtype (float16, float32 or float64)",
+            fn, name, "a real floating dtype (float16, float32, float64 or longdouble)",
             f"{kind} dtype {dtype_name(dt)}. Convert it first, e.g. x.astype('float32').",
             TypeError, must="have")
 
@@ -98,15 +98,22 @@ def compute_dtype(x, xp):
     return xp.float32 if f16 is not None and x.dtype == f16 else x.dtype
 
 
-def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis") -> int:
+def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis", *,
+                   array: str = "x") -> int:
+    """`axis` as a non-negative axis of an `ndim`-d array (`array` names the array).
+
+    Out of range is :class:`numpy.exceptions.AxisError` (a ValueError and an
+    IndexError), as for NumPy and SciPy.
+    """
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise argument_error(fn, name, "an integer", repr(axis), TypeError)
     if ndim == 0:
         raise ValueError(
-            f"{fn}: the input must have at least one dimension (the class axis); found a 0-d array"
+            f"{fn}: argument {array!r} must have at least one dimension (for {name}="
+            f"{int(axis)}); found a 0-d array"
         )
     if not -ndim <= axis < ndim:
-        raise ValueError(
+        raise np.exceptions.AxisError(
             f"{fn}: argument {name!r}={axis} is out of range for an array with {ndim} "
             f"dimension{'s' if ndim != 1 else ''}; expected an integer in [{-ndim}, {ndim - 1}]"
         )
@@ -125,17 +132,23 @@ def normalize_axes(axis: Any, ndim: int, fn: str, name: str = "axis") -> tuple:
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"{fn}: argument {name!r} must be an integer, a tuple of integers "
                             f"or None; found {axis!r}")
+        if ndim == 0 and axis in (0, -1):
+            return ()  # a 0-d array is its own only slice (as in PyTorch and SciPy)
         return (normalize_axis(axis, ndim, fn, name),)
     out = []
     for a in axis:
         if isinstance(a, bool) or not isinstance(a, numbers.Integral):
             raise TypeError(f"{fn}: argument {name!r} must be an integer, a tuple of integers "
                             f"or None; found {axis!r}, which holds {a!r}")
+        if ndim == 0 and a in (0, -1):
+            continue
         if not -ndim <= a < ndim:
-            raise ValueError(
+            dims = (f"[{-ndim}, {ndim - 1}]" if ndim else
+                    "{0, -1} (a 0-d array is its own only slice)")
+            raise np.exceptions.AxisError(
                 f"{fn}: argument {name!r}={tuple(axis)!r} holds {a}, which is out of range for "
                 f"an array with {ndim} dimension{'s' if ndim != 1 else ''}; expected integers "
-                f"in [{-ndim}, {ndim - 1}]")
+                f"in {dims}")
         a = int(a) % ndim
         if a in out:
             raise ValueError(f"{fn}: argument {name!r}={tuple(axis)!r} names axis {a} twice; "

@@ -218,7 +218,8 @@ def _lse_parts(z, b, ax: int, xp, fn: str, validate: bool):
     sign = xp.sign(w + r)
     # An all -inf (or empty-after-masking) slice: log 0 = -inf with sign 0; with
     # validate=False, NaN and +inf maxima come out as themselves.
-    out = xp.where(finite, out, m)
+    # +inf entries whose weights cancel (inf - inf) are NaN, as the sign says.
+    out = xp.where(finite, out, xp.where(xp.isnan(sign), sign, m))
     sign = xp.where(finite | (m == math.inf), sign, xp.where(xp.isnan(m), m, xp.zeros_like(m)))
     return out, sign
 
@@ -513,7 +514,10 @@ def _softmax_or_log(x: Any, axis: Any, temperature: Any, where: Any, validate: b
         e = xp.exp(z)
         s = xp.sum(e, axis=ax, keepdims=True)
         s = xp.where(s == 0, xp.ones_like(s), s)  # an all -inf slice: 0 or -inf, not NaN
-        res = z - xp.log(s) if log else e / s
+        if log:
+            res = z - xp.log(s)
+        else:  # a +inf entry (validate=False): the whole slice NaN, as log_softmax and SciPy
+            res = xp.where(xp.isfinite(s), e / s, xp.full_like(e, math.nan))
     return _as_result(_cast(mx.full(res), out_dtype, xp), xp)
 
 

@@ -306,12 +306,32 @@ def test_bad_temperature(t):
 
 
 def test_bad_axis():
-    with pytest.raises(ValueError, match=r"softmax: argument 'axis'=2 is out of range .*2 dimensions"):
+    with pytest.raises(np.exceptions.AxisError,
+                       match=r"softmax: argument 'axis'=2 is out of range .*2 dimensions"):
         sml.softmax(np.zeros((2, 3)), axis=2)
+    with pytest.raises(IndexError, match=r"holds -3, which is out of range"):  # AxisError, as NumPy
+        sml.logsumexp(np.zeros((2, 3)), axis=(0, -3))
     with pytest.raises(TypeError, match="axis"):
         sml.logsumexp(np.zeros((2, 3)), axis=1.0)
-    with pytest.raises(ValueError, match="at least one dimension"):
-        sml.softmax(np.array(1.0))
+    with pytest.raises(ValueError, match=r"softmax: argument 'x' must have at least one dimension "
+                                         r"\(for axis=2\); found a 0-d array"):
+        sml.softmax(np.array(1.0), axis=2)
+    with pytest.raises(np.exceptions.AxisError, match=r"holds 1, .* expected integers in \{0, -1\}"):
+        sml.logsumexp(np.array(1.0), axis=(1,))
+
+
+@pytest.mark.parametrize("axis", [0, -1, (0,), (-1,), (), None])
+@pytest.mark.parametrize("v", [1.5, -700.0, -np.inf])
+def test_0d_input_is_its_own_only_slice(axis, v):
+    """As torch.softmax(t, 0) and scipy.special.softmax(x, axis=0) of a 0-d array:
+    softmax 1 (0 for -inf: an excluded slice), log_softmax 0 (-inf), logsumexp x."""
+    x = np.array(v)
+    p, lp, lse = sml.softmax(x, axis=axis), sml.log_softmax(x, axis=axis), sml.logsumexp(x, axis=axis)
+    assert p.shape == lp.shape == lse.shape == ()
+    assert float(lse) == v
+    assert (float(p), float(lp)) == ((1.0, 0.0) if np.isfinite(v) else (0.0, -np.inf))
+    if np.isfinite(v):
+        assert float(p) == sps.softmax(x, axis=None) and float(lse) == sps.logsumexp(x)
 
 
 def test_sigmoid_nan_is_an_error():
@@ -329,3 +349,19 @@ def test_inputs_are_not_modified(lib):
     xa = lib.asarray(x.copy())
     sml.softmax(xa), sml.log_softmax(xa), sml.logsumexp(xa), sml.sigmoid(xa)
     np.testing.assert_array_equal(lib.numpy(xa), x)
+
+
+def test_validate_false_gives_scipys_nan_for_inf_slices():
+    """With validate=False a +inf entry makes its whole softmax slice NaN (as
+    log_softmax and SciPy give), and +inf entries whose weights cancel make
+    logsumexp NaN with a NaN sign (SciPy's answer), not +inf."""
+    x = np.array([[np.inf, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    p = sml.softmax(x, validate=False)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(p[0]).all() and np.array_equal(p[1], sps.softmax(x[1]))
+        np.testing.assert_array_equal(p, sps.softmax(x, axis=1))
+        x, b = np.array([np.inf, np.inf, 3.0]), np.array([1.0, -1.0, 1.0])
+        assert np.isnan(sml.logsumexp(x, b=b, validate=False)) and np.isnan(sps.logsumexp(x, b=b))
+    out, sign = sml.logsumexp(x, b=b, validate=False, return_sign=True)
+    assert np.isnan(out) and np.isnan(sign)
+    assert float(sml.logsumexp(x, b=np.array([1.0, 1.0, 1.0]), validate=False)) == np.inf
