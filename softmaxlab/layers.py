@@ -890,7 +890,7 @@ class HingeLoss(LossLayer):
     Parameters
     ----------
     margin : float, default 1.0
-        :math:`\Delta`.
+        :math:`\Delta`, any finite number (see :func:`~softmaxlab.losses.multiclass_hinge`).
     p : {1, 2}, default 1
         1 is the hinge, 2 the squared hinge.
     reduction : {"mean", "sum", "none"}, default "mean"
@@ -915,7 +915,7 @@ class HingeLoss(LossLayer):
         if isinstance(p, (bool, np.bool_)) or p not in (1, 2):
             raise V.argument_error("HingeLoss", "p", "1 (the hinge) or 2 (the squared hinge)",
                                    repr(p))
-        self.margin = V.check_real_scalar(margin, "HingeLoss", "margin", lo=0.0)
+        self.margin = V.check_real_scalar(margin, "HingeLoss", "margin")
         self.p = int(p)
 
     def _initial_loss_per_sample(self, num_classes: int) -> float:

@@ -72,14 +72,15 @@ class _Problem:
 
     __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C",
                  "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim",
-                 "cmask", "kin")
+                 "cmask", "kin", "unbatched_keeps_1")
 
 
 def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
-             allow_probs: bool, name: str = "logits") -> _Problem:
+             allow_probs: bool, name: str = "logits", unbatched_keeps_1: bool = False) -> _Problem:
     """Check and reshape one loss call's arguments: scores, then the target
     (class labels or probabilities), then the class weights."""
     P = _prepare_scores(fn, logits, target, weight, axis, name)
+    P.unbatched_keeps_1 = unbatched_keeps_1
     target = V.as_array(plain_array(target, fn, "target"), P.xp, fn, "target")
     kind = V.dtype_kind(target.dtype, P.xp)
     P.labels = P.probs = P.valid = None
@@ -154,7 +155,7 @@ def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Proble
     V.check_float(logits, xp, fn, name)
     if logits.ndim == 1 and type(axis) is int and axis == 1:
         axis = 0  # unbatched (C,) scores: the only class axis, as PyTorch infers it
-    ax = V.normalize_axis(axis, logits.ndim, fn)
+    ax = V.normalize_axis(axis, logits.ndim, fn, array=name)
     P = _Problem()
     P.xp, P.axis, P.ndim = xp, ax, logits.ndim
     P.in_dtype = logits.dtype
@@ -213,6 +214,13 @@ def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> Non
     """Integer targets: class labels of the scores' shape without the class axis, as ``(M,)``."""
     xp, C = P.xp, P.C
     tshape = tuple(target.shape)
+    if P.batch_shape == () and tshape == (1,):
+        # Unbatched (C,) scores with a (1,) label, as PyTorch takes them: its
+        # cross_entropy gives a 0-d loss, its multi_margin_loss a (1,) one.
+        if P.unbatched_keeps_1:
+            P.batch_shape = tshape
+        tshape = P.batch_shape
+        target = xp.reshape(target, tshape)
     if tshape != P.batch_shape:
         msg = _expected_label_shape_msg(fn, P.shape, P.axis, tshape)
         if tshape == P.shape:
@@ -245,7 +253,7 @@ def _check_ignore_index(fn: str, ignore_index):
 
 
 def _prepare_weight(P: _Problem, fn: str, weight):
-    """Class weights: ``(C,)``, finite and >= 0, in the compute dtype."""
+    """Class weights: ``(C,)`` and finite (of any sign, as in PyTorch), in the compute dtype."""
     xp, C = P.xp, P.C
     w = V.as_array(plain_array(weight, fn, "weight"), xp, fn, "weight")
     if tuple(w.shape) != (C,):
@@ -255,10 +263,10 @@ def _prepare_weight(P: _Problem, fn: str, weight):
         raise TypeError(f"{fn}: argument 'weight' must be real numbers; found dtype "
                         f"{V.dtype_name(w.dtype)}")
     w = xp.astype(w, P.cdtype)
-    bad = ~xp.isfinite(w) | (w < 0)
+    bad = ~xp.isfinite(w)
     if V.any_true(bad, xp):
         j = V.first_true_index(bad, (C,))[0]
-        raise ValueError(f"{fn}: argument 'weight' must be finite and >= 0; found "
+        raise ValueError(f"{fn}: argument 'weight' must be finite; found "
                          f"{float(to_numpy(w)[j])!r} for class {j}")
     return w
 
@@ -332,7 +340,11 @@ target : array_like
 axis : int, optional
     The class axis (default 1, as in PyTorch and Caffe).
 weight : array_like, optional
-    Non-negative per-class weights of shape ``(C,)``.
+    Finite per-class weights of shape ``(C,)`` (a rescaling of each class's
+    terms, as in PyTorch; negative weights are allowed there too).  With
+    ``"mean"``, kept positions whose weights sum to 0 while some are not 0
+    (weights of both signs that cancel) are an error: the weighted mean is
+    undefined.
 ignore_index : int or None, optional
     A label value whose positions contribute nothing (labels only); -100 by
     default, as in PyTorch (None: no label is ignored).  A position is one
@@ -396,11 +408,13 @@ target : array_like
 axis : int, optional
     The class axis (default 1).
 margin : float, optional
-    :math:`\Delta \ge 0`, the margin by which the correct class must win.
+    :math:`\Delta`, the margin by which the correct class must win (any finite
+    number, as PyTorch's ``margin``: a negative one lets it lose by up to
+    :math:`|\Delta|` at no cost).
 p : {1, 2}, optional
     1 for the hinge, 2 for the squared hinge.
 weight : array_like, optional
-    Non-negative per-class weights of shape ``(C,)``: a position's terms are
+    Finite per-class weights of shape ``(C,)``: a position's terms are
     multiplied by the weight of its label, as in PyTorch's
     ``MultiMarginLoss`` (``"mean"`` still divides by the number of
     positions).
@@ -524,7 +538,7 @@ def _normaliser(P: _Problem, reduction: str, fn: str = "cross_entropy"):
     entry = R.get(reduction)
     if entry.needs_positions and P.M == 0:
         raise _empty_batch_error(fn, reduction, P.batch_shape)
-    return entry.compute(R.Counts(P.M, P.N, lambda: _weighted_count(P)))
+    return entry.compute(R.Counts(P.M, P.N, lambda: _weighted_count(P, fn)))
 
 
 def _empty_batch_error(fn: str, reduction: str, batch_shape: tuple) -> ValueError:
@@ -532,7 +546,7 @@ def _empty_batch_error(fn: str, reduction: str, batch_shape: tuple) -> ValueErro
                       f"found an empty batch of shape {batch_shape}")
 
 
-def _weighted_count(P: _Problem):
+def _weighted_count(P: _Problem, fn: str = "cross_entropy"):
     """PyTorch's "mean" divisor (Caffe's VALID): the summed class weights of the
     non-ignored positions, their count without weights, M for probability targets."""
     xp = P.xp
@@ -550,7 +564,13 @@ def _weighted_count(P: _Problem):
     wy = xp.take(w, as_indices(labels, xp), axis=0)
     if P.valid is not None:
         wy = xp.where(P.valid, wy, xp.zeros_like(wy))
-    return xp.sum(wy)
+    total = xp.sum(wy)
+    if V.any_true(w < 0, xp) and float(to_numpy(total)) == 0.0 and V.any_true(wy != 0, xp):
+        raise ValueError(
+            f"{fn}: argument 'weight' must not cancel over the kept positions with "
+            "reduction='mean', which divides by the sum of their labels' weights; found a sum "
+            "of 0 from weights of both signs")
+    return total
 
 
 def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoothing,
@@ -576,7 +596,7 @@ def _cross_entropy(fn, logits, target, *, axis, weight, ignore_index, label_smoo
     if isinstance(denom, int):
         scale = 1.0 / denom if denom else 0.0
     else:
-        scale = xp.where(denom > 0, 1.0 / xp.where(denom > 0, denom, xp.ones_like(denom)),
+        scale = xp.where(denom != 0, 1.0 / xp.where(denom != 0, denom, xp.ones_like(denom)),
                          xp.zeros_like(denom))
 
     fused = (_ce_rows_fused(P, eps, scale, want_grad, out)
@@ -804,12 +824,12 @@ def cross_entropy_with_grad(logits: Any, target: Any, *, axis: int = 1, weight: 
 # --------------------------------------------------------------------------- #
 def _hinge(fn, scores, target, *, axis, margin, p, weight, reduction, validate, want_grad):
     red = R.check_reduction(reduction, fn, "hinge")
-    delta = V.check_real_scalar(margin, fn, "margin", lo=0.0)
+    delta = V.check_real_scalar(margin, fn, "margin")
     validate = V.check_bool(validate, fn, "validate")
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{fn}: argument 'p' must be 1 or 2; found {p!r}")
     P = _prepare(fn, scores, target, axis=axis, weight=weight, ignore_index=None,
-                 validate=validate, allow_probs=False, name="scores")
+                 validate=validate, allow_probs=False, name="scores", unbatched_keeps_1=True)
     xp, s, C = P.xp, P.z, P.C
     if validate and P.M:
         bad = ~xp.isfinite(s)

@@ -407,7 +407,9 @@ Y = np.array([0, 1, 2, 1])
     (dict(target=np.full((4, 2), 0.5)), ValueError, r"'target' \(probabilities\) has shape \(4, 2\); expected the scores' shape \(4, 3\)"),
     (dict(target=np.array([[1.0, 0, 0]] * 3 + [[-0.5, 1.5, 0]])), ValueError,
      r"'target' \(probabilities\) must be finite and >= 0; found -0.5 at position \(3,\), class 0"),
-    (dict(weight=np.array([1.0, -1.0, 1.0])), ValueError, r"'weight' must be finite and >= 0; found -1.0 for class 1"),
+    (dict(weight=np.array([1.0, np.nan, 1.0])), ValueError, r"'weight' must be finite; found nan for class 1"),
+    (dict(target=np.array([0, 1, 0, 1]), weight=np.array([1.0, -1.0, 1.0])), ValueError,
+     r"'weight' must not cancel over the kept positions with reduction='mean'.*weights of both signs"),
     (dict(weight=np.array([1.0, 1.0])), ValueError, r"'weight' must have shape \(3,\), one weight per class; found shape \(2,\)"),
     (dict(label_smoothing=1.5), ValueError, r"'label_smoothing' must be a finite number in \[0.0, 1.0\]; found 1.5"),
     (dict(label_smoothing=-0.1), ValueError, r"'label_smoothing'"),
@@ -419,7 +421,7 @@ Y = np.array([0, 1, 2, 1])
     (dict(logits=np.array([[0.0, 1, 2], [0, 0, 0], [-np.inf] * 3, [0, 0, 0]])), ValueError,
      r"'logits' has only -inf \(every class masked\) at position \(2,\)"),
     (dict(logits=np.array([[0.0, np.inf, 2], [0, 0, 0], [0, 0, 0], [0, 0, 0]])), ValueError, r"\+inf at class 1 at position \(0,\)"),
-    (dict(axis=2), ValueError, r"'axis'=2 is out of range"),
+    (dict(axis=2), np.exceptions.AxisError, r"'axis'=2 is out of range"),
     (dict(logits=np.zeros((4, 0)), target=np.zeros(4, dtype=int)), ValueError, r"0 classes along axis 1"),
     (dict(ignore_index=1.5), TypeError, r"'ignore_index' must be an integer or None; found 1.5"),
     (dict(target=np.full((4, 3), 1 / 3), ignore_index=0), ValueError, r"'ignore_index' applies to class labels only"),
@@ -449,7 +451,7 @@ def test_validate_false_skips_checks():
 
 @pytest.mark.parametrize("kwargs,exc,pattern", [
     (dict(p=3), ValueError, r"multiclass_hinge: argument 'p' must be 1 or 2; found 3"),
-    (dict(margin=-1.0), ValueError, r"'margin' must be a finite number in \[0.0, inf\)"),
+    (dict(margin=np.nan), ValueError, r"'margin' must be a finite number; found nan"),
     (dict(reduction="full"), ValueError, r"'reduction' must be one of 'none', 'sum', 'mean'"),
     (dict(scores=np.array([[0.0, np.inf, 0], [0, 0, 0]])), ValueError, r"'scores' must be finite; found inf at position \(0,\), class 1"),
     (dict(target=np.array([0, 3])), ValueError, r"class label 3 at position \(1,\)"),
@@ -761,8 +763,49 @@ def test_hinge_class_weights_match_torch_multi_margin_loss(p, reduction, seed):
                                              reduction=reduction)
     np.testing.assert_allclose(loss, ref.detach().numpy() * c, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(g, xt.grad.numpy() * c, rtol=1e-12, atol=1e-14)
-    with pytest.raises(ValueError, match="argument 'weight' must be finite and >= 0"):
-        sml.multiclass_hinge(x, y, weight=-w)
+    with pytest.raises(ValueError, match="argument 'weight' must be finite; found inf for class 0"):
+        sml.multiclass_hinge(x, y, weight=np.r_[np.inf, w[1:]])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+@pytest.mark.parametrize("seed", range(6))
+def test_weights_of_any_sign_match_torch(reduction, eps, seed):
+    """PyTorch takes any finite class weights (its OpInfo samples draw them from
+    [-9, 9]); so does softmaxlab, on the fused kernel and the reference path, and
+    for the hinge and its margin of any sign."""
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    rng = np.random.default_rng(seed)
+    n, c = int(rng.integers(1, 12)), int(rng.integers(2, 7))
+    x = rng.normal(scale=3.0, size=(n, c))
+    x[rng.random((n, c)) < 0.1] = -np.inf if seed % 2 else 0.0
+    x[:, 0] = np.where(np.isinf(x[:, 0]), 0.0, x[:, 0])  # a finite logit in every row
+    y = rng.integers(0, c, n)
+    w = rng.uniform(-9.0, 9.0, c)
+    w[c - 1] = 0.0
+    x[:, c - 1] = np.where(np.isinf(x[:, c - 1]), 1.0, x[:, c - 1])  # 0 * -inf: PyTorch's NaN, our 0
+    xt = torch.from_numpy(x).requires_grad_(True)
+    ref = F.cross_entropy(xt, torch.from_numpy(y), weight=torch.from_numpy(w), label_smoothing=eps,
+                          reduction=reduction)
+    ref.sum().backward()
+    want, want_g = ref.detach().numpy(), xt.grad.numpy()
+    for where in (None, np.ones((n, c), bool)):  # the fused kernel, and the reference path
+        kw = dict(weight=w, label_smoothing=eps, reduction=reduction, where=where)
+        loss, g = sml.cross_entropy_with_grad(x, y, **kw)
+        np.testing.assert_allclose(loss, want, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g, want_g, rtol=1e-10, atol=1e-12)
+    if eps == 0.0:
+        margin = float(rng.uniform(-2.0, 2.0))
+        xf = np.where(np.isinf(x), -50.0, x)
+        xt = torch.from_numpy(xf).requires_grad_(True)
+        ref = F.multi_margin_loss(xt, torch.from_numpy(y), margin=margin, weight=torch.from_numpy(w),
+                                  reduction=reduction)
+        ref.sum().backward()
+        loss, g = sml.multiclass_hinge_with_grad(xf, y, margin=margin, weight=w, reduction=reduction)
+        np.testing.assert_allclose(loss, ref.detach().numpy() * c, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g, xt.grad.numpy() * c, rtol=1e-10, atol=1e-12)
 
 
 REDUCED = [(f, r) for f in CE_FNS + HINGE_FNS for r in ("sum", "mean")]
@@ -853,3 +896,26 @@ def test_index_arrays_are_converted_to_intp(fn, monkeypatch):
     fn(x, t.astype(np.int32), weight=np.linspace(1, 2, 4))
     assert seen and all(o == np.intp for _, o in seen)  # int32 labels went in
     assert seen[0][0] == np.int32
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("tshape", [(), (1,)])
+def test_unbatched_scores_take_a_0d_or_1_element_label_as_pytorch(reduction, tshape):
+    """(C,) scores with a (1,) label: F.cross_entropy gives a 0-d loss and
+    F.multi_margin_loss a (1,) one (its common_nn "1d" cases); both match.  (The
+    gradient is compared with the batched (1, C) call's: PyTorch's own backward
+    of multi_margin_loss refuses this case.)"""
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    x = np.random.default_rng(1).normal(size=7)
+    y = np.full(tshape, 4)
+    for ours, theirs, scale in [(sml.cross_entropy_with_grad, F.cross_entropy, 1),
+                                (sml.multiclass_hinge_with_grad, F.multi_margin_loss, 7)]:
+        ref = theirs(torch.from_numpy(x), torch.from_numpy(y), reduction=reduction)
+        xt = torch.from_numpy(x[None]).requires_grad_(True)
+        theirs(xt, torch.from_numpy(y.reshape(1)), reduction=reduction).sum().backward()
+        loss, g = ours(x, y, reduction=reduction)
+        assert loss.shape == tuple(ref.shape) and g.shape == x.shape
+        np.testing.assert_allclose(loss, ref.numpy() * scale, rtol=1e-12)
+        np.testing.assert_allclose(g, xt.grad.numpy()[0] * scale, rtol=1e-12, atol=1e-15)

@@ -151,7 +151,7 @@ class _Plan:
     __slots__ = (
         "logits", "labels", "grad", "row_loss", "eps", "weight", "w64", "W",
         "ignore_index", "grad_scale", "smooth_vec", "block", "dtype", "C",
-        "m", "s", "shifted", "sz", "s_lo", "s_hi", "ey", "rest", "epsnum", "tiny",
+        "m", "s", "shifted", "sz", "s_lo", "s_hi", "ey", "rest", "epsnum", "tiny", "w_signed",
     )
 
 
@@ -366,13 +366,15 @@ def _row_losses(plan: _Plan, ch: _Chunk, r0: int, r1: int) -> None:
         bad = np.flatnonzero(np.isnan(sz) & np.isfinite(m) & np.isfinite(log_s))
         if bad.size:
             # A class with weight 0 and logit -inf: its term is 0, not NaN.
-            pos = plan.weight > 0
+            pos = plan.weight != 0
             wpos = plan.w64[pos]
             for i in bad:
                 row = plan.logits[r0 + i, pos].astype(np.float64)
                 sz[i] = float(np.dot(wpos, row - float(m[i])))
-        # sum_j w_j (lse - z_j) = W log S - sum_j w_j (z_j - m): each term >= 0.
-        row_loss += (eps / C) * np.maximum(plan.W * log_s - sz, 0.0)
+        # sum_j w_j (lse - z_j) = W log S - sum_j w_j (z_j - m): each term >= 0 for
+        # weights >= 0, so the rounding of the difference is clamped at 0 then.
+        smooth = plan.W * log_s - sz
+        row_loss += (eps / C) * (smooth if plan.w_signed else np.maximum(smooth, 0.0))
     if ch.ignored is not None:
         row_loss[ch.ignored] = 0.0
         if plan.grad is not None:
@@ -506,7 +508,7 @@ def ce_rows_numpy(
         Shape ``(N,)``, integer.  Each entry is in ``[0, C)`` or equals
         ``ignore_index``.
     weight : numpy.ndarray or None, optional
-        Shape ``(C,)``, same dtype as ``logits``, non-negative class weights.
+        Shape ``(C,)``, same dtype as ``logits``, finite class weights (of any sign).
         ``None`` means all ones.
     ignore_index : int or None, optional
         Rows whose label equals it get loss 0 and a zero gradient row, whatever
@@ -694,10 +696,11 @@ def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_s
     plan.eps, plan.weight, plan.ignore_index, plan.grad_scale = eps, weight, ignore_index, grad_scale
     plan.dtype, plan.C = dtype, C
     if weight is None:
-        plan.w64, plan.W = None, float(C)
+        plan.w64, plan.W, plan.w_signed = None, float(C), False
     else:
         plan.w64 = weight.astype(np.float64)
         plan.W = float(plan.w64.sum())
+        plan.w_signed = bool((plan.w64 < 0).any())
     plan.block = block
     plan.m = np.empty(N, dtype=dtype)
     plan.s = np.empty(N, dtype=dtype)
