@@ -242,6 +242,7 @@ def _short_repr(x: Any) -> str:
 
 def convert(x: Any, dtype: Any = None, *, fn: str = "asarray", name: str = "x"):
     """:func:`asarray` whose messages name the calling function `fn` and argument `name`."""
+    x = plain_array(x, fn, name)  # a masked array refused, a foreign byte order made native
     _check_convertible(x, fn, name)
     mod = backend_module()
     if dtype is not None:
@@ -263,6 +264,9 @@ def _backend_dtype(mod, dtype, fn: str = "asarray"):
         return np.dtype(name)
     if mod.__name__ == "cupy":
         return np.dtype(name)
+    if not hasattr(mod, name):  # e.g. array_api_strict has no float16
+        raise TypeError(f"{fn}: argument 'dtype' must be a dtype of the current backend "
+                        f"{mod.__name__}; found {name}, which it does not have")
     return getattr(mod, name)
 
 
@@ -488,8 +492,10 @@ def is_cupy_namespace(xp) -> bool:
 
 def as_array(x: Any, xp, fn: str, name: str):
     """`x` as an array of namespace `xp` (lists and scalars are converted)."""
-    if type(x) is np.ndarray:
+    if type(x) is np.ndarray and x.dtype.isnative:
         return x
+    if isinstance(x, np.ndarray):
+        return plain_array(x, fn, name)
     from array_api_compat import is_array_api_obj
 
     if is_array_api_obj(x):
@@ -513,6 +519,8 @@ def namespace_and_array(x: Any, fn: str, name: str = "x", *others: Any,
     the caller chose.  Arrays are never converted.
     """
     converted = False
+    if isinstance(x, np.ndarray) and (type(x) is not np.ndarray or not x.dtype.isnative):
+        x = plain_array(x, fn, name)  # a masked array refused, a foreign byte order made native
     if type(x) is not np.ndarray:
         from array_api_compat import is_array_api_obj
 

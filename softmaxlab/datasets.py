@@ -316,15 +316,30 @@ def minibatches(
     >>> sorted(int(v) for _, yb in minibatches(X, y, 2, seed=1) for v in yb)
     [0, 1, 2, 3, 4]
     """
+    # Checked now, not at the first next(): the iterator itself is _batches.
     fn = "minibatches"
+    X, y = _rows_arrays(X, y, fn)
     n = num_rows(X, fn, "X") if y is None else check_same_rows(X, y, fn)
-    if y is not None:
-        array_namespace(X, y, fn=fn)  # refuses mixed libraries up front
     batch_size = _check_count(batch_size, "batch_size", fn)
     shuffle = V.check_bool(shuffle, fn, "shuffle")
     drop_last = V.check_bool(drop_last, fn, "drop_last")
     order = as_generator(seed, fn).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
+    return _batches(X, y, order, stop, batch_size)
+
+
+def _rows_arrays(X: Any, y: Any, fn: str) -> tuple[Any, Any]:
+    """`X` and `y` (None allowed) as arrays of one library: lists converted, masked
+    arrays refused, mixed libraries refused up front."""
+    X = V.namespace_and_array(X, fn, "X")[1]
+    if y is None:
+        return X, None
+    y = V.namespace_and_array(y, fn, "y")[1]
+    array_namespace(X, y, fn=fn)
+    return X, y
+
+
+def _batches(X: Any, y: Any, order: np.ndarray, stop: int, batch_size: int):
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
         if idx.size == 0:
@@ -384,8 +399,8 @@ def train_val_split(
     ((120, 2), (30, 2), [10, 10, 10])
     """
     fn = "train_val_split"
+    X, y = _rows_arrays(X, y, fn)
     n = check_same_rows(X, y, fn)
-    array_namespace(X, y, fn=fn)
     f = V.check_real_scalar(val_fraction, fn, "val_fraction", lo=0.0, hi=1.0,
                             lo_open=True, hi_open=True)
     stratify = V.check_bool(stratify, fn, "stratify")

@@ -100,10 +100,12 @@ class Param:
                  decay_mult: float = 1.0):
         xp, data = V.namespace_and_array(data, "Param", "data", float_like=True)
         V.check_float(data, xp, "Param", "data")
+        V.check_entries(~xp.isfinite(data), data, xp, "Param", "data", "finite")
         self.data = data
         self.name = name
-        self.lr_mult = V.check_real_scalar(lr_mult, "Param", "lr_mult")
-        self.decay_mult = V.check_real_scalar(decay_mult, "Param", "decay_mult")
+        # >= 0: a negative multiplier would climb the loss (or grow the weights).
+        self.lr_mult = V.check_real_scalar(lr_mult, "Param", "lr_mult", lo=0.0)
+        self.decay_mult = V.check_real_scalar(decay_mult, "Param", "decay_mult", lo=0.0)
         self.grad = xp.zeros_like(data)
 
     @property
@@ -268,6 +270,7 @@ class _LayerBase(_ParamOwner):
     def __init__(self, *, name: str | None = None):
         self.name = name
         self._cache: Any = None
+        self._pass: object | None = None  # the Net.forward that filled the cache, if any
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
 
@@ -324,6 +327,7 @@ class Layer(_LayerBase):
 
     def forward(self, x: Any) -> Any:
         """Compute the output and keep what :meth:`backward` needs."""
+        self._cache = self._pass = None  # a forward that raises leaves nothing to backward
         x = self._input(x, "forward")
         self.setup(tuple(x.shape))
         y, self._cache = self._forward(x)
@@ -651,7 +655,8 @@ class LossLayer(_LayerBase, abc.ABC):
         super().__init__(name=name)
         fn = type(self).__name__
         self.reduction = check_reduction(reduction, fn, self._LOSS_FAMILY).name
-        self.loss_weight = V.check_real_scalar(loss_weight, fn, "loss_weight")
+        # >= 0: a negative weight would make training maximise the loss.
+        self.loss_weight = V.check_real_scalar(loss_weight, fn, "loss_weight", lo=0.0)
         self.axis = V.check_int(axis, fn, "axis")
 
     # -- the contract ------------------------------------------------------
@@ -702,6 +707,7 @@ class LossLayer(_LayerBase, abc.ABC):
     # -- passes ------------------------------------------------------------
     def forward(self, scores: Any, labels: Any) -> Any:
         """Return the loss (times ``loss_weight``) and keep its gradient for :meth:`backward`."""
+        self._cache = self._pass = None  # a forward that raises leaves nothing to backward
         scores = self._scores(scores, labels, "forward")
         self.input_shape = self.output_shape = tuple(scores.shape)
         loss, grad = self._evaluate(scores, labels, "forward")
@@ -773,15 +779,15 @@ class SoftmaxWithLoss(LossLayer):
     ignore_index : int, optional
         Label whose positions contribute neither loss nor gradient (Caffe's
         ``ignore_label``).
-    reduction : {"mean", "sum", "full", "batch_size", "none"}, default "mean"
-        ``mean`` divides by the (weighted) number of non-ignored positions
-        (Caffe ``VALID``), ``full`` by all positions, ``batch_size`` by N,
-        ``sum`` by nothing.
+    reduction : {"mean", "sum", "full", "batch_size", "none"}, optional
+        ``mean`` (the default) divides by the (weighted) number of non-ignored
+        positions (Caffe ``VALID``), ``full`` by all positions, ``batch_size``
+        by N, ``sum`` by nothing.
     normalization : {"VALID", "FULL", "BATCH_SIZE", "NONE"}, optional
         Caffe's name for the same choice; maps to mean / full / batch_size / sum.
         Give either this or `reduction`, not two different ones.
     loss_weight : float, default 1.0
-        Multiplies the loss and its gradient (Caffe's ``loss_weight``).
+        Multiplies the loss and its gradient (Caffe's ``loss_weight``); >= 0.
     label_smoothing : float, default 0.0
         Mixes the one-hot target with the uniform distribution.
     weight : array, optional
@@ -813,19 +819,21 @@ class SoftmaxWithLoss(LossLayer):
 
     _LOSS_FAMILY = "ce"
 
-    def __init__(self, *, ignore_index: int | None = None, reduction: str = "mean",
+    def __init__(self, *, ignore_index: int | None = None, reduction: str | None = None,
                  normalization: str | None = None, loss_weight: float = 1.0,
                  label_smoothing: float = 0.0, weight: Any = None, axis: int = 1,
                  validate: bool = True, name: str | None = None):
         fn = "SoftmaxWithLoss"
         if normalization is not None:
             meant = reduction_for_caffe(normalization, fn)
-            if reduction != "mean" and reduction != meant:
+            if reduction is not None and reduction != meant:
                 raise V.argument_error(
                     fn, "reduction", f"{meant!r} or left out, since "
                     f"normalization={normalization!r} means reduction={meant!r}",
                     f"{reduction!r} (pass only one of them)")
             reduction = meant
+        elif reduction is None:
+            reduction = "mean"
         super().__init__(reduction=reduction, loss_weight=loss_weight, axis=axis, name=name)
         ls = V.check_real_scalar(label_smoothing, fn, "label_smoothing", lo=0.0, hi=1.0)
         if ignore_index is not None:

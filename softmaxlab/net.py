@@ -59,6 +59,7 @@ class Net(_ParamOwner):
                                    "or None", repr(loss), TypeError)
         self.loss_layer = loss
         self.last_loss: Any = None
+        self._pass: object | None = None
         named: set[int] = set()
         for i, layer in enumerate(self.layers):
             if layer.name is None:
@@ -108,10 +109,13 @@ class Net(_ParamOwner):
         if self.loss_layer is None:
             raise RuntimeError("Net.forward: this net has no loss layer; use predict(x), "
                                "or build it with Net(layers, loss=SoftmaxWithLoss())")
+        token, self._pass = object(), None  # None until the whole pass has run
         h = x
         for layer in self.layers:
             h = layer.forward(h)
+            layer._pass = token
         loss = self.loss_layer.forward(h, y)
+        self.loss_layer._pass = self._pass = token
         if getattr(loss, "ndim", 0) != 0:  # reduction="none": backward is that of the sum
             loss = array_namespace(loss, fn="Net.forward").sum(loss)
         self.last_loss = loss
@@ -123,8 +127,17 @@ class Net(_ParamOwner):
         """Back-propagate from the loss to the input; return the gradient w.r.t. the input."""
         if self.loss_layer is None:
             raise RuntimeError("Net.backward: this net has no loss layer")
-        if self.loss_layer._cache is None:
-            raise RuntimeError("Net.backward: called before forward; run net.forward(x, y) first")
+        if self._pass is None:
+            raise RuntimeError("Net.backward: called before forward (or after a forward that "
+                               "raised); run net.forward(x, y) first")
+        for layer in (*self.layers, self.loss_layer):
+            if layer._pass is not self._pass:
+                # A layer object shared with another Net (or called directly) holds the
+                # cache of that other pass: its gradient would not be this pass's.
+                raise RuntimeError(
+                    f"Net.backward: layer {layer.name!r} ({type(layer).__name__}) ran another "
+                    "forward pass after this net's forward (it is shared with another Net, or "
+                    "was called directly); run net.forward(x, y) again before backward")
         d = self.loss_layer.backward()
         for layer in reversed(self.layers):
             d = layer.backward(d)

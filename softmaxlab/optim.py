@@ -29,7 +29,7 @@ from . import _validation as V
 from ._backend import array_namespace
 from .layers import Param
 
-__all__ = ["SGD", "LR_POLICIES"]
+__all__ = ["SGD", "LR_POLICIES", "NonFiniteGradientError"]
 
 
 def _power(base: float, exponent: float) -> float:
@@ -275,12 +275,8 @@ class SGD:
                             for p in self.params]
         new_data, new_hist = [], []
         for p, v in zip(self.params, self.history):
+            _check_step(p, v)
             xp = array_namespace(p.data, p.grad, v, fn=f"SGD.step ({p.name})")
-            if tuple(p.grad.shape) != tuple(p.data.shape):
-                raise ValueError(
-                    f"SGD.step: gradient of {p.name!r} has shape {tuple(p.grad.shape)}, "
-                    f"expected {tuple(p.data.shape)}"
-                )
             g = p.grad if p.grad.dtype == p.data.dtype else xp.astype(p.grad, p.data.dtype)
             decay = self.weight_decay * p.decay_mult
             if decay:
@@ -301,3 +297,31 @@ class SGD:
         if self.regularization != "L2":
             s += f", regularization={self.regularization!r}"
         return s + ")"
+
+
+def _check_step(p, v) -> None:
+    """A parameter's gradient is an array of its shape with finite entries, and the
+    parameter kept the shape the solver's momentum buffer was made for."""
+    fn = "SGD.step"
+    if not hasattr(p.grad, "shape") or not hasattr(p.grad, "dtype"):
+        raise V.argument_error(fn, f"{p.name}.grad", "an array (the layers' backward pass "
+                               "adds into it)", type(p.grad).__name__, TypeError)
+    if tuple(p.grad.shape) != tuple(p.data.shape):
+        raise ValueError(f"SGD.step: gradient of {p.name!r} has shape {tuple(p.grad.shape)}, "
+                         f"expected {tuple(p.data.shape)}")
+    if tuple(v.shape) != tuple(p.data.shape):
+        raise ValueError(f"SGD.step: parameter {p.name!r} has shape {tuple(p.data.shape)}, but "
+                         f"it had shape {tuple(v.shape)} when this solver started; create a new "
+                         "SGD for the reshaped parameters")
+    xp = array_namespace(p.grad, fn=fn)
+    try:
+        V.check_entries(~xp.isfinite(p.grad), p.grad, xp, fn, f"{p.name}.grad",
+                        "finite (a NaN or inf gradient would be written into the weights; the "
+                        "run diverged, or a layer's input holds NaN/inf)")
+    except ValueError as exc:
+        raise NonFiniteGradientError(str(exc)) from None
+
+
+class NonFiniteGradientError(ValueError):
+    """:meth:`SGD.step` found a NaN or infinite gradient entry (and changed nothing);
+    :func:`~softmaxlab.training.train` stops the run on it, as on a NaN loss."""

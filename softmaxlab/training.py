@@ -31,6 +31,7 @@ from ._sampling import as_generator, check_same_rows, num_rows, take_rows
 from .datasets import minibatches
 from .diagnostics import Diagnosis, diagnose
 from .layers import NonFiniteScoresError
+from .optim import NonFiniteGradientError
 
 __all__ = ["TrainingHistory", "train"]
 
@@ -187,6 +188,11 @@ def _check_labels(net: Any, y: Any, K: int, name: str) -> None:
         raise V.argument_error(
             "train", f"{name}[1] (y)", f"class labels in [0, {K - 1}] for the net's {K} "
             f"classes{also}", f"label {int(to_numpy(y[i]))} at index {i}", must="hold")
+    if ignore is not None and not V.any_true(y != ignore, xp):
+        # Nothing to learn from (or to measure an accuracy on).
+        raise V.argument_error(
+            "train", f"{name}[1] (y)", "at least one label that is not the loss layer's "
+            f"ignore_index={ignore}", f"all {y.shape[0]} labels equal to it", must="hold")
 
 
 def _check_net_and_solver(net: Any, solver: Any) -> None:
@@ -327,7 +333,10 @@ def _step(net: Any, solver: Any, xb: Any, yb: Any, hist: TrainingHistory) -> flo
             hist.stop_reason = f"the loss was {loss} at iteration {len(hist.loss) - 1}"
         return loss
     net.backward()
-    solver.step()
+    try:
+        solver.step()
+    except NonFiniteGradientError as exc:  # diverged between the loss and the update
+        hist.stopped_early, hist.stop_reason = True, f"{type(exc).__name__}: {exc}"
     return loss
 
 

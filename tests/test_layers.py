@@ -325,6 +325,20 @@ def test_loss_layer_bad_arguments():
         SoftmaxWithLoss(normalization="BATCH")
     with pytest.raises(ValueError, match="pass only one of them"):
         SoftmaxWithLoss(normalization="FULL", reduction="sum")
+    for norm in ("NONE", "none", "VALID", "FULL", "BATCH_SIZE"):  # an explicit "mean" is no default
+        meant = {"NONE": "sum", "VALID": "mean", "FULL": "full", "BATCH_SIZE": "batch_size"}[norm.upper()]
+        assert SoftmaxWithLoss(normalization=norm).reduction == meant
+        assert SoftmaxWithLoss(normalization=norm, reduction=meant).reduction == meant
+        if meant != "mean":
+            with pytest.raises(ValueError, match=rf"'reduction' must be '{meant}' or left out.*"
+                                                 r"found 'mean' \(pass only one of them\)"):
+                SoftmaxWithLoss(normalization=norm, reduction="mean")
+    assert SoftmaxWithLoss().reduction == "mean"
+    for make in (SoftmaxWithLoss, HingeLoss):
+        with pytest.raises(ValueError, match=r"argument 'loss_weight' must be a finite number in "
+                                             r"\[0.0, inf\); found -1"):
+            make(loss_weight=-1)
+        assert make(loss_weight=0).loss_weight == 0.0
     with pytest.raises(ValueError, match=r"argument 'label_smoothing' must be a finite number in \[0.0, 1.0\]"):
         SoftmaxWithLoss(label_smoothing=1.5)
     with pytest.raises(ValueError, match="argument 'p' must be 1 .* or 2 .*; found 3"):

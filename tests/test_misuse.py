@@ -394,3 +394,40 @@ def test_check_entries_names_the_first_bad_entry_and_its_value(shape, offset):
         V.check_entries(a < 0, a, np, "f", "x", "non-negative", offset=offset)
     where = "" if not shape else " at index " + V.fmt_index((bad_at[0] + offset, *bad_at[1:]))
     assert str(err.value) == f"f: argument 'x' must be non-negative; found -2.5{where}"
+
+
+def _masked(shape=(4, 2)):
+    return np.ma.masked_array(np.zeros(shape), mask=np.zeros(shape, bool))
+
+
+@pytest.mark.parametrize("call, fn, arg", [
+    (lambda m: __import__("softmaxlab").asarray(m), "asarray", "x"),
+    (lambda m: InnerProduct(2, 2).forward(m), "InnerProduct.forward", "x"),
+    (lambda m: minibatches(m, np.arange(4), 2), "minibatches", "X"),
+    (lambda m: minibatches(np.zeros((4, 2)), np.ma.masked_array(np.arange(4)), 2), "minibatches", "y"),
+    (lambda m: train_val_split(m, np.arange(4) % 2, 0.5), "train_val_split", "X"),
+    (lambda m: Param(m), "Param", "data"),
+])
+def test_masked_arrays_are_refused_at_every_entry(call, fn, arg):
+    with pytest.raises(TypeError, match=rf"^{fn}: argument '{arg}' must be a plain array, not a numpy.ma "
+                                        r"masked array"):
+        call(_masked())
+
+
+def test_minibatches_checks_its_arguments_at_the_call_and_takes_lists():
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatches(np.zeros((4, 2)), np.arange(4), 0)  # before any next()
+    with pytest.raises(ValueError, match="one row per sample"):
+        minibatches(np.zeros((4, 2)), np.arange(3), 2)
+    got = [(xb.tolist(), yb.tolist()) for xb, yb in minibatches([[1, 2], [3, 4], [5, 6]], [0, 1, 0], 2,
+                                                               shuffle=False)]
+    assert got == [([[1, 2], [3, 4]], [0, 1]), ([[5, 6]], [0])]
+
+
+def test_a_dtype_the_backend_lacks_is_a_clear_error():
+    from softmaxlab._backend import asarray, use_backend
+
+    with use_backend("array_api_strict"), pytest.raises(
+            TypeError, match=r"asarray: argument 'dtype' must be a dtype of the current backend "
+                             r"array_api_strict; found float16, which it does not have"):
+        asarray([1.0], dtype="float16")

@@ -189,3 +189,55 @@ def test_gradients_match_torch_autograd(loss_kw):
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-10, atol=1e-15)
     for p, t in zip(net.params, tp):
         np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def _shared_ip_nets():
+    ip = InnerProduct(4, 3, seed=0)
+    a = Net([ip], loss=SoftmaxWithLoss())
+    b = Net([ReLU(), ip], loss=SoftmaxWithLoss())
+    return ip, a, b
+
+
+@pytest.mark.parametrize("other", ["net", "direct", "predict"])
+def test_a_layer_shared_with_another_pass_is_refused_at_backward_not_silently_wrong(other):
+    """One layer object in two nets (or called directly in between) holds the other
+    pass's cache: backward refuses, naming the layer; after a new forward it is right."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    ip, a, b = _shared_ip_nets()
+    a.forward(X, y)
+    if other == "net":
+        b.forward(3 * X, y)
+    elif other == "direct":
+        ip.forward(3 * X)
+    else:
+        ip.predict(3 * X)  # keeps nothing: a's pass is still whole
+    if other == "predict":
+        a.backward()
+    else:
+        with pytest.raises(RuntimeError, match=r"Net.backward: layer 'innerproduct0' \(InnerProduct\) "
+                                               r"ran another forward pass after this net's forward"):
+            a.backward()
+        ip.zero_grad()
+        a.forward(X, y)
+        a.backward()
+    ref = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss())
+    ref.forward(X, y)
+    ref.backward()
+    np.testing.assert_allclose(ip.weight.grad, ref[0].weight.grad, rtol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["layer", "loss"])
+def test_a_forward_that_raised_leaves_nothing_for_backward(where):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(8, 4)), rng.integers(0, 3, 8)
+    net = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss())
+    net.forward(X, y)
+    bad = (np.full((8, 5), 1.0), y) if where == "layer" else (10 * X, np.full(8, 7))
+    with pytest.raises(ValueError):
+        net.forward(*bad)
+    with pytest.raises(RuntimeError, match=r"Net.backward: called before forward \(or after a "
+                                           r"forward that raised\)"):
+        net.backward()
+    with pytest.raises(RuntimeError, match="called before forward"):  # the layer that raised
+        net[0].backward(np.ones((8, 3))) if where == "layer" else net.loss_layer.backward()

@@ -198,3 +198,51 @@ def test_repr_and_policy_table():
     assert repr(SGD([_param([0.0])], lr=0.1, lr_policy="multistep", gamma=0.1,
                     stepvalues=[1, 2])).endswith("gamma=0.1, stepvalues=[1, 2])")
     assert {"fixed", "step", "exp", "inv", "multistep", "poly"} <= set(LR_POLICIES)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("at", [0, 3])
+def test_step_refuses_a_non_finite_gradient_and_changes_nothing(bad, at):
+    from softmaxlab.optim import NonFiniteGradientError
+
+    w, b = Param(np.arange(4.0), name="w"), Param(np.ones(2), name="b")
+    w.grad = np.ones(4)
+    w.grad[at] = bad
+    b.grad = np.ones(2)
+    solver = SGD([b, w], lr=0.1, momentum=0.9)
+    with pytest.raises(NonFiniteGradientError, match=rf"SGD.step: argument 'w.grad' must be finite.*; "
+                                                     rf"found {bad!r} at index \({at},\)"):
+        solver.step()
+    np.testing.assert_array_equal(w.data, np.arange(4.0))
+    np.testing.assert_array_equal(b.data, np.ones(2))
+    assert solver.iter == 0
+
+
+def test_step_names_a_gradient_that_is_not_an_array_and_a_reshaped_parameter():
+    p = Param(np.zeros(3), name="w")
+    p.grad = [1.0, 2.0, 3.0]
+    with pytest.raises(TypeError, match=r"SGD.step: argument 'w.grad' must be an array .*; found list"):
+        SGD([p], lr=0.1).step()
+    p.grad = np.zeros(3)
+    solver = SGD([p], lr=0.1, momentum=0.9)
+    solver.step()
+    p.data, p.grad = np.zeros(4), np.zeros(4)
+    with pytest.raises(ValueError, match=r"parameter 'w' has shape \(4,\), but it had shape \(3,\) when "
+                                         r"this solver started"):
+        solver.step()
+
+
+@pytest.mark.parametrize("arg", ["lr_mult", "decay_mult"])
+@pytest.mark.parametrize("value", [-1.0, -1e-9, np.nan])
+def test_param_multipliers_are_non_negative(arg, value):
+    with pytest.raises(ValueError, match=rf"Param: argument '{arg}' must be a finite number in \[0.0, inf\)"):
+        Param(np.zeros(2), **{arg: value})
+    assert getattr(Param(np.zeros(2), **{arg: 0}), arg) == 0.0  # 0 freezes (Caffe's lr_mult: 0)
+
+
+@pytest.mark.parametrize("bad, at", [(np.nan, (1,)), (np.inf, (0,)), (-np.inf, (2,))])
+def test_param_data_must_be_finite(bad, at):
+    data = np.zeros(3)
+    data[at] = bad
+    with pytest.raises(ValueError, match=rf"Param: argument 'data' must be finite; found {bad!r} at index \({at[0]},\)"):
+        Param(data)

@@ -304,3 +304,33 @@ def test_labels_equal_to_the_loss_layers_ignore_index_are_accepted():
     with pytest.raises(ValueError, match=r"or equal to the loss layer's ignore_index=-100; "
                                          r"found label -1 at index 5"):
         train(net, SGD(net.params, lr=0.1), (X, y), iterations=2)
+
+
+def test_train_stops_cleanly_when_a_gradient_overflows_with_a_finite_loss():
+    """Finite scores (tiny weights times huge inputs) but a weight gradient sum that
+    overflows: the solver refuses the update and the run stops as diverged."""
+    X = np.full((100, 2), 1e307)
+    y = np.arange(100) % 2
+    ip = InnerProduct(2, 2, bias=False)
+    ip.weight.data = np.array([[1e-307, 0.0], [0.0, -1e-307]])
+    net = Net([ip], loss=SoftmaxWithLoss(reduction="sum"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hist = train(net, SGD(net.params, lr=0.1), (X, y), batch_size=100, iterations=5,
+                     progress=False)
+    assert hist.stopped_early and "NonFiniteGradientError" in hist.stop_reason
+    assert len(hist.loss) == 1 and math.isfinite(hist.loss[0])
+    np.testing.assert_array_equal(ip.weight.data, [[1e-307, 0.0], [0.0, -1e-307]])
+
+
+@pytest.mark.parametrize("which", ["data", "val_data"])
+def test_train_refuses_data_whose_labels_are_all_ignored(which):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, 6)
+    ignored = np.full(6, -1)
+    net = Net([InnerProduct(3, 2, seed=0)], loss=SoftmaxWithLoss(ignore_index=-1))
+    data, val = ((X, ignored), None) if which == "data" else ((X, y), (X, ignored))
+    with pytest.raises(ValueError, match=rf"train: argument '{which}\[1\] \(y\)' must hold at least one "
+                                         r"label that is not the loss layer's ignore_index=-1; "
+                                         r"found all 6 labels equal to it"):
+        train(net, SGD(net.params, lr=0.1), data, val_data=val, iterations=2, progress=False)
