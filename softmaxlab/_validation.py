@@ -53,9 +53,20 @@ def check_bool(value: Any, fn: str, name: str) -> bool:
 
 
 def check_int(value: Any, fn: str, name: str, *, lo: int | None = None) -> int:
-    """An integer (not a bool, not a float) that is >= `lo` when given."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    """An integer (Python or NumPy, or a 0-d integer array; not a bool, not a float)
+    that is >= `lo` when given."""
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
         raise argument_error(fn, name, "an integer", repr(value), TypeError)
+    if not isinstance(value, numbers.Integral):
+        v = None
+        if getattr(value, "ndim", None) == 0:  # a 0-d integer array (NumPy's has __index__)
+            try:
+                v = operator.index(value)
+            except TypeError:
+                v = None
+        if v is None:
+            raise argument_error(fn, name, "an integer", repr(value), TypeError)
+        value = v
     if lo is not None and value < lo:
         raise argument_error(fn, name, f"an integer >= {lo}", repr(value))
     return int(value)
@@ -90,6 +101,18 @@ def check_float(x, xp, fn: str, name: str):
             fn, name, "a real floating dtype (float16, float32, float64 or longdouble)",
             f"{kind} dtype {dtype_name(dt)}. Convert it first, e.g. x.astype('float32').",
             TypeError, must="have")
+
+
+def float_dtype_name(dtype: Any, fn: str, name: str = "dtype") -> str:
+    """``"float32"`` or ``"float64"`` from a dtype argument: a name, ``np.float32``,
+    ``np.dtype("float64")``, ..."""
+    try:
+        found = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype).name
+    except TypeError:
+        found = None
+    if found not in ("float32", "float64"):
+        raise argument_error(fn, name, "'float32' or 'float64'", repr(dtype))
+    return found
 
 
 def compute_dtype(x, xp):

@@ -38,18 +38,10 @@ __all__ = [
     "train_val_split",
 ]
 
-_FLOAT_DTYPES = ("float32", "float64")
-
 
 # --------------------------------------------------------------------------- helpers
 def _check_dtype(dtype: Any, fn: str) -> str:
-    try:
-        name = None if dtype is None else np.dtype(dtype).name
-    except TypeError:
-        name = None
-    if name not in _FLOAT_DTYPES:
-        raise V.argument_error(fn, "dtype", "'float32' or 'float64'", repr(dtype))
-    return name
+    return V.float_dtype_name(dtype, fn)
 
 
 def _check_count(value: Any, name: str, fn: str) -> int:

@@ -213,6 +213,8 @@ def fill(shape: Sequence[int], filler: str = "xavier", *, std: float = 0.01,
                                repr(high))
     rng = as_generator(rng, fn, "rng", allow_none=True)
     size = math.prod(shape)
+    if size == 0:  # nothing to draw (a fan of 0 would divide by zero)
+        return np.zeros(shape, dtype=np.float64)
     fan_in = size / shape[0] if shape and shape[0] else 1.0
     fan_out = size / shape[1] if len(shape) > 1 and shape[1] else 1.0
     n = {"fan_in": fan_in, "fan_out": fan_out, "average": (fan_in + fan_out) / 2}[variance_norm]
@@ -309,11 +311,12 @@ class Layer(_LayerBase):
     def __init__(self, *, name: str | None = None):
         super().__init__(name=name)
         self._top_shape: tuple[int, ...] | None = None
+        self._top_dtype: Any = None
 
     # -- lifecycle ---------------------------------------------------------
     def setup(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """Check `input_shape` and return the output shape (Caffe's LayerSetUp + Reshape)."""
-        input_shape = tuple(int(s) for s in input_shape)
+        input_shape = _check_shape(input_shape, f"{self._label()}.setup", "input_shape")
         out = tuple(self._setup(input_shape))
         self.input_shape, self.output_shape = input_shape, out
         return out
@@ -331,7 +334,7 @@ class Layer(_LayerBase):
         x = self._input(x, "forward")
         self.setup(tuple(x.shape))
         y, self._cache = self._forward(x)
-        self._top_shape = tuple(y.shape)
+        self._top_shape, self._top_dtype = tuple(y.shape), y.dtype
         return y
 
     def predict(self, x: Any) -> Any:
@@ -351,6 +354,8 @@ class Layer(_LayerBase):
             raise V.argument_error(f"{self._label()}.backward", "dy",
                                    f"the gradient of the output, of the output's shape "
                                    f"{self._top_shape}", f"{tuple(dy.shape)}")
+        if dy.dtype != self._top_dtype:  # the gradients keep the forward pass's dtype
+            dy = array_namespace(dy, fn=f"{self._label()}.backward").astype(dy, self._top_dtype)
         return self._backward(dy, self._cache)
 
     # -- hooks -------------------------------------------------------------
@@ -453,7 +458,7 @@ class InnerProduct(Layer):
         fn = "InnerProduct"
         self.num_input = V.check_int(num_input, fn, "num_input", lo=1)
         self.num_output = V.check_int(num_output, fn, "num_output", lo=1)
-        self.dtype = V.check_choice(str(dtype), ("float32", "float64"), fn, "dtype")
+        self.dtype = V.float_dtype_name(dtype, fn)
         self.filler = V.check_choice(filler, FILLERS, fn, "filler")
         self.bias_filler = V.check_choice(bias_filler, FILLERS, fn, "bias_filler")
         bias = V.check_bool(bias, fn, "bias")
@@ -594,6 +599,9 @@ class Softmax(Layer):
         self.axis = V.check_int(axis, "Softmax", "axis")
 
     def _setup(self, input_shape):
+        if not input_shape:
+            raise V.argument_error(self._label(), "x", "an array with at least one dimension "
+                                   "(the class axis)", "a 0-d array", must="be")
         if not -len(input_shape) <= self.axis < len(input_shape):
             n = len(input_shape)
             raise V.argument_error(
@@ -735,6 +743,8 @@ class LossLayer(_LayerBase, abc.ABC):
             V.check_float(dloss, xp, fn, "dloss")
             if not V.any_true(xp.isfinite(dloss), xp):
                 raise V.argument_error(fn, "dloss", "finite", repr(float(dloss)))
+            if dloss.dtype != grad.dtype:  # the gradient keeps the scores' dtype
+                dloss = xp.astype(dloss, grad.dtype)
             return grad * (dloss * self.loss_weight)
         shape = getattr(dloss, "shape", None)
         raise V.argument_error(

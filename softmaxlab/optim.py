@@ -112,9 +112,7 @@ def _check_policy(lr_policy: Any, opts: dict) -> dict:
     for k in ("stepsize", "max_iter"):
         v = opts[k]
         if v is not None:
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
-                raise V.argument_error("SGD", k, "a positive integer", repr(v))
-            out[k] = int(v)
+            out[k] = V.check_count(v, "SGD", k, expected="a positive integer")
     if opts["gamma"] is not None:
         g = V.check_number(opts["gamma"], fn, "gamma")
         # sigmoid: gamma < 0 is a decay, > 0 a warm-up; the others need gamma > 0.

@@ -230,8 +230,12 @@ def _p():
      "SGD: argument 'stepvalues' must be a list of increasing iteration numbers; found 'ab'"),
     (dict(lr_policy="multistep", gamma=0.1, stepvalues=[5, 2.5]), TypeError,
      "SGD: argument 'stepvalues' must hold non-negative integers; found 2.5 at index 1"),
-    (dict(lr_policy="step", gamma=0.1, stepsize="5"), ValueError,
-     "SGD: argument 'stepsize' must be a positive integer; found '5'"),
+    (dict(lr_policy="step", gamma=0.1, stepsize="5"), TypeError,  # a wrong type: TypeError
+     "SGD: argument 'stepsize' must be a positive integer; found str '5'"),
+    (dict(lr_policy="step", gamma=0.1, stepsize=10.0), TypeError,
+     "SGD: argument 'stepsize' must be a positive integer; found float 10.0"),
+    (dict(lr_policy="step", gamma=0.1, stepsize=0), ValueError,
+     "SGD: argument 'stepsize' must be a positive integer; found 0"),
 ])
 def test_sgd_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):

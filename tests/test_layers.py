@@ -311,7 +311,9 @@ def test_unknown_filler_lists_valid_ones():
     (dict(num_input=3, num_output=2.5), TypeError,  # a wrong type is a TypeError
      "argument 'num_output' must be an integer; found 2.5"),
     (dict(num_input=3, num_output=2, dtype="float16"), ValueError,
-     "argument 'dtype' must be one of 'float32', 'float64'; found 'float16'"),
+     "argument 'dtype' must be 'float32' or 'float64'; found 'float16'"),
+    (dict(num_input=3, num_output=2, dtype=True), ValueError,
+     "argument 'dtype' must be 'float32' or 'float64'; found True"),
 ])
 def test_innerproduct_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -408,3 +410,48 @@ def test_softmax_with_loss_gradient_invariants(x, shift):
 def test_innerproduct_without_bias_is_linear(x, a):
     ip = InnerProduct(3, 2, bias=False, seed=0)
     np.testing.assert_allclose(ip.predict(a * x), a * ip.predict(x), rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("filler", ["xavier", "msra", "gaussian", "uniform", "constant"])
+@pytest.mark.parametrize("shape", [(3, 0), (0, 5), (0,), (2, 0, 4)])
+@pytest.mark.parametrize("norm", ["fan_in", "fan_out", "average"])
+def test_fillers_of_empty_shapes_give_empty_arrays(filler, shape, norm):
+    w = fill(shape, filler, variance_norm=norm, rng=0)
+    assert w.shape == shape and w.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.dtype("float32"), "float32", np.float64, "float64"])
+def test_innerproduct_takes_a_dtype_in_any_spelling(dtype):
+    ip = InnerProduct(3, 2, dtype=dtype, seed=0)
+    assert ip.weight.dtype == np.dtype(dtype) and ip.bias.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("x", [np.float64(1.0), np.array(2.0)])
+def test_softmax_layer_of_a_0d_input_says_it_needs_a_class_axis(x):
+    with pytest.raises(ValueError, match=r"Softmax: argument 'x' must be an array with at least one "
+                                         r"dimension \(the class axis\); found a 0-d array"):
+        Softmax().forward(x)
+
+
+@pytest.mark.parametrize("make", [lambda: Softmax(), lambda: ReLU(), lambda: InnerProduct(3, 2, dtype="float32")])
+def test_backward_keeps_the_forward_dtype_whatever_the_gradient_dtype(make):
+    layer = make()
+    y = layer.forward(np.ones((2, 3), dtype=np.float32))
+    dx = layer.backward(np.ones(y.shape, dtype=np.float64))
+    assert dx.dtype == np.float32
+    for p in layer.params:
+        assert p.grad.dtype == np.float32
+
+
+def test_loss_layer_backward_keeps_the_scores_dtype_for_a_0d_dloss():
+    loss = SoftmaxWithLoss()
+    loss.forward(np.zeros((2, 3), np.float32), np.array([0, 1]))
+    for dloss in (2.0, np.float64(2.0), np.array(2.0), np.array(2.0, np.float32)):
+        assert loss.backward(dloss).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(2.7, 3.9), "23", (-5, 3), (2, None)])
+def test_setup_refuses_a_shape_that_is_not_non_negative_integers(shape):
+    with pytest.raises(TypeError, match=r"InnerProduct.setup: argument 'input_shape' must be a tuple of "
+                                        r"non-negative integers"):
+        InnerProduct(3, 2).setup(shape)

@@ -606,3 +606,20 @@ def test_results_stay_on_the_inputs_device(chunk, ignore, smoothing):
         np.testing.assert_allclose(sml.to_numpy(loss), ref, rtol=1e-12)
         for a, r in zip(g, gr):
             np.testing.assert_allclose(sml.to_numpy(a), r, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_no_features_h_0_gives_the_loss_of_the_bias_alone(chunk, with_bias):
+    """H = 0: every score is the bias (or 0), as for F.linear; it crashed in the
+    thread split of the weight gradient (a division by the 0 columns)."""
+    y = np.array([0, 1, 2, 1])
+    b = np.array([0.0, 1.0, 2.0, -1.0, 0.5]) if with_bias else None
+    loss, g = sml.linear_cross_entropy_with_grad(np.zeros((4, 0)), np.zeros((5, 0)), y, bias=b,
+                                                 chunk_size=chunk)
+    z = np.zeros((4, 5)) + (0.0 if b is None else b)
+    want, gz = sml.cross_entropy_with_grad(z, y)
+    np.testing.assert_allclose(loss, want, rtol=1e-14)
+    assert g.hidden.shape == (4, 0) and g.weight.shape == (5, 0)
+    if with_bias:
+        np.testing.assert_allclose(g.bias, gz.sum(axis=0), rtol=1e-12, atol=1e-15)

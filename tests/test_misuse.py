@@ -431,3 +431,18 @@ def test_a_dtype_the_backend_lacks_is_a_clear_error():
             TypeError, match=r"asarray: argument 'dtype' must be a dtype of the current backend "
                              r"array_api_strict; found float16, which it does not have"):
         asarray([1.0], dtype="float16")
+
+
+@pytest.mark.parametrize("value, ok", [(3, True), (np.int64(3), True), (np.array(3), True),
+                                       (np.array(3, dtype=np.int32), True), (True, False),
+                                       (np.True_, False), (np.array(True), False), (3.0, False),
+                                       (np.array(3.0), False), (np.array([3]), False), ("3", False)])
+def test_check_int_takes_0d_integer_arrays_and_refuses_bools_and_floats(value, ok):
+    from softmaxlab import _validation as V
+
+    if ok:
+        assert V.check_int(value, "f", "n") == 3
+        assert InnerProduct(value, 2).weight.shape == (2, 3)
+    else:
+        with pytest.raises(TypeError, match=r"f: argument 'n' must be an integer; found "):
+            V.check_int(value, "f", "n")

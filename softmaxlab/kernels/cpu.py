@@ -722,7 +722,7 @@ def _make_plan(logits, labels, grad, row_loss, eps, weight, ignore_index, grad_s
 def _run_chunks(fn, args: tuple, N: int, nt: int) -> list:
     """``fn(*args, r0, r1)`` over `nt` contiguous row chunks of ``[0, N)``, one per
     thread (the caller runs the first); the list of their results, in order."""
-    if nt == 1:
+    if nt <= 1:  # nt is 0 for an empty range (N = 0 rows, e.g. H = 0 features)
         return [fn(*args, 0, N)]
     bounds = [N * k // nt for k in range(nt + 1)]
     pool = _get_pool(nt - 1)
