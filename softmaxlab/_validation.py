@@ -292,15 +292,17 @@ def same_device(a, x, fn: str, name: str, x_name: str = "x") -> None:
         raise argument_error(fn, name, f"on the device of {x_name!r} ({dx})", f"device {da}")
 
 
-def where_mask(where: Any, x, xp, fn: str, *, x_name: str = "x", class_axis: int | None = None,
-               shape: tuple | None = None):
+def where_mask(where: Any, x, xp, fn: str, *, x_name: str = "x",
+               class_axis: int | tuple | None = None, shape: tuple | None = None):
     """`where` as a boolean array of `x`'s shape (None stays None).
 
     JAX's rule: `where` broadcasts against `x`.  With `class_axis` (the
     cross-entropy's, as in optax) a mask with one dimension fewer than `x` is
-    a mask of positions, given the class axis before broadcasting.  `shape`
-    stands for ``x.shape`` when `x` was reshaped (its device still counts).
+    a mask of positions, given the class axis before broadcasting (with a
+    tuple of class axes, one dimension fewer per axis).  `shape` stands for
+    ``x.shape`` when `x` was reshaped (its device still counts).
     """
+    axes = (class_axis,) if isinstance(class_axis, int) else class_axis
     if where is None:
         return None
     w = as_array(plain_array(where, fn, "where"), xp, fn, "where")
@@ -311,13 +313,16 @@ def where_mask(where: Any, x, xp, fn: str, *, x_name: str = "x", class_axis: int
     same_device(w, x, fn, "where", x_name)
     shape = tuple(x.shape) if shape is None else tuple(shape)
     found = f"shape {tuple(w.shape)}"
-    if class_axis is not None and w.ndim == len(shape) - 1:
-        w = xp.expand_dims(w, axis=class_axis)
+    if axes is not None and w.ndim == len(shape) - len(axes):
+        for a in sorted(axes):
+            w = xp.expand_dims(w, axis=a)
     if tuple(w.shape) != shape:
         expected = f"broadcastable to the shape of {x_name!r} {shape}"
-        if class_axis is not None:
-            batch = shape[:class_axis] + shape[class_axis + 1:]
-            expected += f", or to its shape without the class axis {batch} (a mask of positions)"
+        if axes is not None:
+            batch = tuple(s for i, s in enumerate(shape) if i not in axes)
+            which = "axis" if len(axes) == 1 else "axes"
+            expected += (f", or to its shape without the class {which} {batch} (a mask of "
+                         "positions)")
         if w.ndim > len(shape):
             raise argument_error(fn, "where", expected, found)
         try:

@@ -52,11 +52,12 @@ IGNORE_INDEX = -100
 # --------------------------------------------------------------------------- #
 
 
-def _expected_label_shape_msg(fn: str, logits_shape: tuple, axis: int, found: tuple) -> str:
-    expected = tuple(s for i, s in enumerate(logits_shape) if i != axis)
+def _expected_label_shape_msg(fn: str, logits_shape: tuple, axes: tuple, found: tuple) -> str:
+    expected = tuple(s for i, s in enumerate(logits_shape) if i not in axes)
+    which = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
     return (
         f"{fn}: argument 'target' has shape {found}, but class labels for scores of "
-        f"shape {logits_shape} with the class axis {axis} must have shape {expected} "
+        f"shape {logits_shape} with the class {which} must have shape {expected} "
         f"(the scores' shape without the class axis; e.g. scores (N, C) = (32, 10) take "
         f"labels (N,) = (32,), scores (N, C, H, W) = (2, 5, 4, 4) take labels (N, H, W) = "
         f"(2, 4, 4)); probability targets must have the scores' shape {logits_shape}"
@@ -71,7 +72,8 @@ class _Problem:
     """
 
     __slots__ = ("xp", "z", "zraw", "ignore_index", "labels", "probs", "valid", "weight", "M", "C",
-                 "N", "shape", "batch_shape", "moved_shape", "axis", "in_dtype", "cdtype", "ndim",
+                 "N", "shape", "batch_shape", "moved_shape", "axes", "perm", "inverse", "in_dtype",
+                 "cdtype", "ndim",
                  "cmask", "kin", "unbatched_keeps_1")
 
 
@@ -104,10 +106,8 @@ def _apply_where(P: _Problem, fn: str, where, validate: bool) -> None:
     class contributes nothing and is not counted by ``"mean"``, as an ignored
     one.  The target must not sit on an excluded class."""
     xp = P.xp
-    cm = V.where_mask(where, P.zraw, xp, fn, x_name="logits", class_axis=P.axis, shape=P.shape)
-    if P.axis != P.ndim - 1:
-        cm = xp.moveaxis(cm, P.axis, -1)
-    cm = xp.reshape(cm, (P.M, P.C))
+    cm = V.where_mask(where, P.zraw, xp, fn, x_name="logits", class_axis=P.axes, shape=P.shape)
+    cm = _to_rows(P, cm)
     pos = xp.any(cm, axis=1)
     if validate and P.M:
         _check_target_included(P, fn, cm, pos)
@@ -155,25 +155,57 @@ def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Proble
     V.check_float(logits, xp, fn, name)
     if logits.ndim == 1 and type(axis) is int and axis == 1:
         axis = 0  # unbatched (C,) scores: the only class axis, as PyTorch infers it
-    ax = V.normalize_axis(axis, logits.ndim, fn, array=name)
     P = _Problem()
-    P.xp, P.axis, P.ndim = xp, ax, logits.ndim
+    P.axes = axes = _class_axes(fn, axis, logits.ndim, name)
+    P.xp, P.ndim = xp, logits.ndim
     P.in_dtype = logits.dtype
     P.cdtype = V.compute_dtype(logits, xp)
     shape = tuple(logits.shape)
-    C = shape[ax]
+    C = math.prod(shape[a] for a in axes)
     if C == 0:
-        raise ValueError(f"{fn}: argument {name!r} has 0 classes along axis {ax} (shape {shape}); "
+        which = f"axis {axes[0]}" if len(axes) == 1 else f"axes {axes}"
+        raise ValueError(f"{fn}: argument {name!r} has 0 classes along {which} (shape {shape}); "
                          "expected at least one class")
     P.shape = shape
-    P.batch_shape = tuple(s for i, s in enumerate(shape) if i != ax)
+    batch_axes = tuple(i for i in range(logits.ndim) if i not in axes)
+    P.batch_shape = tuple(shape[i] for i in batch_axes)
     P.C, P.M = C, math.prod(P.batch_shape)
     P.N = P.batch_shape[0] if P.batch_shape else 1
-    z = logits if ax == logits.ndim - 1 else xp.moveaxis(logits, ax, -1)
-    P.moved_shape = tuple(z.shape)
-    P.zraw = xp.reshape(z, (P.M, C))
+    perm = batch_axes + axes  # the class axes last, in the caller's order (optax's)
+    P.perm = None if perm == tuple(range(logits.ndim)) else perm
+    P.inverse = None if P.perm is None else tuple(perm.index(i) for i in range(logits.ndim))
+    P.moved_shape = tuple(shape[i] for i in perm)
+    P.zraw = _to_rows(P, logits)
     P.z = P.zraw if P.cdtype == logits.dtype else xp.astype(P.zraw, P.cdtype)
     return P
+
+
+def _class_axes(fn: str, axis, ndim: int, name: str) -> tuple:
+    """The class axes, in the caller's order: an integer, a tuple of them (flattened
+    into one class axis, in that order, as optax does), or None (every axis)."""
+    if ndim == 0 or not isinstance(axis, (tuple, list)) and axis is not None:
+        return (V.normalize_axis(axis, ndim, fn, array=name),)
+    if axis is None:
+        return tuple(range(ndim))
+    if not axis:
+        raise V.argument_error(fn, "axis", "an integer, a non-empty tuple of integers or None",
+                               "an empty tuple (no class axis)")
+    out: list[int] = []
+    for a in axis:
+        k = V.normalize_axis(a, ndim, fn, array=name)
+        if k in out:
+            raise ValueError(f"{fn}: argument 'axis'={tuple(axis)!r} names axis {k} twice; "
+                             "expected distinct axes")
+        out.append(k)
+    return tuple(out)
+
+
+def _to_rows(P: _Problem, a):
+    """An array of the scores' shape as ``(M, C)``: the class axes moved last and merged."""
+    xp = P.xp
+    if P.perm is not None:
+        a = xp.permute_dims(a, P.perm)
+    return xp.reshape(a, (P.M, P.C))
 
 
 def _prepare_probs(P: _Problem, fn: str, target, ignore_index, validate, allow_probs) -> None:
@@ -196,9 +228,7 @@ def _prepare_probs(P: _Problem, fn: str, target, ignore_index, validate, allow_p
         raise ValueError(f"{fn}: argument 'ignore_index' applies to class labels only; "
                          f"found ignore_index={ignore_index!r} with probability targets")
     probs = target if tdt == P.cdtype else xp.astype(target, P.cdtype)
-    if P.axis != P.ndim - 1:
-        probs = xp.moveaxis(probs, P.axis, -1)
-    P.probs = xp.reshape(probs, (P.M, P.C))
+    P.probs = _to_rows(P, probs)
     if validate:
         bad = ~xp.isfinite(P.probs) | (P.probs < 0)
         if V.any_true(bad, xp):
@@ -222,7 +252,7 @@ def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> Non
         tshape = P.batch_shape
         target = xp.reshape(target, tshape)
     if tshape != P.batch_shape:
-        msg = _expected_label_shape_msg(fn, P.shape, P.axis, tshape)
+        msg = _expected_label_shape_msg(fn, P.shape, P.axes, tshape)
         if tshape == P.shape:
             msg += "; one-hot rows are probabilities: pass them as floats"
         raise ValueError(msg)
@@ -279,9 +309,7 @@ def _reshape_back(P: _Problem, g):
     """``(M, C)`` gradient back to the caller's layout."""
     xp = P.xp
     g = xp.reshape(g, P.moved_shape)
-    if P.axis != P.ndim - 1:
-        g = xp.moveaxis(g, -1, P.axis)
-    return g
+    return g if P.inverse is None else xp.permute_dims(g, P.inverse)
 
 
 def _write_out(P: _Problem, g, out, fn: str):
@@ -297,8 +325,7 @@ def _write_out(P: _Problem, g, out, fn: str):
 
 
 def _check_out(P: _Problem, out, fn: str) -> None:
-    shape = tuple(P.moved_shape[:-1])
-    shape = shape[:P.axis] + (P.C,) + shape[P.axis:]
+    shape = P.shape
     lib, olib = (type(a).__module__.split(".")[0] for a in (P.zraw, out))
     if hasattr(out, "__array_namespace__") and olib != lib:
         raise ValueError(f"{fn}: argument 'out' must be an array of the scores' library "
@@ -337,8 +364,11 @@ target : array_like
     Either integer class labels of the scores' shape without the class axis
     (``(N,)`` for ``(N, C)``, ``(N, H, W)`` for ``(N, C, H, W)``), or class
     probabilities of the scores' shape.
-axis : int, optional
-    The class axis (default 1, as in PyTorch and Caffe).
+axis : int, tuple of int or None, optional
+    The class axis (default 1, as in PyTorch and Caffe).  A tuple of axes is
+    read as one class axis of their flattened product, in the order given (as
+    optax's ``axis``): a label is then a flat index into it; None makes every
+    axis a class axis (one position).
 weight : array_like, optional
     Finite per-class weights of shape ``(C,)`` (a rescaling of each class's
     terms, as in PyTorch; negative weights are allowed there too).  With
@@ -405,8 +435,8 @@ scores : array_like
     Python numbers is read as float64, integers included).
 target : array_like
     Integer class labels of the scores' shape without the class axis.
-axis : int, optional
-    The class axis (default 1).
+axis : int, tuple of int or None, optional
+    The class axis (default 1); a tuple or None as for :func:`cross_entropy`.
 margin : float, optional
     :math:`\Delta`, the margin by which the correct class must win (any finite
     number, as PyTorch's ``margin``: a negative one lets it lose by up to
@@ -669,7 +699,7 @@ def _ce_rows_fused(P: _Problem, eps, scale, want_grad, out):
     """The fused kernel's rows and gradient (:mod:`softmaxlab.kernels`), or None."""
     xp = P.xp
     gout = None
-    if want_grad and out is not None and P.axis == P.ndim - 1:
+    if want_grad and out is not None and P.perm is None:
         _check_out(P, out, "cross_entropy_with_grad")
         if getattr(getattr(out, "flags", None), "c_contiguous", False):
             gout = xp.reshape(out, (P.M, P.C))  # a view: the kernel writes into out

@@ -919,3 +919,49 @@ def test_unbatched_scores_take_a_0d_or_1_element_label_as_pytorch(reduction, tsh
         assert loss.shape == tuple(ref.shape) and g.shape == x.shape
         np.testing.assert_allclose(loss, ref.numpy() * scale, rtol=1e-12)
         np.testing.assert_allclose(g, xt.grad.numpy()[0] * scale, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("axis", [(2, 3), (3, 2), (1, 3), None, [3, 1]])
+@pytest.mark.parametrize("soft", [False, True])
+def test_tuple_or_none_class_axes_flatten_in_the_order_given(axis, soft):
+    """optax's axis: several class axes are one flattened class axis, in the given
+    order (a label is a flat index into it); None makes every axis a class axis."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(2, 3, 4, 5))
+    axes = tuple(range(4)) if axis is None else tuple(axis)
+    batch = [i for i in range(4) if i not in axes]
+    z2 = np.transpose(z, batch + list(axes)).reshape(math.prod(z.shape[i] for i in batch) or 1, -1)
+    C = z2.shape[1]
+    if soft:
+        t2 = rng.random(z2.shape)
+        t2 /= t2.sum(axis=1, keepdims=True)
+        t = np.transpose(t2.reshape([z.shape[i] for i in batch + list(axes)]),
+                         np.argsort(batch + list(axes)))
+    else:
+        t2 = rng.integers(0, C, z2.shape[0])
+        t = t2.reshape([z.shape[i] for i in batch])
+    loss, g = sml.cross_entropy_with_grad(z, t, axis=axis, reduction="none")
+    want, want_g = sml.cross_entropy_with_grad(z2, t2, reduction="none")
+    np.testing.assert_allclose(np.reshape(loss, -1), want, rtol=1e-13)
+    back = np.transpose(want_g.reshape([z.shape[i] for i in batch + list(axes)]),
+                        np.argsort(batch + list(axes)))
+    np.testing.assert_allclose(g, back, rtol=1e-13, atol=1e-16)
+    # where= with these axes: all classes included is no mask; a mask of positions
+    # (the batch shape) drops the excluded positions.
+    full = sml.cross_entropy(z, t, axis=axis, where=np.ones(z.shape, bool), reduction="none")
+    np.testing.assert_allclose(full, loss, rtol=1e-13)
+    if batch:
+        keep = np.arange(z2.shape[0]).reshape([z.shape[i] for i in batch]) % 2 == 0
+        got = sml.cross_entropy(z, t, axis=axis, where=keep, reduction="sum")
+        np.testing.assert_allclose(got, want[keep.reshape(-1)].sum(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("axis, exc, pattern", [
+    ((), ValueError, r"argument 'axis' must be an integer, a non-empty tuple of integers or None"),
+    ((1, -3), ValueError, r"argument 'axis'=\(1, -3\) names axis 1 twice"),
+    ((1, 4), np.exceptions.AxisError, r"argument 'axis'=4 is out of range"),
+    ((1, 2.0), TypeError, r"argument 'axis' must be an integer; found 2.0"),
+])
+def test_bad_tuple_class_axes(axis, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        sml.cross_entropy(np.zeros((2, 3, 4, 5)), np.zeros((2, 4), int), axis=axis)
