@@ -19,15 +19,21 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
-from ._backend import to_numpy
+from ._backend import dtype_name, to_numpy
 from .special import logsumexp, softmax
 
 __all__ = [
+    "MAX_BINS",
     "ReliabilityBins",
     "expected_calibration_error",
     "fit_temperature",
     "reliability_bins",
 ]
+
+
+#: The most bins :func:`reliability_bins` accepts (each costs memory, and more bins
+#: than examples only add empty ones).
+MAX_BINS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,15 @@ class ReliabilityBins:
 
 def _check_probs(probs: Any, labels: Any, fn: str):
     """`probs` (N, K) rows on the simplex and `labels` (N,) in range, as NumPy."""
+    probs, labels = V.plain_array(probs, fn, "probs"), V.plain_array(labels, fn, "labels")
     xp, probs = V.namespace_and_array(probs, fn, "probs", labels)
     V.check_real_numeric(probs, xp, fn, "probs")
     p = to_numpy(probs).astype(np.float64)
     y = np.asarray(to_numpy(V.as_array(labels, xp, fn, "labels")))
+    k = p.shape[-1] if p.ndim else 1
+    dt = np.dtype(dtype_name(probs.dtype))
+    # a row of K rounded probabilities sums to 1 within about K rounding errors
+    sum_tol = max(1e-6, k * float(np.finfo(dt).eps)) if dt.kind == "f" else 1e-6
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
         raise V.argument_error(fn, "probs", "a 2-D array of shape (N, K) "
                                "with N >= 1 and K >= 2 (one row per example)",
@@ -83,11 +94,11 @@ def _check_probs(probs: Any, labels: Any, fn: str):
         raise V.argument_error(fn, "probs", "probabilities in [0, 1]",
                                f"{float(p[i, j])!r} at position ({i}, {j})")
     sums = p.sum(axis=1)
-    off = np.flatnonzero(np.abs(sums - 1) > 1e-6)
+    off = np.flatnonzero(np.abs(sums - 1) > sum_tol)
     if off.size:
-        raise V.argument_error(fn, "probs", "rows that sum to 1 (pass "
-                               "softmax(scores), not the scores)",
-                               f"row {off[0]} sums to {sums[off[0]]:.6g}")
+        raise V.argument_error(fn, "probs", f"rows that sum to 1 (within {sum_tol:.2g} for "
+                               f"{dtype_name(probs.dtype)}; pass softmax(scores), not the "
+                               "scores)", f"row {off[0]} sums to {sums[off[0]]:.6g}")
     out = np.flatnonzero((y < 0) | (y >= p.shape[1]))
     if out.size:
         raise V.argument_error(fn, "labels", f"in 0..{p.shape[1] - 1}",
@@ -108,7 +119,8 @@ def reliability_bins(probs: Any, labels: Any, *,
         Integers, shape ``(N,)``.
         The true classes.
     n_bins : int, optional
-        Equal-width bins over [0, 1] (default 10).  Bin :math:`b` holds the
+        Equal-width bins over [0, 1] (default 10), at most :data:`MAX_BINS`
+        (one million).  Bin :math:`b` holds the
         confidences in :math:`((b-1)/B, b/B]`; a confidence of exactly 0
         goes to the first bin.
 
@@ -122,10 +134,14 @@ def reliability_bins(probs: Any, labels: Any, *,
     Raises
     ------
     ValueError
-        If `probs` is not (N, K) with rows on the probability simplex, if
-        `labels` are out of range or of the wrong shape, or if `n_bins` < 1.
+        If `probs` is not (N, K) with rows on the probability simplex (each
+        row summing to 1 within ``max(1e-6, K * eps)``, with ``eps`` the
+        machine epsilon of the dtype of `probs`: float16 rows of
+        :func:`~softmaxlab.softmax` pass), if `labels` are out of range or of
+        the wrong shape, or if `n_bins` is not in [1, :data:`MAX_BINS`].
     TypeError
-        If `n_bins` is not an integer.
+        If `n_bins` is not an integer, or `probs` or `labels` is a
+        ``numpy.ma`` masked array.
 
     Notes
     -----
@@ -158,6 +174,10 @@ def reliability_bins(probs: Any, labels: Any, *,
 def _bins(fn: str, probs: Any, labels: Any, n_bins: Any) -> ReliabilityBins:
     """:func:`reliability_bins`, its errors named after the public function `fn`."""
     n_bins = V.check_count(n_bins, fn, "n_bins")
+    if n_bins > MAX_BINS:
+        raise V.argument_error(fn, "n_bins", f"an integer in [1, {MAX_BINS}] (MAX_BINS; "
+                               "a reliability diagram needs a handful of bins, 10 to 20)",
+                               str(n_bins))
     p, y = _check_probs(probs, labels, fn)
     conf = p.max(axis=1)
     correct = (p.argmax(axis=1) == y).astype(np.float64)
@@ -219,6 +239,30 @@ def expected_calibration_error(probs: Any, labels: Any, *,
     return _bins("expected_calibration_error", probs, labels, n_bins).ece
 
 
+def _check_bounds(bounds: Any, fn: str) -> tuple[float, float]:
+    """`bounds` as (lo, hi), two real numbers (not bools, not a string) with 0 < lo < hi < inf."""
+    if isinstance(bounds, (str, bytes)) or not isinstance(bounds, (tuple, list, np.ndarray)) \
+            or len(bounds) != 2:
+        raise V.argument_error(fn, "bounds", "a pair (lo, hi) of numbers", repr(bounds))
+    try:
+        lo, hi = (V.check_number(b, fn, "bounds") for b in bounds)
+    except TypeError:
+        raise V.argument_error(fn, "bounds", "a pair (lo, hi) of real numbers (not bools "
+                               "or strings)", repr(bounds), TypeError) from None
+    if not (0 < lo < hi < math.inf):
+        raise V.argument_error(fn, "bounds", "0 < lo < hi < inf", repr(bounds))
+    return lo, hi
+
+
+def _refuse_probabilities(z: np.ndarray, fn: str) -> None:
+    """Scores whose every row lies in [0, 1] and sums to 1 are probabilities, not logits."""
+    if np.all((z >= 0) & (z <= 1)) and np.allclose(z.sum(axis=1), 1.0, rtol=0, atol=1e-3):
+        raise V.argument_error(
+            fn, "logits", "scores (logits), not probabilities: pass the scores before the "
+            "softmax, or np.log(probs) (log-probabilities are logits)",
+            f"{z.shape[0]} row(s) that all lie in [0, 1] and sum to 1")
+
+
 def _nll_and_derivatives(beta: float, z: np.ndarray, zy: np.ndarray):
     """Mean NLL of softmax(beta z) and its first two derivatives in beta."""
     s = beta * z
@@ -246,11 +290,13 @@ def fit_temperature(logits: Any, labels: Any, *,
         Integers, shape ``(N,)``.
         Their true classes.
     bounds : (float, float), optional
-        The search interval for :math:`T` (default ``(0.01, 100)``); the
+        The search interval for :math:`T` (default ``(0.01, 100)``), two real
+        numbers; the
         result is clipped to it, e.g. when the scores already classify the
         split perfectly and the loss keeps falling as :math:`T \to 0`.
     tol : float, optional
-        Stop when a Newton step changes :math:`1/T` by less than `tol`.
+        Stop when a Newton step changes :math:`1/T` by less than `tol`, a
+        finite number > 0.
 
     Returns
     -------
@@ -261,8 +307,13 @@ def fit_temperature(logits: Any, labels: Any, *,
     Raises
     ------
     ValueError
-        If `logits` is not a finite (N, K) array with K >= 2, if `labels`
-        are out of range, or if `bounds` is not ``0 < lo < hi``.
+        If `logits` is not a finite (N, K) array with K >= 2, or holds
+        probabilities (every row in [0, 1], summing to 1: pass the scores, or
+        their logarithm), if `labels` are out of range, if `bounds` is not a
+        pair ``0 < lo < hi < inf`` or `tol` is not a finite number > 0.
+    TypeError
+        If a bound or `tol` is not a real number (a bool, a string), or
+        `logits` or `labels` is a ``numpy.ma`` masked array.
 
     Notes
     -----
@@ -294,14 +345,9 @@ def fit_temperature(logits: Any, labels: Any, *,
     2.0
     """
     fn = "fit_temperature"
-    try:
-        lo, hi = (float(b) for b in bounds)
-    except (TypeError, ValueError):
-        raise V.argument_error(fn, "bounds", "a pair (lo, hi) of numbers",
-                               repr(bounds)) from None
-    if not (0 < lo < hi < math.inf):
-        raise V.argument_error(fn, "bounds", "0 < lo < hi < inf",
-                               repr(bounds))
+    lo, hi = _check_bounds(bounds, fn)
+    tol = V.check_real_scalar(tol, fn, "tol", lo=0.0, lo_open=True)
+    logits, labels = V.plain_array(logits, fn, "logits"), V.plain_array(labels, fn, "labels")
     xp, logits = V.namespace_and_array(logits, fn, "logits", labels)
     V.check_real_numeric(logits, xp, fn, "logits")
     z = to_numpy(logits).astype(np.float64)
@@ -313,6 +359,7 @@ def fit_temperature(logits: Any, labels: Any, *,
         i, j = np.argwhere(~np.isfinite(z))[0]
         raise V.argument_error(fn, "logits", "finite", f"{float(z[i, j])!r} at "
                                f"position ({i}, {j})")
+    _refuse_probabilities(z, fn)
     uniform = np.full_like(z, 1.0 / z.shape[1])
     y_np = to_numpy(V.as_array(labels, xp, fn, "labels"))
     _, y = _check_probs(uniform, y_np, fn)       # checks the labels

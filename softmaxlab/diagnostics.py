@@ -187,16 +187,7 @@ def _as_history(loss_history: Any) -> np.ndarray:
                     " (pass list(...) of it, in step order)")
         raise V.argument_error("diagnose", "loss_history", _HISTORY,
                                type(loss_history).__name__ + kind, TypeError)
-    try:
-        if hasattr(loss_history, "shape"):
-            arr = to_numpy(loss_history)
-        else:
-            arr = np.asarray([float(to_numpy(v)) for v in loss_history])
-        arr = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise V.argument_error("diagnose", "loss_history", "a 1-D sequence of numbers (a list "
-                               "of floats, a 1-D array or a TrainingHistory)",
-                               f"{type(loss_history).__name__} ({exc})", TypeError) from None
+    arr = _history_array(loss_history)
     if arr.ndim != 1:
         raise V.argument_error("diagnose", "loss_history", "1-D (one loss per step)",
                                f"shape {arr.shape}")
@@ -214,6 +205,41 @@ def _as_history(loss_history: Any) -> np.ndarray:
             "log-likelihood passed instead of its negative, or an accuracy instead of a loss?)",
             f"{float(arr[i])!r} at step {i}")
     return arr
+
+
+_NUMBERS = "a 1-D sequence of numbers (a list of floats, a 1-D array or a TrainingHistory)"
+
+
+def _history_array(loss_history: Any) -> np.ndarray:
+    """The losses as float64: real numbers only (no None, bool, complex or string)."""
+    if not hasattr(loss_history, "shape"):
+        return np.array([_history_value(v, i) for i, v in enumerate(loss_history)],
+                        dtype=np.float64)
+    arr = to_numpy(V.plain_array(loss_history, "diagnose", "loss_history"))
+    kind = arr.dtype.kind
+    if kind == "O" and arr.ndim == 1:
+        return np.array([_history_value(v, i) for i, v in enumerate(arr)], dtype=np.float64)
+    if kind not in "iufO":
+        what = {"b": " (booleans are not losses: pass the loss values)",
+                "c": " (a loss is real: the imaginary part would be lost)"}.get(kind, "")
+        raise V.argument_error("diagnose", "loss_history", _NUMBERS,
+                               f"an array of dtype {arr.dtype}{what}", TypeError)
+    return arr.astype(np.float64) if kind != "O" else arr  # object: the ndim check refuses it
+
+
+def _history_value(v: Any, i: int) -> float:
+    """One loss of a list or an object array: a real number (Python or NumPy, or a
+    one-element real array), not a bool."""
+    if type(v) is float or type(v) is int:  # the usual entry, without the checks below
+        return float(v)
+    if hasattr(v, "shape") and hasattr(v, "dtype"):
+        a = to_numpy(v)
+        if a.size == 1 and a.dtype.kind in "iuf":
+            return float(a.reshape(()))
+    elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return float(v)
+    raise V.argument_error("diagnose", "loss_history", _NUMBERS,
+                           f"{type(v).__name__} {v!r} at index {i}"[:200], TypeError)
 
 
 #: Losses down to this far below zero pass (rounding in another library's loss).
@@ -427,8 +453,10 @@ def diagnose(
         If the history is empty, not 1-D or holds a negative loss (below
         ``-1e-6``), or a threshold is negative.
     TypeError
-        If the history holds something other than numbers, or `num_classes`
-        is not an integer.
+        If the history holds something other than real numbers (None, a
+        string, a bool, a complex number; the message names its index), is a
+        boolean, complex or ``numpy.ma`` masked array, or `num_classes` is
+        not an integer.
 
     Notes
     -----

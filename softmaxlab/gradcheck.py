@@ -22,6 +22,7 @@ a loss layer, or a whole :class:`~softmaxlab.net.Net`.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
-from ._backend import array_namespace, to_numpy
+from ._backend import array_namespace, plain_array, to_numpy
 from .layers import Layer, LossLayer
 from .net import Net
 
@@ -109,11 +110,13 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     Parameters
     ----------
     f : callable, Layer, loss layer or Net
-        * A **function** ``f(*inputs) -> (value, grads)``: `value` is a scalar
-          (a non-scalar value is summed), `grads` its gradient with respect to
-          the inputs: one array when there is one input, else a sequence with
-          one entry per input (``None`` skips that input).  This is the
-          signature of the ``*_with_grad`` functions of :mod:`softmaxlab.losses`.
+        * A **function** ``f(*inputs) -> (value, grads)``: `value` is a real
+          number or a real array (a non-scalar value is summed), `grads` its
+          gradient with respect to the inputs: one array (or a list of numbers,
+          converted) when there is one input, else a tuple (or a list of
+          arrays) with one entry per input (``None`` skips that input); a
+          tuple is always one entry per input.  This is the signature of the
+          ``*_with_grad`` functions of :mod:`softmaxlab.losses`.
         * A **layer**: the scalar is :math:`L = \sum y \odot r` with a fixed
           random projection :math:`r` (seeded by `seed`), the analytic gradients
           come from ``layer.backward(r)``: the input gradient and every
@@ -149,16 +152,21 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
     Raises
     ------
     TypeError
-        If an input or parameter is not float64, or `f` returns no gradient;
-        if a tolerance, `max_entries` or `seed` is not a number of the right kind.
+        If an input or parameter is not float64 or is a ``numpy.ma`` masked
+        array; if `f` returns no gradient, a value that is not a real number
+        (None, a string, a list) or a gradient that is not real numbers; if a
+        tolerance, `max_entries` or `seed` is not a number of the right kind.
     ValueError
-        If a gradient's shape differs from its input's; if `eps` or `tiny` is
+        If a gradient's shape differs from its input's, or `f` returns a
+        single gradient (or the wrong number of them) for several inputs; if `eps` or `tiny` is
         not > 0, `tol` or `atol` is negative, or `max_entries` is below 1.
 
     Notes
     -----
-    The perturbation loop works on NumPy copies and moves each perturbed array
-    back to the input's library, so the caller's arrays are never written.
+    `f` (and a layer's or net's forward pass) always gets fresh copies of the
+    inputs, the first call included, and the perturbation loop works on NumPy
+    copies moved back to the input's library: the caller's arrays are never
+    written, even by an `f` that writes into its arguments.
     Parameters are perturbed by replacing ``Param.data`` and restored afterwards.
     With ``eps = 1e-6`` the truncation error is :math:`O(\varepsilon^2)
     \approx 10^{-12}` and the rounding error about :math:`10^{-16} |f| /
@@ -202,6 +210,7 @@ def _check_loss(f, inputs, labels, check_params: bool, opts: dict) -> GradcheckR
         raise V.argument_error("gradcheck", "labels", f"the labels, to check "
                                f"{type(f).__name__}", "None", TypeError)
     x = _single(inputs)
+    labels = plain_array(labels, "gradcheck", "labels")
     _check_float64("x", x, "pass float64 scores" if isinstance(f, LossLayer)
                    else "pass a float64 input")
     params = _params(f, check_params)
@@ -211,13 +220,13 @@ def _check_loss(f, inputs, labels, check_params: bool, opts: dict) -> GradcheckR
                                "loss=...)", repr(f), TypeError)
     if isinstance(f, Net):
         f.zero_grad()
-    f.forward(x, labels)
+    f.forward(_copy(x), _copy(labels))
     dx = f.backward()
 
     def evaluate(over):
-        xv = over.get("x", x)
+        xv = over["x"] if "x" in over else _copy(x)
         scores = xv if isinstance(f, LossLayer) else f.predict(xv)
-        return _scalar(loss_layer.predict(scores, labels))
+        return _scalar(loss_layer.predict(scores, _copy(labels)))
 
     return _compare({"x": x}, {"x": dx}, params, evaluate, **opts)
 
@@ -228,15 +237,15 @@ def _check_layer(f, inputs, check_params: bool, opts: dict) -> GradcheckResult:
     _check_float64("x", x, "pass a float64 input")
     params = _params(f, check_params)
     xp = array_namespace(x, fn="gradcheck")
-    y = f.predict(x)
+    y = f.predict(_copy(x))
     r = xp.asarray(opts["rng"].standard_normal(tuple(y.shape)))
     for p in f.params:
         p.zero_grad()
-    f.forward(x)
+    f.forward(_copy(x))
     dx = f.backward(r)
 
     def evaluate(over):
-        return _scalar(xp.sum(f.predict(over.get("x", x)) * r))
+        return _scalar(xp.sum(f.predict(over["x"] if "x" in over else _copy(x)) * r))
 
     return _compare({"x": x}, {"x": dx}, params, evaluate, **opts)
 
@@ -244,21 +253,16 @@ def _check_layer(f, inputs, check_params: bool, opts: dict) -> GradcheckResult:
 def _check_function(f, inputs, opts: dict) -> GradcheckResult:
     """A function ``f(*inputs) -> (value, grads)``."""
     xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    xs = [plain_array(a, "gradcheck", f"inputs[{i}]") for i, a in enumerate(xs)]
     for i, a in enumerate(xs):
         _check_float64(f"inputs[{i}]", a, "pass float64 arrays")
-    out = f(*xs)
+    out = f(*[_copy(a) for a in xs])  # f may write into its arguments: never the caller's
     if not (isinstance(out, tuple) and len(out) == 2):
         raise V.argument_error("gradcheck", "f", "a function that returns a pair (value, "
                                "grads), e.g. cross_entropy_with_grad",
                                f"one that returns {type(out).__name__}", TypeError)
-    grads = out[1]
-    if len(xs) == 1 and not isinstance(grads, (list, tuple)):
-        grads = [grads]
-    grads = list(grads)
-    if len(grads) != len(xs):
-        raise V.argument_error("gradcheck", "f", "a function that returns one gradient per "
-                               "input (None to skip one)",
-                               f"one that returned {len(grads)} gradients for {len(xs)} inputs")
+    _scalar(out[0])
+    grads = _gradients(out[1], xs)
     if all(g is None for g in grads):
         # Nothing to compare: reporting ok=True would claim a check that never ran.
         raise TypeError(
@@ -267,12 +271,67 @@ def _check_function(f, inputs, opts: dict) -> GradcheckResult:
             "(for (value, grads), grads holds one array per input, None to skip one)")
     names = [f"inputs[{i}]" for i in range(len(xs))]
     arrays = {n: a for n, a, g in zip(names, xs, grads) if g is not None}
-    analytic = {n: g for n, g in zip(names, grads) if g is not None}
+    analytic = {n: _gradient_array(g, n) for n, g in zip(names, grads) if g is not None}
 
     def evaluate(over):
-        return _scalar(f(*[over.get(n, a) for n, a in zip(names, xs)])[0])
+        return _scalar(f(*[over[n] if n in over else _copy(a) for n, a in zip(names, xs)])[0])
 
     return _compare(arrays, analytic, [], evaluate, **opts)
+
+
+def _is_array(a) -> bool:
+    return hasattr(a, "shape") and hasattr(a, "dtype")
+
+
+def _gradients(grads, xs: list) -> list:
+    """The gradients `f` returned, one per input.
+
+    A tuple holds one gradient per input; so does a list of arrays (or None) when
+    there are several inputs, or a list of one array of the input's shape.  Any
+    other list (of numbers, nested) or an array is the gradient of a single input.
+    """
+    n = len(xs)
+    per_input = isinstance(grads, tuple) or (isinstance(grads, list) and all(
+        g is None or _is_array(g) for g in grads) and (n > 1 or (
+            len(grads) == 1 and (grads[0] is None
+                                 or tuple(grads[0].shape) == tuple(xs[0].shape)))))
+    if per_input:
+        grads = list(grads)
+    elif n == 1:
+        grads = [grads]
+    else:
+        what = (f"one array of shape {tuple(grads.shape)}" if _is_array(grads)
+                else f"{type(grads).__name__} {_short(grads)}")
+        raise V.argument_error("gradcheck", "f", f"a function that returns a tuple of {n} "
+                               "gradients, one per input (None to skip one)",
+                               f"one that returned {what}")
+    if len(grads) != n:
+        raise V.argument_error("gradcheck", "f", "a function that returns one gradient per "
+                               "input (None to skip one)",
+                               f"one that returned {len(grads)} gradients for {n} inputs")
+    return grads
+
+
+def _short(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _gradient_array(g, name: str):
+    """The gradient `g` of `name` as an array of real numbers (lists and numbers converted)."""
+    given = g
+    if isinstance(g, np.generic) or not _is_array(g):
+        try:
+            g = np.asarray(g)  # None and strings become object and str arrays: refused below
+        except (TypeError, ValueError):  # ragged lists
+            g = np.asarray(None, dtype=object)
+    if V.dtype_kind(g.dtype, array_namespace(g, fn="gradcheck")) not in ("floating", "integer"):
+        found = (f"{type(g).__name__} of dtype {V.dtype_name(g.dtype)}" if given is g
+                 else f"{type(given).__name__} {_short(given)}")
+        raise V.argument_error("gradcheck", "f", f"a function whose gradient of {name} is "
+                               "an array of real numbers (or a list of numbers)", found,
+                               TypeError)
+    return g
 
 
 def _single(inputs):
@@ -280,8 +339,8 @@ def _single(inputs):
         if len(inputs) != 1:
             raise V.argument_error("gradcheck", "inputs", "one input x for a layer or a net",
                                    f"{len(inputs)} inputs")
-        return inputs[0]
-    return inputs
+        inputs = inputs[0]
+    return plain_array(inputs, "gradcheck", "x")
 
 
 def _params(f, check_params):
@@ -293,10 +352,27 @@ def _params(f, check_params):
     return params
 
 
+def _copy(a):
+    """A fresh copy of array `a` (in its own library), for `f` to do with as it likes."""
+    if not _is_array(a):
+        return a
+    return array_namespace(a, fn="gradcheck").asarray(a, copy=True)
+
+
 def _scalar(v) -> float:
-    if getattr(v, "ndim", 0) != 0:
-        v = array_namespace(v, fn="gradcheck").sum(v)
-    return float(v)
+    """The value `f` returned as a float: a real number, or a real array (summed)."""
+    if _is_array(v) and not isinstance(v, np.generic):
+        xp = array_namespace(v, fn="gradcheck")
+        if V.dtype_kind(v.dtype, xp) in ("floating", "integer"):
+            return float(xp.sum(v) if v.ndim != 0 else v)
+        found = f"an array of dtype {V.dtype_name(v.dtype)}"
+    elif isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)):
+        return float(v)
+    else:
+        found = f"{type(v).__name__} {_short(v)}"
+    raise V.argument_error("gradcheck", "f", "a function whose value (the first item of "
+                           "its pair) is a real number or an array of real numbers", found,
+                           TypeError)
 
 
 def _compare(arrays, analytic, params, evaluate, *, eps, tol, atol, tiny, max_entries, rng):

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _validation as V
+from ._backend import to_numpy
 from ._validation import argument_error
 from .losses import cross_entropy_with_grad, multiclass_hinge_with_grad
 from .special import softmax
@@ -49,12 +51,26 @@ LOSSES = ("softmax", "hinge")
 DEFAULT_SCORES = (3.0, 1.0, 0.2)
 
 
+def _real_array(a: Any, fn: str, name: str, shape: str) -> np.ndarray:
+    """`a` as a finite float64 NumPy array with as many dimensions as `shape` names
+    (``"(D, K)"``): lists converted, masked arrays refused, the house errors otherwise."""
+    a = to_numpy(V.as_array(V.plain_array(a, fn, name), np, fn, name))
+    if a.dtype.kind not in "iuf":
+        raise argument_error(fn, name, f"an array of real numbers of shape {shape}",
+                             f"dtype {a.dtype}", TypeError)
+    ndim = len([d for d in shape.strip("()").split(",") if d.strip()])
+    if a.ndim != ndim:
+        raise argument_error(fn, name, f"{ndim}-D, of shape {shape}", f"shape {a.shape}")
+    a = a.astype(np.float64)
+    V.check_entries(~np.isfinite(a), a, np, fn, name, "finite")
+    return a
+
+
 def _scores(z: Any, fn: str) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    if z.ndim != 1 or z.size < 2 or not np.all(np.isfinite(z)):
+    z = _real_array(z, fn, "z", "(K,)")
+    if z.size < 2:
         raise argument_error(fn, "z", "a 1-D vector of at least 2 finite scores",
-                             f"shape {z.shape}" if z.ndim != 1 or z.size < 2
-                             else f"non-finite entries {z[~np.isfinite(z)]}")
+                             f"shape {z.shape}")
     return z
 
 
@@ -191,7 +207,11 @@ def blobs(n_per_class: int = 12, k: int = 3, *, spread: float = 0.45,
     Raises
     ------
     ValueError
-        For ``n_per_class < 1`` or `k` outside [2, 8].
+        For ``n_per_class < 1``, `k` outside [2, 8], a negative or non-finite
+        `spread`, or a negative `seed`.
+    TypeError
+        If `n_per_class`, `k` or `seed` is not an integer (a float such as
+        2.5, a bool, a string), or `spread` is not a real number.
 
     Examples
     --------
@@ -200,12 +220,12 @@ def blobs(n_per_class: int = 12, k: int = 3, *, spread: float = 0.45,
     >>> X.shape, y.tolist()
     ((12, 2), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
     """
-    if not 2 <= k <= 8:
+    n_per_class = V.check_count(n_per_class, "blobs", "n_per_class")
+    k = V.check_count(k, "blobs", "k", minimum=2, expected="an integer in [2, 8]")
+    if k > 8:
         raise argument_error("blobs", "k", "an integer in [2, 8]", repr(k))
-    if n_per_class < 1:
-        raise argument_error("blobs", "n_per_class", "a positive integer",
-                             repr(n_per_class))
-    rng = np.random.default_rng(seed)
+    spread = V.check_real_scalar(spread, "blobs", "spread", lo=0.0)
+    rng = np.random.default_rng(V.check_int(seed, "blobs", "seed", lo=0))
     angles = 2 * np.pi * np.arange(k) / k + np.pi / 6
     centres = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     X = np.repeat(centres, n_per_class, axis=0)
@@ -250,8 +270,14 @@ def linear_classifier_step(W: Any, b: Any, X: Any, y: Any, *, loss: str = "softm
     Raises
     ------
     ValueError
-        For an unknown `loss`, a negative `weight_decay`, a non-positive
-        `learning_rate`, or shapes that do not fit (from the losses).
+        For an unknown `loss`; a negative `weight_decay`, a non-positive
+        `learning_rate` or any of the three not finite; shapes that do not fit
+        (W not 2-D, b not (K,), X not (N, D), y not (N,)); NaN or inf in
+        `W`, `b` or `X`; labels outside [0, K).
+    TypeError
+        If `margin`, `weight_decay` or `learning_rate` is not a real number
+        (a bool, a string), an array is not real numbers or is a
+        ``numpy.ma`` masked array, or `y` is not integers.
 
     Notes
     -----
@@ -275,16 +301,22 @@ def linear_classifier_step(W: Any, b: Any, X: Any, y: Any, *, loss: str = "softm
     1.0986
     """
     fn = "linear_classifier_step"
-    if loss not in LOSSES:
-        raise argument_error(fn, "loss", f"one of {LOSSES}", repr(loss))
-    if not weight_decay >= 0:
-        raise argument_error(fn, "weight_decay", "a number >= 0", repr(weight_decay))
-    if not learning_rate > 0:
-        raise argument_error(fn, "learning_rate", "a number > 0", repr(learning_rate))
-    W = np.asarray(W, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
+    loss = V.check_choice(loss, LOSSES, fn, "loss")
+    margin = V.check_real_scalar(margin, fn, "margin")
+    weight_decay = V.check_real_scalar(weight_decay, fn, "weight_decay", lo=0.0)
+    learning_rate = V.check_real_scalar(learning_rate, fn, "learning_rate", lo=0.0,
+                                        lo_open=True)
+    W, b = _linear_params(W, b, fn, None)
+    X = _real_array(X, fn, "X", "(N, D)")
+    if X.shape[1] != W.shape[0]:
+        raise argument_error(fn, "X", f"of shape (N, {W.shape[0]}) for W of shape "
+                             f"{W.shape}", f"shape {X.shape}", must="be")
+    y = to_numpy(V.as_array(V.plain_array(y, fn, "y"), np, fn, "y"))
+    if y.shape != (X.shape[0],) or y.dtype.kind not in "iu":
+        raise argument_error(fn, "y", f"integer labels of shape ({X.shape[0]},)",
+                             f"{y.dtype} of shape {y.shape}")
+    V.check_entries((y < 0) | (y >= W.shape[1]), y, np, fn, "y",
+                    f"class labels in [0, {W.shape[1] - 1}]")
     S = X @ W + b
     if loss == "softmax":
         data_loss, dS = cross_entropy_with_grad(S, y)
@@ -316,6 +348,16 @@ def decision_regions(W: Any, b: Any, *, extent: float = 2.5,
     -------
     xx, yy : ndarray
         (resolution, resolution) coordinates.
+
+    Raises
+    ------
+    ValueError
+        If `W` is not (2, K) or `b` not (K,), either holds NaN or inf, `extent`
+        is not a finite number > 0 or `resolution` is below 2.
+    TypeError
+        If `extent` is not a real number, `resolution` not an integer (a
+        float, a bool), or an array is not real numbers or is a ``numpy.ma``
+        masked array.
     labels : ndarray
         (resolution, resolution) argmax of the scores (ties: the lower class).
 
@@ -328,13 +370,29 @@ def decision_regions(W: Any, b: Any, *, extent: float = 2.5,
     >>> lab[0].tolist()
     [1, 1, 0, 0]
     """
-    W = np.asarray(W, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    fn = "decision_regions"
+    W, b = _linear_params(W, b, fn, 2)
+    extent = V.check_real_scalar(extent, fn, "extent", lo=0.0, lo_open=True)
+    resolution = V.check_count(resolution, fn, "resolution", minimum=2,
+                               expected="an integer >= 2")
     g = np.linspace(-extent, extent, resolution)
     xx, yy = np.meshgrid(g, g)
     pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
     labels = (pts @ W + b).argmax(axis=1).reshape(xx.shape)
     return xx, yy, labels
+
+
+def _linear_params(W: Any, b: Any, fn: str, d: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """`W` (D, K) (with D = `d` when given) and `b` (K,) as finite float64 arrays."""
+    shape = "(D, K)" if d is None else f"({d}, K)"
+    W = _real_array(W, fn, "W", shape)
+    if d is not None and W.shape[0] != d:
+        raise argument_error(fn, "W", f"of shape {shape}", f"shape {W.shape}")
+    b = _real_array(b, fn, "b", "(K,)")
+    if b.shape != (W.shape[1],):
+        raise argument_error(fn, "b", f"of shape ({W.shape[1]},), one bias per column of W",
+                             f"shape {b.shape}")
+    return W, b
 
 
 # --------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def test_target_loss_decides():
 
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"lr": 0.0}, ValueError, r"argument 'lr' must be a number > 0; found 0\.0"),
-    ({"lr": "0.1"}, ValueError, r"argument 'lr' must be a number > 0"),
+    ({"lr": "0.1"}, TypeError, r"argument 'lr' must be a real number; found '0.1'"),
     ({"momentum": 1.0}, ValueError, r"argument 'momentum' must be a number in \[0, 1\)"),
     ({"iterations": 0}, ValueError, r"argument 'iterations' must be an integer >= 1; found 0"),
     ({"target_loss": -1.0}, ValueError, r"argument 'target_loss' must be a number > 0"),

@@ -643,8 +643,12 @@ def _judge(ex: Exercise, case: Case, got, mutated: bool) -> FailedCase | None:
         hints.append(_MUTATION_HINT)
     if not ok:
         hints.append(diagnose(ex, case, got))
-    hint = " ".join(h[0].upper() + h[1:] if i else h for i, h in enumerate(hints))
-    return FailedCase(case.name, case.expected, got, hint)
+    return FailedCase(case.name, case.expected, got, _join_hints(hints))
+
+
+def _join_hints(hints: list) -> str:
+    """Hints in one text, each after the first starting with a capital."""
+    return " ".join(h[0].upper() + h[1:] if i else h for i, h in enumerate(hints))
 
 
 def _matches(got, expected, dtype: str) -> bool:
@@ -670,8 +674,11 @@ def run_case(ex: Exercise, case: Case, fn, backend: str) -> FailedCase | None:
         failure = _raised(ex, case, exc)     # Ctrl-C (KeyboardInterrupt) still stops the check
     else:
         got, failure = _read(ex, case, out)
-        if failure is None:
-            failure = _judge(ex, case, got, _mutated(originals, args))
+    mutated = _mutated(originals, args)
+    if failure is None:
+        failure = _judge(ex, case, got, mutated)
+    elif mutated:  # it raised, or returned no array or the wrong shape: say both
+        failure = replace(failure, hint=_join_hints([_MUTATION_HINT, failure.hint]))
     if failure is None:
         return None
     inputs = {name: _copy(a) for name, a in zip(ex.params, case.args)}
