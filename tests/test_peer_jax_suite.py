@@ -13,8 +13,8 @@ Two sets of tests share one table of cases:
 * ``test_table_*`` compare with the same peer numbers recorded as literals (computed with jax
   0.10.2 and optax 0.2.8 in float64, 12 significant digits), so the comparison runs without JAX.
 
-Deliberate differences (listed in ``book/api.md``, "Differences from the peers") are ``skip``;
-everything else must match.
+Deliberate differences (listed in ``book/api.md``, "Differences from PyTorch, SciPy,
+JAX and Caffe") are ``skip``; everything else must match.
 float32: rtol 1e-5; float64: rtol 1e-10.
 """
 

@@ -12,8 +12,8 @@ Each SciPy test runs twice: calling softmaxlab as it is ("default": ``validate=T
 ``x`` cast to float64 in the adapter, so that the rest of a SciPy test still runs past those
 two deliberate differences.  Checks beyond SciPy's suite follow at the end.
 
-Tests hit by a deliberate difference (see the project's list of deliberate differences from
-SciPy) are skipped with the difference as the reason; every other test must pass.
+Tests hit by a deliberate difference (listed in ``book/api.md``,
+"Differences from PyTorch, SciPy, JAX and Caffe") are skipped with the difference as the reason; every other test must pass.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ the CPU; forward values and the gradient with respect to the scores are compared
 
 Mapping: NLLLoss samples are compared as ``nll_loss(log_softmax(x)) ==
 cross_entropy(x)``; ``multi_margin_loss == multiclass_hinge / C`` (deliberate: the
-hinge is not divided by C).  Deliberate differences (listed in ``book/api.md``, "Differences from the peers")
-are skipped with the difference as the reason; everything else must match.
+hinge is not divided by C).  Deliberate differences (listed in ``book/api.md``,
+"Differences from PyTorch, SciPy, JAX and Caffe") are skipped with the difference as the
+reason; everything else must match.
 """
 
 from __future__ import annotations
