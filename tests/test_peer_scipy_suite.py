@@ -123,7 +123,7 @@ def devices():
 
 
 # -- marks ------------------------------------------------------------------------------------
-# Which SciPy tests meet a deliberate difference (skip) or a known defect (xfail, strict), by
+# Which SciPy tests meet a deliberate difference (skipped, with it as the reason), by
 # the adapters' mode, the test's name and its parameters.
 COMPLEX = "deliberate difference: complex x (or b) raises TypeError (SciPy computes complex logsumexp)"
 INT_X = "deliberate difference: integer x raises TypeError (SciPy promotes it to float64)"
@@ -143,7 +143,7 @@ def _is_complex(v):
 
 
 def _mark_for(mode, name, params):
-    """("skip" | "xfail", reason) for one SciPy test in one mode, or None (it must pass)."""
+    """("skip", reason) for one SciPy test in one mode, or None (it must pass)."""
     base = name.split("[")[0]
     default = mode == "default"
     if base in _COMPLEX_TESTS or (base == "test_device" and _is_complex(params.get("x_raw"))):
@@ -178,22 +178,19 @@ def _mark_for(mode, name, params):
     return None
 
 
-def _apply_marks(request, mode):
+def _enter(request, mode):
+    """Skip a SciPy test that meets a deliberate difference, else set the adapters' mode."""
     callspec = getattr(request.node, "callspec", None)
     mark = _mark_for(mode, request.node.name, callspec.params if callspec else {})
-    if mark is None:
-        return
-    kind, reason = mark
-    if kind == "skip":
-        pytest.skip(reason)
-    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    if mark is not None:
+        pytest.skip(mark[1])
+    _MODE[0] = mode
 
 
 class _Default:
     @pytest.fixture(autouse=True)
     def _mode(self, request):
-        _apply_marks(request, "default")
-        _MODE[0] = "default"
+        _enter(request, "default")
         yield
         _MODE[0] = "default"
 
@@ -201,8 +198,7 @@ class _Default:
 class _Emulated:
     @pytest.fixture(autouse=True)
     def _mode(self, request):
-        _apply_marks(request, "emulate")
-        _MODE[0] = "emulate"
+        _enter(request, "emulate")
         yield
         _MODE[0] = "default"
 
