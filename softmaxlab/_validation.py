@@ -240,6 +240,27 @@ def check_entries(bad, a, xp, fn: str, name: str, expected: str, *, offset: int 
     raise argument_error(fn, name, expected, f"{value!r}{where}")
 
 
+def not_equal_to(labels, value: int, xp):
+    """``labels != value`` for integer labels, also where `value` lies outside the
+    labels' dtype (-100 against uint8 labels: no label equals it, and comparing
+    would overflow on array-API libraries); None when no label can equal it."""
+    info = xp.iinfo(labels.dtype)
+    if not info.min <= value <= info.max:
+        return None
+    return labels != value
+
+
+def outside_classes(labels, C: int, xp):
+    """``(labels < 0) | (labels >= C)`` for integer labels, comparing only with bounds
+    the labels' dtype can hold (``labels >= 1000`` overflows for uint8 labels on
+    array-API libraries, and no uint8 label can reach it)."""
+    info = xp.iinfo(labels.dtype)
+    bad = labels < 0 if info.min < 0 else xp.zeros(labels.shape, dtype=xp.bool)
+    if C <= info.max:
+        bad = bad | (labels >= C)
+    return bad
+
+
 def fmt_index(idx: tuple) -> str:
     return "(" + ", ".join(str(i) for i in idx) + ("," if len(idx) == 1 else "") + ")"
 

@@ -78,8 +78,11 @@ def _check_probs(probs: Any, labels: Any, fn: str):
     y = np.asarray(to_numpy(V.as_array(labels, xp, fn, "labels")))
     k = p.shape[-1] if p.ndim else 1
     dt = np.dtype(dtype_name(probs.dtype))
-    # a row of K rounded probabilities sums to 1 within about K rounding errors
-    sum_tol = max(1e-6, k * float(np.finfo(dt).eps)) if dt.kind == "f" else 1e-6
+    # Stored probabilities are each rounded to half an eps of themselves (their sum,
+    # 1, moves by eps / 2), and the tiny ones to half the smallest subnormal each.
+    info = np.finfo(dt) if dt.kind == "f" else None
+    sum_tol = 1e-6 if info is None else max(1e-6, 2 * float(info.eps)
+                                            + k * float(info.smallest_subnormal))
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
         raise V.argument_error(fn, "probs", "a 2-D array of shape (N, K) "
                                "with N >= 1 and K >= 2 (one row per example)",
@@ -135,8 +138,9 @@ def reliability_bins(probs: Any, labels: Any, *,
     ------
     ValueError
         If `probs` is not (N, K) with rows on the probability simplex (each
-        row summing to 1 within ``max(1e-6, K * eps)``, with ``eps`` the
-        machine epsilon of the dtype of `probs`: float16 rows of
+        row summing to 1 within ``max(1e-6, 2 eps + K s)``, with ``eps`` and ``s``
+        the machine epsilon and the smallest subnormal of the dtype of
+        `probs`: float16 rows of
         :func:`~softmaxlab.softmax` pass), if `labels` are out of range or of
         the wrong shape, or if `n_bins` is not in [1, :data:`MAX_BINS`].
     TypeError
@@ -255,8 +259,10 @@ def _check_bounds(bounds: Any, fn: str) -> tuple[float, float]:
 
 
 def _refuse_probabilities(z: np.ndarray, fn: str) -> None:
-    """Scores whose every row lies in [0, 1] and sums to 1 are probabilities, not logits."""
-    if np.all((z >= 0) & (z <= 1)) and np.allclose(z.sum(axis=1), 1.0, rtol=0, atol=1e-3):
+    """Scores of 3 or more classes whose every row lies in [0, 1] and sums to 1 are
+    probabilities, not logits (two scores in [0, 1] summing to 1 are plausible logits)."""
+    if (z.shape[1] >= 3 and np.all((z >= 0) & (z <= 1))
+            and np.allclose(z.sum(axis=1), 1.0, rtol=0, atol=1e-6)):
         raise V.argument_error(
             fn, "logits", "scores (logits), not probabilities: pass the scores before the "
             "softmax, or np.log(probs) (log-probabilities are logits)",
@@ -308,8 +314,8 @@ def fit_temperature(logits: Any, labels: Any, *,
     ------
     ValueError
         If `logits` is not a finite (N, K) array with K >= 2, or holds
-        probabilities (every row in [0, 1], summing to 1: pass the scores, or
-        their logarithm), if `labels` are out of range, if `bounds` is not a
+        probabilities (K >= 3 and every row in [0, 1], summing to 1 within
+        1e-6: pass the scores, or their logarithm), if `labels` are out of range, if `bounds` is not a
         pair ``0 < lo < hi < inf`` or `tol` is not a finite number > 0.
     TypeError
         If a bound or `tol` is not a real number (a bool, a string), or

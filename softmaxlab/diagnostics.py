@@ -580,12 +580,13 @@ def _statistics(L: np.ndarray, K: int, B: float, bname: str, w: int, tol: dict) 
 
 
 def _moving_mean(good: np.ndarray, w: int) -> np.ndarray:
-    """Means of `w` consecutive values (rescaled when the running sum overflows)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        c = np.concatenate(([0.0], np.cumsum(good)))
-        smooth = (c[w:] - c[:-w]) / w
-    if not np.isfinite(smooth).all():  # the running sum overflowed (losses near 1e308)
-        m = float(np.max(np.abs(good)))
-        c = np.concatenate(([0.0], np.cumsum(good / m)))
-        smooth = (c[w:] - c[:-w]) / w * m
-    return smooth
+    """Means of `w` consecutive values, each window summed on its own.
+
+    A running sum (differences of a cumulative sum) would lose every later
+    window to one huge early loss (1e17 followed by 2.0s reads as 0.0); scaled
+    by the largest value, the sums cannot overflow for losses near 1e308.
+    """
+    m = float(np.max(np.abs(good))) if good.size else 0.0
+    scale = m if m > 1e300 else 1.0
+    windows = np.lib.stride_tricks.sliding_window_view(good / scale, w)
+    return np.add.reduce(windows, axis=1) / w * scale

@@ -344,12 +344,13 @@ def _single(inputs):
 
 
 def _params(f, check_params):
-    if not check_params:
-        return []
+    """The parameters to check (none without `check_params`), all float64 either way:
+    a float32 parameter makes the layer compute in float32, which central
+    differences cannot resolve even for the input's gradient."""
     params = list(f.params)
     for i, p in enumerate(params):
         _check_float64(p.name or f"params[{i}]", p.data, "build the layer with dtype='float64'")
-    return params
+    return params if check_params else []
 
 
 def _copy(a):

@@ -937,8 +937,9 @@ class HingeLoss(LossLayer):
         self.p = int(p)
 
     def _initial_loss_per_sample(self, num_classes: int) -> float:
-        # All scores 0: each of the K - 1 wrong classes violates the margin by margin.
-        return (num_classes - 1) * self.margin ** self.p
+        # All scores 0: each of the K - 1 wrong classes violates the margin by margin
+        # (a margin <= 0 is met by equal scores: no violation).
+        return (num_classes - 1) * max(self.margin, 0.0) ** self.p
 
     def _loss_and_grad(self, scores, labels):
         return multiclass_hinge_with_grad(

@@ -188,11 +188,11 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
         raise V.argument_error(fn, "target", f"of shape ({N},), one label per row of hidden",
                                f"shape {tuple(y.shape)}")
     A.y = y
-    A.valid = None if A.ignore_index is None else y != A.ignore_index
+    A.valid = None if A.ignore_index is None else V.not_equal_to(y, A.ignore_index, xp)
     if A.valid is not None and not V.any_true(~A.valid, xp):
         A.valid = None  # nothing ignored: no mask to apply block by block
     if validate and N:
-        bad = (y < 0) | (y >= Vn)
+        bad = V.outside_classes(y, Vn, xp)
         if A.valid is not None:
             bad = bad & A.valid
         if V.any_true(bad, xp):
@@ -200,6 +200,8 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
             extra = "" if A.ignore_index is None else f" or ignore_index={A.ignore_index}"
             raise V.argument_error(fn, "target", f"class labels in [0, {Vn - 1}]{extra}",
                                    f"{int(to_numpy(y[pos]))} at position {pos}")
+    if y.dtype != xp.int64:  # a narrow label dtype cannot hold the class numbers it is
+        A.y = xp.astype(y, xp.int64)  # compared with (uint8 labels, 300 classes)
 
 
 #: A block of whole rows of scores needs at least this many rows: fewer make
@@ -263,7 +265,7 @@ def _rows_loss(A: _Args, lse, zy, zsum):
     rows = lse - zy
     if A.eps:
         smooth = xp.maximum(lse - zsum / A.V, xp.zeros_like(lse))
-        rows = (1 - A.eps) * rows + A.eps * smooth
+        rows = A.eps * smooth if A.eps == 1.0 else (1 - A.eps) * rows + A.eps * smooth
     return rows
 
 
@@ -386,9 +388,12 @@ def _stats_tile(A: _Args, z, st, r0: int, r1: int, v0: int, v1: int) -> None:
     if A.eps:
         st[3][r0:r1] = zsum + xp.sum(z, axis=1)
     mn = xp.maximum(m, xp.max(z, axis=1))
-    e = xp.exp(z - xp.reshape(mn, (-1, 1)))
+    # Nothing finite yet (the first tiles all -inf, classes masked by the bias):
+    # shift by 0, so that d stays 0 rather than exp(-inf + inf) = NaN.
+    shift = xp.reshape(xp.where(xp.isfinite(mn), mn, xp.zeros_like(mn)), (-1, 1))
     with V.quiet(xp):  # exp(-inf - m) = 0 on the first tile
-        st[1][r0:r1] = d * xp.exp(m - mn) + xp.sum(e, axis=1)
+        e = xp.exp(z - shift)
+        st[1][r0:r1] = d * xp.exp(m - shift[:, 0]) + xp.sum(e, axis=1)
     st[0][r0:r1] = mn
 
 

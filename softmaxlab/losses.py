@@ -257,11 +257,15 @@ def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> Non
             msg += "; one-hot rows are probabilities: pass them as floats"
         raise ValueError(msg)
     P.labels = lab = xp.reshape(target, (P.M,))
+    if lab.dtype != xp.int64:
+        # Compared with class numbers (a one-hot of C columns) that a narrow dtype
+        # cannot hold: uint8 labels for 300 classes would wrap around.
+        P.labels = xp.astype(lab, xp.int64)
     ignore = _check_ignore_index(fn, ignore_index)
     if ignore is not None:
-        P.valid = lab != ignore
+        P.valid = V.not_equal_to(lab, ignore, xp)
     if validate and P.M:
-        bad = (lab < 0) | (lab >= C)
+        bad = V.outside_classes(lab, C, xp)
         if P.valid is not None:
             bad = bad & P.valid
         if V.any_true(bad, xp):
@@ -496,7 +500,9 @@ def _ce_rows_plain(P: _Problem, eps: float, want_grad: bool):
             wy = xp.where(P.valid, wy, xp.zeros_like(wy))
         nlp_y = _label_nll(xp, e, onehot, xp.sum(xp.where(onehot > 0, nlp, xp.zeros_like(nlp)),
                                                axis=1))
-        rows = wy * nlp_y if eps == 0 else (1 - eps) * wy * nlp_y
+        a = wy if eps == 0 else (1 - eps) * wy
+        # A label term of weight 0 counts 0 even where its logit is -inf (0 * inf).
+        rows = xp.where(a == 0, xp.zeros_like(nlp_y), a * nlp_y)
         if eps > 0:
             wj, share = _smoothing_weights(P, eps)
             smooth = xp.sum(xp.where(wj == 0, xp.zeros_like(nlp), wj * nlp), axis=1)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
-from ._backend import array_namespace
+from ._backend import array_namespace, plain_array
 from .layers import Param
 
 __all__ = ["SGD", "LR_POLICIES", "NonFiniteGradientError"]
@@ -272,16 +272,24 @@ class SGD:
             self.history = [array_namespace(p.data, fn="SGD.step").zeros_like(p.data)
                             for p in self.params]
         new_data, new_hist = [], []
-        for p, v in zip(self.params, self.history):
-            _check_step(p, v)
-            xp = array_namespace(p.data, p.grad, v, fn=f"SGD.step ({p.name})")
-            g = p.grad if p.grad.dtype == p.data.dtype else xp.astype(p.grad, p.data.dtype)
-            decay = self.weight_decay * p.decay_mult
-            if decay:
-                g = g + decay * (p.data if self.regularization == "L2" else xp.sign(p.data))
-            v = self.momentum * v + (rate * p.lr_mult) * g if self.momentum else (rate * p.lr_mult) * g
-            new_hist.append(v)
-            new_data.append(p.data - v)
+        for i, (p, v) in enumerate(zip(self.params, self.history)):
+            name = p.name if p.name is not None else f"params[{i}]"
+            _check_step(p, v, name)
+            xp = array_namespace(p.data, p.grad, v, fn=f"SGD.step ({name})")
+            with V.quiet(xp):  # an overflow is reported below, as an error
+                g = p.grad if p.grad.dtype == p.data.dtype else xp.astype(p.grad, p.data.dtype)
+                _check_finite(g, xp, f"{name}.grad", "finite in the parameter's dtype "
+                              f"{V.dtype_name(p.data.dtype)} (a NaN or inf gradient would be "
+                              "written into the weights; the run diverged, or a layer's input "
+                              "holds NaN/inf)")
+                decay = self.weight_decay * p.decay_mult
+                if decay:
+                    g = g + decay * (p.data if self.regularization == "L2" else xp.sign(p.data))
+                v = self.momentum * v + (rate * p.lr_mult) * g if self.momentum else (rate * p.lr_mult) * g
+                new_hist.append(v)
+                new_data.append(p.data - v)
+                _check_finite(new_data[-1], xp, name, "finite after the update (the step "
+                              "overflows: the learning rate is too large for this gradient)")
         for p, d in zip(self.params, new_data):
             p.data = d
         self.history = new_hist
@@ -297,29 +305,36 @@ class SGD:
         return s + ")"
 
 
-def _check_step(p, v) -> None:
-    """A parameter's gradient is an array of its shape with finite entries, and the
-    parameter kept the shape the solver's momentum buffer was made for."""
+def _check_step(p, v, name: str) -> None:
+    """A parameter's gradient is a real floating array of its shape, and the parameter
+    kept the shape the solver's momentum buffer was made for."""
     fn = "SGD.step"
     if not hasattr(p.grad, "shape") or not hasattr(p.grad, "dtype"):
-        raise V.argument_error(fn, f"{p.name}.grad", "an array (the layers' backward pass "
+        raise V.argument_error(fn, f"{name}.grad", "an array (the layers' backward pass "
                                "adds into it)", type(p.grad).__name__, TypeError)
+    plain_array(p.grad, fn, f"{name}.grad")  # a masked array is refused
+    kind = V.dtype_kind(p.grad.dtype, array_namespace(p.grad, fn=fn))
+    if kind != "floating":
+        raise V.argument_error(fn, f"{name}.grad", "a real floating array",
+                               f"{kind} dtype {V.dtype_name(p.grad.dtype)}", TypeError)
     if tuple(p.grad.shape) != tuple(p.data.shape):
-        raise ValueError(f"SGD.step: gradient of {p.name!r} has shape {tuple(p.grad.shape)}, "
+        raise ValueError(f"SGD.step: gradient of {name!r} has shape {tuple(p.grad.shape)}, "
                          f"expected {tuple(p.data.shape)}")
     if tuple(v.shape) != tuple(p.data.shape):
-        raise ValueError(f"SGD.step: parameter {p.name!r} has shape {tuple(p.data.shape)}, but "
+        raise ValueError(f"SGD.step: parameter {name!r} has shape {tuple(p.data.shape)}, but "
                          f"it had shape {tuple(v.shape)} when this solver started; create a new "
                          "SGD for the reshaped parameters")
-    xp = array_namespace(p.grad, fn=fn)
+
+
+def _check_finite(a, xp, name: str, expected: str) -> None:
+    """NonFiniteGradientError naming the first NaN or inf entry of `a` (nothing is updated)."""
     try:
-        V.check_entries(~xp.isfinite(p.grad), p.grad, xp, fn, f"{p.name}.grad",
-                        "finite (a NaN or inf gradient would be written into the weights; the "
-                        "run diverged, or a layer's input holds NaN/inf)")
+        V.check_entries(~xp.isfinite(a), a, xp, "SGD.step", name, expected)
     except ValueError as exc:
         raise NonFiniteGradientError(str(exc)) from None
 
 
 class NonFiniteGradientError(ValueError):
-    """:meth:`SGD.step` found a NaN or infinite gradient entry (and changed nothing);
-    :func:`~softmaxlab.training.train` stops the run on it, as on a NaN loss."""
+    """:meth:`SGD.step` found a NaN or infinite gradient entry, or an update that
+    overflows (and changed nothing); :func:`~softmaxlab.training.train` stops the
+    run on it, as on a NaN loss."""

@@ -93,9 +93,10 @@ def _check_batch(net: Any, X: Any, y: Any, fn: str) -> tuple[Any, Any, int]:
                                    "(forward, backward, predict, params)",
                                    f"{type(net).__name__} without {attr!r}",
                                    TypeError)
-    if getattr(net, "loss_layer", True) is None:
-        raise V.argument_error(fn, "net", "a Net with a loss layer",
-                               "Net(..., loss=None)")
+    if getattr(net, "loss_layer", None) is None:
+        found = ("Net(..., loss=None)" if hasattr(net, "loss_layer")
+                 else f"{type(net).__name__} (a layer: wrap it, Net([layer], loss=SoftmaxWithLoss()))")
+        raise V.argument_error(fn, "net", "a Net with a loss layer", found, TypeError)
     X, y = _as_batch_array(X, fn, "X"), _as_batch_array(y, fn, "y")
     n = X.shape[0] if len(X.shape) >= 2 else 0
     if n < 1:

@@ -52,7 +52,9 @@ class TrainingHistory:
         The minibatch loss of every iteration, measured by the forward pass
         *before* that iteration's update (so ``loss[0]`` is the loss of the
         untrained net).  If the run stopped early, the last value is the NaN or
-        inf that stopped it.
+        inf that stopped it, or the last finite loss when the gradient of the
+        update was not finite (``stop_reason`` says so; the diagnosis reads
+        that run as diverging).
     lr : list of float
         The solver's learning rate at every iteration.
     eval_iterations : list of int
@@ -178,17 +180,18 @@ def _check_labels(net: Any, y: Any, K: int, name: str) -> None:
     if not _has_int_labels(y) or y.shape[0] == 0:
         return
     xp = array_namespace(y, fn="train")
-    bad = (y < 0) | (y >= K)
+    bad = V.outside_classes(y, K, xp)
     ignore = getattr(getattr(net, "loss_layer", None), "ignore_index", None)
-    if ignore is not None:
-        bad = bad & (y != ignore)
+    kept = None if ignore is None else V.not_equal_to(y, ignore, xp)
+    if kept is not None:
+        bad = bad & kept
     if V.any_true(bad, xp):
         i = V.first_true_index(bad, tuple(y.shape))[0]
         also = "" if ignore is None else f" or equal to the loss layer's ignore_index={ignore}"
         raise V.argument_error(
             "train", f"{name}[1] (y)", f"class labels in [0, {K - 1}] for the net's {K} "
             f"classes{also}", f"label {int(to_numpy(y[i]))} at index {i}", must="hold")
-    if ignore is not None and not V.any_true(y != ignore, xp):
+    if kept is not None and not V.any_true(kept, xp):
         # Nothing to learn from (or to measure an accuracy on).
         raise V.argument_error(
             "train", f"{name}[1] (y)", "at least one label that is not the loss layer's "
@@ -206,6 +209,13 @@ def _check_net_and_solver(net: Any, solver: Any) -> None:
             "train", "net", "a net whose loss layer has an initial_loss(num_classes) method "
             "(subclass softmaxlab.layers.LossLayer), against which the loss curve is read",
             f"the loss layer {loss_layer!r}", TypeError)
+    axis = getattr(loss_layer, "axis", 1)
+    if axis not in (1, -1):
+        # Rows are samples: minibatches, the accuracy and the labels' check read the
+        # classes along axis 1 of the scores ((N, C) or (N, C, H, W) with axis=1).
+        raise V.argument_error("train", "net", "a net whose loss layer has its class axis "
+                               "right after the samples (axis=1)",
+                               f"{type(loss_layer).__name__}(axis={axis})")
     if not callable(getattr(solver, "step", None)):
         raise V.argument_error("train", "solver", "an optimiser with a step() method, such as "
                                "SGD(net.params, lr=0.1)", type(solver).__name__, TypeError)
@@ -275,9 +285,10 @@ def _accuracy(net: Any, X: Any, y: Any) -> float:
     pred = xp.argmax(scores, axis=axis)
     ignore = getattr(net.loss_layer, "ignore_index", None)
     hit = xp.astype(pred == y, xp.float64)
-    if ignore is None:
+    kept = None if ignore is None else V.not_equal_to(y, ignore, xp)
+    if kept is None:
         return float(xp.mean(hit))
-    keep = xp.astype(y != ignore, xp.float64)
+    keep = xp.astype(kept, xp.float64)
     total = float(xp.sum(keep))
     return float(xp.sum(hit * keep)) / total if total else float("nan")
 
@@ -529,6 +540,9 @@ def train(
     hist.iterations = len(hist.loss)
     hist.epochs = seen / plan.n
     K = plan.num_classes
+    read = hist.loss
+    if hist.stop_reason is not None and hist.stop_reason.startswith("NonFiniteGradientError"):
+        read = [*hist.loss, math.inf]  # the update diverged: as a non-finite next loss
     hist.diagnosis = diagnose(
-        hist.loss, K, baseline=net.loss_layer.initial_loss(K, batch_size=plan.batch_size))
+        read, K, baseline=net.loss_layer.initial_loss(K, batch_size=plan.batch_size))
     return hist

@@ -235,3 +235,13 @@ def test_bad_input(history, kwargs, exc, match):
 def test_bad_num_classes():
     with pytest.raises(ValueError, match="diagnose: argument 'num_classes'"):
         diagnose([2.3], 0)
+
+
+@pytest.mark.parametrize("first", [1e17, 5e15, 1e300, 1.7e308])
+def test_window_means_survive_one_huge_early_loss(first):
+    """The windows are summed one by one: a running sum's differences lost every
+    later window to a huge first loss (1e17 then 2.0s read as an end loss of 0)."""
+    tail = np.linspace(2.3, 0.01, 300)
+    d = diagnose([first, *tail], 10)
+    assert d.end_loss == pytest.approx(np.mean(tail[-d.window:]), rel=1e-12)
+    assert d.start_loss == pytest.approx(np.mean([first, *tail[:d.window - 1]]), rel=1e-12)

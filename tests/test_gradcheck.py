@@ -164,3 +164,15 @@ def test_inputs_that_are_not_arrays_get_a_clear_error(bad, found):
     if not isinstance(bad, list):
         with pytest.raises(TypeError, match="^" + re.escape(msg.format("x")) + "$"):
             gradcheck(SoftmaxWithLoss(), bad, labels=np.array([0]))
+
+
+@pytest.mark.parametrize("check_params", [True, False])
+def test_float32_parameters_are_refused_even_when_not_checked(check_params):
+    """A float32 layer computes in float32: central differences would call its correct
+    input gradient wrong (ok=False, error 1) with check_params=False."""
+    from softmaxlab.layers import InnerProduct, SoftmaxWithLoss
+    from softmaxlab.net import Net
+
+    net = Net([InnerProduct(2, 2, dtype="float32")], loss=SoftmaxWithLoss())
+    with pytest.raises(TypeError, match=r"gradcheck: argument 'innerproduct0.weight' must be float64"):
+        gradcheck(net, np.ones((2, 2)), labels=np.array([0, 1]), check_params=check_params)

@@ -623,3 +623,33 @@ def test_no_features_h_0_gives_the_loss_of_the_bias_alone(chunk, with_bias):
     assert g.hidden.shape == (4, 0) and g.weight.shape == (5, 0)
     if with_bias:
         np.testing.assert_allclose(g.bias, gz.sum(axis=0), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("masked", [slice(48, 64), slice(0, 16), slice(20, 37), slice(0, 63)])
+@pytest.mark.parametrize("chunk", [None, 16, 5, 48, 1])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_a_range_of_classes_masked_by_a_minus_inf_bias(lib, masked, chunk, eps):
+    """A vocabulary tile whose scores are all -inf (a masked range of classes) adds
+    nothing: it gave NaN when it was the first tile or needed the shift."""
+    rng = np.random.default_rng(0)
+    h, w = rng.normal(size=(8, 4)), rng.normal(size=(64, 4))
+    b = np.zeros(64)
+    b[masked] = -np.inf
+    free = np.setdiff1d(np.arange(64), np.arange(64)[masked])
+    y = rng.choice(free, 8)
+    _check_against_materialised(h, w, b, y, chunk, lib=lib, label_smoothing=eps)
+
+
+@pytest.mark.parametrize("chunk", [None, 5, 3])
+@pytest.mark.parametrize("eps", [0.1, 1.0])
+def test_a_label_masked_by_its_bias_with_smoothing_is_inf(lib, chunk, eps):
+    rng = np.random.default_rng(1)
+    h, w = rng.normal(size=(2, 3)), rng.normal(size=(10, 3))
+    b = np.zeros(10)
+    b[4] = -np.inf
+    y = np.array([4, 1])
+    want = sml.cross_entropy(h @ w.T + b, y, label_smoothing=eps, reduction="none")
+    got = sml.linear_cross_entropy(lib.asarray(h), lib.asarray(w), lib.asarray(y), bias=lib.asarray(b),
+                                   label_smoothing=eps, chunk_size=chunk, reduction="none")
+    np.testing.assert_array_equal(sml.to_numpy(got), want)
+    assert np.isinf(want).all()

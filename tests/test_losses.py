@@ -965,3 +965,26 @@ def test_tuple_or_none_class_axes_flatten_in_the_order_given(axis, soft):
 def test_bad_tuple_class_axes(axis, exc, pattern):
     with pytest.raises(exc, match=pattern):
         sml.cross_entropy(np.zeros((2, 3, 4, 5)), np.zeros((2, 4), int), axis=axis)
+
+
+@pytest.mark.parametrize("case", [
+    dict(z=[[0.0, -np.inf, 1.0]], y=[1], weight=[1.0, 0.0, 2.0]),
+    dict(z=[[0.0, -np.inf]], y=[1], label_smoothing=1.0),
+    dict(z=[[0.0, -np.inf, 2.0], [1.0, 1.0, -np.inf]], y=[1, 2], weight=[1.0, 0.0, 0.0],
+         label_smoothing=0.3),
+])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_a_label_term_of_weight_0_at_minus_inf_counts_0_on_every_path(case, reduction):
+    """The fused kernel, the reference path (where=) and other libraries agree: a
+    label term whose coefficient is 0 adds 0 even at a -inf logit (0 * inf)."""
+    import array_api_strict as xps
+
+    kw = {k: np.asarray(v) if k == "weight" else v for k, v in case.items() if k not in "zy"}
+    z, y = np.asarray(case["z"]), np.asarray(case["y"])
+    want, want_g = sml.cross_entropy_with_grad(z, y, reduction=reduction, **kw)
+    got, g = sml.cross_entropy_with_grad(z, y, reduction=reduction, where=np.ones(z.shape, bool), **kw)
+    kx = {k: xps.asarray(v) if k == "weight" else v for k, v in kw.items()}
+    got_x, g_x = sml.cross_entropy_with_grad(xps.asarray(z), xps.asarray(y), reduction=reduction, **kx)
+    for a, ga in ((got, g), (sml.to_numpy(got_x), sml.to_numpy(g_x))):
+        np.testing.assert_allclose(a, want, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(ga, want_g, rtol=1e-14, atol=1e-300)

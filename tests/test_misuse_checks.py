@@ -308,7 +308,13 @@ def test_fit_temperature_takes_numpy_bounds(bounds):
     assert 0.1 <= fit_temperature(_Z, _YP, bounds=bounds) <= 5
 
 
-@pytest.mark.parametrize("k", [2, 3, 10])
+def test_fit_temperature_takes_two_class_scores_that_look_like_probabilities():
+    """Two scores in [0, 1] summing to 1 are plausible logits (a margin of +-1 at most)."""
+    for z in ([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], [[0.2, 0.8], [0.6, 0.4]]):
+        assert fit_temperature(np.asarray(z), np.arange(len(z)) % 2) > 0
+
+
+@pytest.mark.parametrize("k", [3, 10])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fit_temperature_refuses_probabilities(k, dtype):
     p = sml.softmax(RNG.normal(size=(20, k)).astype(dtype), axis=1)
@@ -473,3 +479,11 @@ def test_checkers_report_a_mutation_also_when_the_function_fails_otherwise(after
 def test_checkers_report_no_mutation_when_there_is_none():
     r = check_softmax(lambda x: 1 / 0, verbose=False)
     assert r.failed and not any("in place" in f.hint for f in r.failed)
+
+
+@pytest.mark.parametrize("dtype, k, total", [(np.float16, 1000, 1.5), (np.float32, 200_000, 1.01),
+                                            (np.float64, 10, 1.0 + 1e-5)])
+def test_ece_refuses_rows_that_are_clearly_not_probabilities_in_any_dtype(dtype, k, total):
+    p = np.full((3, k), total / k).astype(dtype)
+    with pytest.raises(ValueError, match="sums to"):
+        expected_calibration_error(p, np.zeros(3, int))

@@ -246,3 +246,26 @@ def test_param_data_must_be_finite(bad, at):
     data[at] = bad
     with pytest.raises(ValueError, match=rf"Param: argument 'data' must be finite; found {bad!r} at index \({at[0]},\)"):
         Param(data)
+
+
+@pytest.mark.parametrize("grad, dtype, lr, exc, match", [
+    (np.array([1e39, 1.0]), np.float32, 0.1, "NonFiniteGradientError",
+     r"'params\[0\].grad' must be finite in the parameter's dtype float32"),
+    (np.array([1e308, 1.0]), np.float64, 10.0, "NonFiniteGradientError",
+     r"'params\[0\]' must be finite after the update \(the step overflows"),
+    (np.array([1 + 5j, 1.0]), np.float64, 0.1, "TypeError",
+     r"'params\[0\].grad' must be a real floating array; found complex dtype complex128"),
+    (np.array([True, False]), np.float64, 0.1, "TypeError",
+     r"'params\[0\].grad' must be a real floating array; found boolean dtype bool"),
+    (np.ma.masked_array([np.nan, 1.0], mask=[1, 0]), np.float64, 0.1, "TypeError",
+     r"'params\[0\].grad' must be a plain array, not a numpy.ma masked array"),
+])
+def test_step_refuses_gradients_that_would_write_nan_or_inf_or_lose_information(grad, dtype, lr, exc,
+                                                                               match):
+    from softmaxlab import optim
+
+    p = Param(np.zeros(2, dtype))  # unnamed: messages call it params[0]
+    p.grad = grad
+    with pytest.raises(getattr(optim, exc, None) or TypeError, match=match):
+        SGD([p], lr=lr).step()
+    np.testing.assert_array_equal(p.data, np.zeros(2, dtype))

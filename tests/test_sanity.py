@@ -111,8 +111,12 @@ def test_bad_options(kwargs, exc, match):
 def test_bad_net_and_batch():
     with pytest.raises(TypeError, match=r"overfit_batch: argument 'net' must be a Net"):
         overfit_batch(object(), X, Y)
-    with pytest.raises(ValueError, match=r"argument 'net' must be a Net with a loss layer"):
+    with pytest.raises(TypeError, match=r"argument 'net' must be a Net with a loss layer; found "
+                                        r"Net\(\.\.\., loss=None\)"):  # as train says it
         overfit_batch(Net([InnerProduct(8, 5)]), X, Y)
+    with pytest.raises(TypeError, match=r"argument 'net' must be a Net with a loss layer; found "
+                                        r"InnerProduct \(a layer: wrap it"):
+        overfit_batch(InnerProduct(8, 5), X, Y)
     with pytest.raises(ValueError, match=r"argument 'y' must be 20 labels .*shape \(19,\)"):
         overfit_batch(mlp(), X, Y[:19])
     with pytest.raises(ValueError, match=r"argument 'X' must be an array of shape \(N, \.\.\.\)"):

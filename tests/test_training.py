@@ -320,6 +320,7 @@ def test_train_stops_cleanly_when_a_gradient_overflows_with_a_finite_loss():
                      progress=False)
     assert hist.stopped_early and "NonFiniteGradientError" in hist.stop_reason
     assert len(hist.loss) == 1 and math.isfinite(hist.loss[0])
+    assert hist.diagnosis.verdict in ("diverging", "bad_init")
     np.testing.assert_array_equal(ip.weight.data, [[1e-307, 0.0], [0.0, -1e-307]])
 
 
@@ -334,3 +335,13 @@ def test_train_refuses_data_whose_labels_are_all_ignored(which):
                                          r"label that is not the loss layer's ignore_index=-1; "
                                          r"found all 6 labels equal to it"):
         train(net, SGD(net.params, lr=0.1), data, val_data=val, iterations=2, progress=False)
+
+
+@pytest.mark.parametrize("axis", [0, 2, -2])
+def test_train_refuses_a_loss_layer_whose_class_axis_is_not_after_the_samples(axis):
+    net = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss(axis=axis))
+    with pytest.raises(ValueError, match=rf"train: argument 'net' must be a net whose loss layer has "
+                                         rf"its class axis right after the samples \(axis=1\); found "
+                                         rf"SoftmaxWithLoss\(axis={axis}\)"):
+        train(net, SGD(net.params, lr=0.1), (np.ones((5, 4)), np.zeros(5, int)), iterations=2,
+              progress=False)

@@ -164,7 +164,9 @@ def _stats_part(S: TileStats, hb, wt, z, y, bias, r0: int, v0: int, v1: int, k0:
             if not (np.minimum.reduce(s) >= s_lo and np.maximum.reduce(s) <= s_hi):
                 S.plain[rows] &= (s >= s_lo) & (s <= s_hi)
                 mt[i:i + c1 - c0] = mx = np.maximum.reduce(zc, axis=1)
-                np.subtract(zc, mx[:, None], out=eb)
+                # A row of this tile that is all -inf (classes masked by the bias)
+                # is shifted by 0: its terms stay exp(-inf) = 0, not NaN.
+                np.subtract(zc, np.where(np.isfinite(mx), mx, 0.0)[:, None], out=eb)
                 np.exp(eb, out=eb)
                 s = np.add.reduce(eb, axis=1)
             r, col = _label_rows(y[rows], v0, v1)
@@ -177,7 +179,8 @@ def _stats_part(S: TileStats, hb, wt, z, y, bias, r0: int, v0: int, v1: int, k0:
         part = slice(r0 + k0, r0 + k1)
         m = S.m[part]
         mn = np.maximum(m, mt)
-        S.d[part] = S.d[part] * np.exp(m - mn) + st * np.exp(mt - mn)
+        shift = np.where(np.isfinite(mn), mn, 0.0)  # nothing finite yet: d stays 0
+        S.d[part] = S.d[part] * np.exp(m - shift) + st * np.exp(mt - shift)
         S.m[part] = mn
 
 
@@ -192,11 +195,12 @@ def finish_stats(S: TileStats, coef):
     with np.errstate(all="ignore"):
         log_r = S.m + np.log(S.d)
         nll = np.logaddexp(0.0, log_r - S.zy)
-        lse = np.where(S.has_y, S.zy + nll, log_r)
+        # A label at -inf (its class masked by the bias) adds nothing to the sum.
+        lse = np.where(S.has_y & np.isfinite(S.zy), S.zy + nll, log_r)
         rows = nll
         if S.eps:
             smooth = np.maximum(lse - S.zsum / S.V, 0.0)
-            rows = (1 - S.eps) * nll + S.eps * smooth
+            rows = S.eps * smooth if S.eps == 1.0 else (1 - S.eps) * nll + S.eps * smooth
         S.lse_c = lse.astype(S.dtype)
         S.coef, S.coef_c = coef, coef.astype(S.dtype)
         # exp(z - lse_c) * c2: z - lse_c is exact for the scores near lse (within a
