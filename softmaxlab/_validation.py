@@ -116,9 +116,12 @@ def float_dtype_name(dtype: Any, fn: str, name: str = "dtype") -> str:
 
 
 def compute_dtype(x, xp):
-    """float16 is computed in float32; other floating dtypes as they are."""
+    """float16 (and bfloat16, where a library has it) is computed in float32; other
+    floating dtypes as they are."""
     f16 = getattr(xp, "float16", None)  # the array API standard has no float16
-    return xp.float32 if f16 is not None and x.dtype == f16 else x.dtype
+    if f16 is not None and x.dtype == f16 or dtype_name(x.dtype) == "bfloat16":
+        return xp.float32
+    return x.dtype
 
 
 def normalize_axis(axis: Any, ndim: int, fn: str, name: str = "axis", *,

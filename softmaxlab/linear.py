@@ -157,6 +157,10 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
     A.xp, A.N, A.H, A.V = xp, N, H, Vn
     A.chunk = default_chunk_size(N, Vn) if chunk_size is None else chunk_size
     A.in_dtype, A.cdtype = h.dtype, V.compute_dtype(h, xp)
+    if A.cdtype != xp.float32 and A.cdtype != xp.float64:  # longdouble
+        raise V.argument_error(fn, "hidden", "float16, float32 or float64 (the blocked "
+                               "kernels compute in float32 or float64)",
+                               f"dtype {V.dtype_name(h.dtype)}", TypeError, must="have")
     A.h = h if A.cdtype == h.dtype else xp.astype(h, A.cdtype)
     A.w = w if A.cdtype == w.dtype else xp.astype(w, A.cdtype)
     A.b = None
@@ -530,7 +534,7 @@ def _run(fn: str, A: _Args, want_grad: bool, validate: bool):
     xp = A.xp
     nb, vb = _blocks(A)
     scale = _scale(A)
-    if vb == A.V:
+    if vb == A.V or A.N == 0:  # no rows: nothing to cut into tiles
         rows, grads = _run_rows(A, nb, want_grad, scale)
     else:
         rows, grads = _run_tiles(A, nb, vb, want_grad, scale)

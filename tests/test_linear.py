@@ -653,3 +653,20 @@ def test_a_label_masked_by_its_bias_with_smoothing_is_inf(lib, chunk, eps):
                                    label_smoothing=eps, chunk_size=chunk, reduction="none")
     np.testing.assert_array_equal(sml.to_numpy(got), want)
     assert np.isinf(want).all()
+
+
+@pytest.mark.parametrize("chunk", [None, 7, 1])
+def test_an_empty_batch_gives_zero_loss_and_zero_weight_gradient(chunk):
+    loss, g = sml.linear_cross_entropy_with_grad(np.zeros((0, 5)), np.ones((13, 5)), np.zeros(0, int),
+                                                 bias=np.zeros(13), chunk_size=chunk, reduction="sum")
+    assert float(loss) == 0.0 and g.hidden.shape == (0, 5)
+    assert not g.weight.any() and not g.bias.any()
+
+
+def test_longdouble_is_refused_with_the_dtypes_it_takes():
+    h, w = np.ones((5, 4), np.longdouble), np.ones((40, 4), np.longdouble)
+    if np.dtype(np.longdouble) == np.float64:
+        pytest.skip("longdouble is float64 on this platform")
+    with pytest.raises(TypeError, match=r"linear_cross_entropy: argument 'hidden' must have float16, "
+                                        r"float32 or float64"):
+        sml.linear_cross_entropy(h, w, np.zeros(5, int))

@@ -894,8 +894,7 @@ def test_index_arrays_are_converted_to_intp(fn, monkeypatch):
     monkeypatch.setattr(losses, "as_indices", spy)
     x, t = _case((6, 4), 1, ignore=-100 if fn in CE_FNS else None)
     fn(x, t.astype(np.int32), weight=np.linspace(1, 2, 4))
-    assert seen and all(o == np.intp for _, o in seen)  # int32 labels went in
-    assert seen[0][0] == np.int32
+    assert seen and all(o == np.intp for _, o in seen)  # int32 labels went in (widened to int64)
 
 
 @pytest.mark.torch
@@ -988,3 +987,14 @@ def test_a_label_term_of_weight_0_at_minus_inf_counts_0_on_every_path(case, redu
     for a, ga in ((got, g), (sml.to_numpy(got_x), sml.to_numpy(g_x))):
         np.testing.assert_allclose(a, want, rtol=1e-14, atol=0)
         np.testing.assert_allclose(ga, want_g, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.torch
+def test_torch_bfloat16_is_computed_in_float32_like_float16():
+    torch = torch_or_skip()
+    z = torch.tensor([[0.5, -1.0, 2.0], [3.0, 0.0, -2.0]])
+    y = torch.tensor([2, 0])
+    loss, g = sml.cross_entropy_with_grad(z.bfloat16(), y)
+    ref = torch.nn.functional.cross_entropy(z.bfloat16().float(), y)
+    assert loss.dtype == torch.float32 and g.dtype == torch.bfloat16
+    assert float(loss) == pytest.approx(float(ref), rel=1e-6)
