@@ -355,7 +355,13 @@ class Layer(_LayerBase):
                                    f"the gradient of the output, of the output's shape "
                                    f"{self._top_shape}", f"{tuple(dy.shape)}")
         if dy.dtype != self._top_dtype:  # the gradients keep the forward pass's dtype
-            dy = array_namespace(dy, fn=f"{self._label()}.backward").astype(dy, self._top_dtype)
+            xp = array_namespace(dy, fn=f"{self._label()}.backward")
+            with V.quiet(xp):
+                cast = xp.astype(dy, self._top_dtype)
+            V.check_entries(xp.isfinite(dy) & ~xp.isfinite(cast), dy, xp,
+                            f"{self._label()}.backward", "dy", "representable in the forward "
+                            f"pass's dtype {V.dtype_name(self._top_dtype)}")
+            dy = cast
         return self._backward(dy, self._cache)
 
     # -- hooks -------------------------------------------------------------

@@ -153,7 +153,8 @@ def _prepare_scores(fn: str, logits, target, weight, axis, name: str) -> _Proble
     logits = plain_array(logits, fn, name)
     xp, logits = V.namespace_and_array(logits, fn, name, target, weight, float_like=True)
     V.check_float(logits, xp, fn, name)
-    if logits.ndim == 1 and type(axis) is int and axis == 1:
+    if logits.ndim == 1 and isinstance(axis, numbers.Integral) and not isinstance(axis, bool) \
+            and axis == 1:
         axis = 0  # unbatched (C,) scores: the only class axis, as PyTorch infers it
     P = _Problem()
     P.axes = axes = _class_axes(fn, axis, logits.ndim, name)

@@ -33,11 +33,12 @@ __all__ = ["SGD", "LR_POLICIES", "NonFiniteGradientError"]
 
 
 def _power(base: float, exponent: float) -> float:
-    """``base ** exponent`` that gives inf instead of raising OverflowError."""
+    """``base ** exponent`` that gives its limit, inf or 0, instead of raising
+    OverflowError (``0.9 ** 10**400`` is 0, not an overflow)."""
     try:
         return base ** exponent
     except OverflowError:
-        return math.inf
+        return math.inf if (abs(base) > 1) == (exponent > 0) else 0.0
 
 
 def _logistic(x: float) -> float:
@@ -242,7 +243,11 @@ class SGD:
     def lr_at(self, it: int) -> float:
         """The learning rate of the policy at iteration `it` (Caffe's GetLearningRate)."""
         t = V.check_int(it, "SGD.lr_at", "it", lo=0)
-        rate = self.lr * _POLICIES[self.lr_policy].factor(self, t)
+        factor = _POLICIES[self.lr_policy].factor
+        try:
+            rate = self.lr * factor(self, t)
+        except OverflowError:  # an iteration beyond any float: the policy's limit
+            rate = self.lr * factor(self, math.inf)
         if not math.isfinite(rate):
             raise ValueError(
                 f"SGD.lr_at: the learning rate of lr_policy={self.lr_policy!r} with "

@@ -322,6 +322,15 @@ class _Evaluator:
 
 
 # --------------------------------------------------------------------------- one step
+def _all_ignored(net: Any, yb: Any) -> bool:
+    """Whether every label of a minibatch is the loss layer's ignore_index."""
+    ignore = getattr(net.loss_layer, "ignore_index", None)
+    if ignore is None or not _has_int_labels(yb):
+        return False
+    kept = V.not_equal_to(yb, ignore, array_namespace(yb, fn="train"))
+    return kept is not None and not V.any_true(kept, array_namespace(yb, fn="train"))
+
+
 def _step(net: Any, solver: Any, xb: Any, yb: Any, hist: TrainingHistory) -> float:
     """One iteration: record the loss, then back-propagate and update unless it is NaN/inf.
 
@@ -425,7 +434,10 @@ def train(
     ``net.backward()`` and ``solver.step()``.  A NaN or inf loss is recorded,
     the run stops *before* back-propagating it, and the returned history
     carries the diagnosis (``"diverging"``, or ``"bad_init"`` when the very
-    first loss is not finite) instead of an exception from deep inside.
+    first loss is not finite) instead of an exception from deep inside.  A
+    minibatch whose labels are all the loss layer's ``ignore_index`` is skipped
+    (no loss recorded, no update): its loss is 0 by definition and would read as
+    a sudden fall.
 
     Parameters
     ----------
@@ -524,6 +536,9 @@ def train(
             while updates < plan.total and not hist.stopped_early:
                 for xb, yb in minibatches(plan.X, plan.y, plan.batch_size,
                                           shuffle=plan.shuffle, seed=plan.rng):
+                    if _all_ignored(net, yb):  # its loss, 0 by definition, measures nothing
+                        seen += num_rows(xb, "train", "xb")
+                        continue
                     loss = _step(net, solver, xb, yb, hist)
                     if hist.stopped_early:
                         break

@@ -455,3 +455,12 @@ def test_setup_refuses_a_shape_that_is_not_non_negative_integers(shape):
     with pytest.raises(TypeError, match=r"InnerProduct.setup: argument 'input_shape' must be a tuple of "
                                         r"non-negative integers"):
         InnerProduct(3, 2).setup(shape)
+
+
+def test_backward_refuses_a_gradient_that_overflows_the_forward_dtype():
+    ip = InnerProduct(4, 2, dtype="float32", seed=0)
+    ip.forward(np.ones((3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"InnerProduct.backward: argument 'dy' must be representable in "
+                                         r"the forward pass's dtype float32; found 1e\+300 at index \(0, 1\)"):
+        ip.backward(np.array([[1.0, 1e300], [0, 0], [0, 0]]))
+    assert not ip.weight.grad.any()

@@ -998,3 +998,10 @@ def test_torch_bfloat16_is_computed_in_float32_like_float16():
     ref = torch.nn.functional.cross_entropy(z.bfloat16().float(), y)
     assert loss.dtype == torch.float32 and g.dtype == torch.bfloat16
     assert float(loss) == pytest.approx(float(ref), rel=1e-6)
+
+
+@pytest.mark.parametrize("axis", [1, np.int64(1), np.int32(1), 0, -1])
+def test_unbatched_scores_take_the_default_class_axis_as_any_integer(axis):
+    x = np.array([0.5, 1.0, -2.0, 0.0])
+    assert float(sml.cross_entropy(x, np.array(1), axis=axis)) == pytest.approx(
+        float(sml.cross_entropy(x[None], np.array([1]))), rel=1e-15)

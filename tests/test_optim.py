@@ -269,3 +269,14 @@ def test_step_refuses_gradients_that_would_write_nan_or_inf_or_lose_information(
     with pytest.raises(getattr(optim, exc, None) or TypeError, match=match):
         SGD([p], lr=lr).step()
     np.testing.assert_array_equal(p.data, np.zeros(2, dtype))
+
+
+@pytest.mark.parametrize("policy, kw, limit", [
+    ("inv", dict(gamma=0.1, power=0.75), 0.0), ("poly", dict(power=1.0, max_iter=10), 0.0),
+    ("sigmoid", dict(gamma=-0.1, stepsize=10), 0.0), ("sigmoid", dict(gamma=0.1, stepsize=10), 0.1),
+    ("exp", dict(gamma=0.9), 0.0), ("step", dict(gamma=0.5, stepsize=3), 0.0),
+])
+@pytest.mark.parametrize("it", [10**20, 10**400])
+def test_lr_at_an_iteration_beyond_any_float_is_the_policys_limit(policy, kw, limit, it):
+    s = SGD([Param(np.zeros(1))], lr=0.1, lr_policy=policy, **kw)
+    assert s.lr_at(it) == pytest.approx(limit, abs=1e-12)

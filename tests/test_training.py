@@ -345,3 +345,14 @@ def test_train_refuses_a_loss_layer_whose_class_axis_is_not_after_the_samples(ax
                                          rf"SoftmaxWithLoss\(axis={axis}\)"):
         train(net, SGD(net.params, lr=0.1), (np.ones((5, 4)), np.zeros(5, int)), iterations=2,
               progress=False)
+
+
+def test_minibatches_of_only_ignored_labels_are_skipped_not_recorded_as_zero():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 4))
+    y = np.array([-1] * 5 + [0, 1, 2, 0, 1])
+    net = Net([InnerProduct(4, 3, seed=0)], loss=SoftmaxWithLoss(ignore_index=-1))
+    hist = train(net, SGD(net.params, lr=0.1), (X, y), iterations=4, batch_size=5, shuffle=False,
+                 progress=False)
+    assert len(hist.loss) == 4 and all(v > 0 for v in hist.loss)
+    assert hist.diagnosis.verdict != "diverging"
