@@ -141,6 +141,7 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
     A.ignore_index = None if ignore_index is None else int(ignore_index)
     xp, h = V.namespace_and_array(hidden, fn, "hidden", weight, target, bias)
     w = V.as_array(weight, xp, fn, "weight")
+    V.same_device(w, h, fn, "weight", "hidden")
     _check_matrix(fn, "hidden", h, xp, "(N, H)")
     _check_matrix(fn, "weight", w, xp, "(V, H) (the layout of torch.nn.Linear.weight)")
     (N, H), (Vn, Hw) = tuple(h.shape), tuple(w.shape)
@@ -166,6 +167,7 @@ def _prepare(fn, hidden, weight, target, bias, ignore_index, label_smoothing, re
     A.b = None
     if bias is not None:
         b = V.as_array(bias, xp, fn, "bias")
+        V.same_device(b, h, fn, "bias", "hidden")
         if tuple(b.shape) != (Vn,) or b.dtype != h.dtype:
             raise V.argument_error(fn, "bias", f"an array of shape ({Vn},) and dtype "
                                    f"{V.dtype_name(h.dtype)}, one entry per class",
@@ -185,6 +187,7 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
     """Integer labels of shape (N,), in [0, V - 1] or equal to ignore_index."""
     xp, N, Vn = A.xp, A.N, A.V
     y = V.as_array(target, xp, fn, "target")
+    V.same_device(y, A.h, fn, "target", "hidden")
     if V.dtype_kind(y.dtype, xp) != "integer":
         raise V.argument_error(fn, "target", "integer class labels",
                                f"dtype {V.dtype_name(y.dtype)}", TypeError)

@@ -84,6 +84,7 @@ def _prepare(fn: str, logits, target, *, axis, weight, ignore_index, validate,
     P = _prepare_scores(fn, logits, target, weight, axis, name)
     P.unbatched_keeps_1 = unbatched_keeps_1
     target = V.as_array(plain_array(target, fn, "target"), P.xp, fn, "target")
+    V.same_device(target, P.zraw, fn, "target", name)
     kind = V.dtype_kind(target.dtype, P.xp)
     P.labels = P.probs = P.valid = None
     if kind == "floating":
@@ -291,6 +292,7 @@ def _prepare_weight(P: _Problem, fn: str, weight):
     """Class weights: ``(C,)`` and finite (of any sign, as in PyTorch), in the compute dtype."""
     xp, C = P.xp, P.C
     w = V.as_array(plain_array(weight, fn, "weight"), xp, fn, "weight")
+    V.same_device(w, P.zraw, fn, "weight", "scores" if fn.startswith("multiclass") else "logits")
     if tuple(w.shape) != (C,):
         raise ValueError(f"{fn}: argument 'weight' must have shape ({C},), one weight per "
                          f"class; found shape {tuple(w.shape)}")
@@ -335,6 +337,8 @@ def _check_out(P: _Problem, out, fn: str) -> None:
     if hasattr(out, "__array_namespace__") and olib != lib:
         raise ValueError(f"{fn}: argument 'out' must be an array of the scores' library "
                          f"({lib}); found {type(out).__module__}.{type(out).__name__}")
+    if hasattr(out, "__array_namespace__"):
+        V.same_device(out, P.zraw, fn, "out", "logits")
     if tuple(getattr(out, "shape", ())) != shape or getattr(out, "dtype", None) != P.in_dtype:
         raise ValueError(f"{fn}: argument 'out' must be an array of shape {shape} and dtype "
                          f"{V.dtype_name(P.in_dtype)}; found {type(out).__name__} of shape "

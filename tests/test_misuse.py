@@ -446,3 +446,39 @@ def test_check_int_takes_0d_integer_arrays_and_refuses_bools_and_floats(value, o
     else:
         with pytest.raises(TypeError, match=r"f: argument 'n' must be an integer; found "):
             V.check_int(value, "f", "n")
+
+
+@pytest.mark.parametrize("which", ["target", "weight", "probs", "hinge-target", "out",
+                                   "linear-weight", "linear-bias", "linear-target"])
+def test_an_argument_on_another_device_is_named(which):
+    import array_api_strict as xps
+
+    import softmaxlab as sml
+
+    d1 = xps.Device("device1")
+    z, y = xps.asarray(np.zeros((2, 3))), xps.asarray(np.array([0, 1]))
+
+    def on1(a):
+        return xps.asarray(np.asarray(a), device=d1)
+
+    calls = {
+        "target": (lambda: sml.cross_entropy(z, on1([0, 1])), "cross_entropy", "target", "logits"),
+        "weight": (lambda: sml.cross_entropy(z, y, weight=on1(np.ones(3))), "cross_entropy", "weight",
+                   "logits"),
+        "probs": (lambda: sml.cross_entropy(z, on1(np.full((2, 3), 1 / 3))), "cross_entropy", "target",
+                  "logits"),
+        "hinge-target": (lambda: sml.multiclass_hinge(z, on1([0, 1])), "multiclass_hinge", "target",
+                         "scores"),
+        "out": (lambda: sml.cross_entropy_with_grad(z, y, out=on1(np.zeros((2, 3)))),
+                "cross_entropy_with_grad", "out", "logits"),
+        "linear-weight": (lambda: sml.linear_cross_entropy(z, on1(np.ones((4, 3))), y),
+                          "linear_cross_entropy", "weight", "hidden"),
+        "linear-bias": (lambda: sml.linear_cross_entropy(z, xps.asarray(np.ones((4, 3))), y,
+                                                         bias=on1(np.zeros(4))),
+                        "linear_cross_entropy", "bias", "hidden"),
+        "linear-target": (lambda: sml.linear_cross_entropy(z, xps.asarray(np.ones((4, 3))), on1([0, 1])),
+                          "linear_cross_entropy", "target", "hidden"),
+    }
+    call, fn, arg, of = calls[which]
+    with pytest.raises(ValueError, match=rf"^{fn}: argument '{arg}' must be on the device of '{of}'"):
+        call()
