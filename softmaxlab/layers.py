@@ -769,13 +769,17 @@ class LossLayer(_LayerBase, abc.ABC):
             return self._loss_and_grad(scores, labels)
         except NonFiniteScoresError:
             raise
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             xp = array_namespace(scores, fn=f"{self._label()}.{method}")
-            if V.dtype_kind(scores.dtype, xp) != "floating":
-                raise
-            bad = xp.isnan(scores) | (scores == math.inf)
-            if not V.any_true(bad, xp):
-                raise
+            bad = (xp.isnan(scores) | (scores == math.inf)
+                   if V.dtype_kind(scores.dtype, xp) == "floating" and type(exc) is ValueError
+                   else None)
+            if bad is None or not V.any_true(bad, xp):
+                if type(exc) not in (ValueError, TypeError):
+                    raise
+                # The loss function's message, said by the layer the user called.
+                raise type(exc)(f"{self._label()}.{method}: " + str(exc).replace(
+                    "argument 'target'", "argument 'target' (the labels)")) from exc
             idx = V.first_true_index(bad, tuple(scores.shape))
             raise NonFiniteScoresError(
                 f"{self._label()}.{method}: the scores hold "

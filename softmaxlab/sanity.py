@@ -97,6 +97,10 @@ def _check_batch(net: Any, X: Any, y: Any, fn: str) -> tuple[Any, Any, int]:
         found = ("Net(..., loss=None)" if hasattr(net, "loss_layer")
                  else f"{type(net).__name__} (a layer: wrap it, Net([layer], loss=SoftmaxWithLoss()))")
         raise V.argument_error(fn, "net", "a Net with a loss layer", found, TypeError)
+    if getattr(net.loss_layer, "loss_weight", 1.0) == 0:
+        raise V.argument_error(fn, "net", "a net whose loss layer has loss_weight > 0 (with 0 "
+                               "the loss is 0 whatever the scores: nothing to fit)",
+                               f"{type(net.loss_layer).__name__}(loss_weight=0)")
     X, y = _as_batch_array(X, fn, "X"), _as_batch_array(y, fn, "y")
     n = X.shape[0] if len(X.shape) >= 2 else 0
     if n < 1:

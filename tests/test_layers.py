@@ -464,3 +464,14 @@ def test_backward_refuses_a_gradient_that_overflows_the_forward_dtype():
                                          r"the forward pass's dtype float32; found 1e\+300 at index \(0, 1\)"):
         ip.backward(np.array([[1.0, 1e300], [0, 0], [0, 0]]))
     assert not ip.weight.grad.any()
+
+
+@pytest.mark.parametrize("labels, exc, match", [
+    (np.array([0, 5]), ValueError, r"argument 'target' \(the labels\) holds class label 5"),
+    (np.array([0.5, 1.0]), TypeError, r"argument 'target' \(the labels\) has the shape of class labels"),
+    (np.array([0, 1, 2]), ValueError, r"argument 'target' \(the labels\) has shape \(3,\)"),
+])
+@pytest.mark.parametrize("make", [SoftmaxWithLoss, HingeLoss])
+def test_loss_layer_errors_name_the_layer_and_the_labels(make, labels, exc, match):
+    with pytest.raises(exc, match=rf"^{make.__name__}.forward: .*{match}"):
+        make().forward(np.zeros((2, 3)), labels)

@@ -133,3 +133,10 @@ def test_runs_on_another_backend():
     ref = overfit_batch(mlp(), X, Y)
     assert res.verdict == ref.verdict == "passed"
     assert res.loss[:5] == pytest.approx(ref.loss[:5], rel=1e-10)
+
+
+def test_a_loss_weight_of_zero_is_refused():
+    net = Net([InnerProduct(8, 5)], loss=SoftmaxWithLoss(loss_weight=0))
+    with pytest.raises(ValueError, match=r"overfit_batch: argument 'net' must be a net whose loss layer "
+                                         r"has loss_weight > 0"):
+        overfit_batch(net, X, Y)
