@@ -353,7 +353,7 @@ def decision_regions(W: Any, b: Any, *, extent: float = 2.5,
     ------
     ValueError
         If `W` is not (2, K) or `b` not (K,), either holds NaN or inf, `extent`
-        is not a finite number > 0 or `resolution` is below 2.
+        is not a number in (0, 1e150] or `resolution` not in [2, 4096].
     TypeError
         If `extent` is not a real number, `resolution` not an integer (a
         float, a bool), or an array is not real numbers or is a ``numpy.ma``
@@ -372,9 +372,13 @@ def decision_regions(W: Any, b: Any, *, extent: float = 2.5,
     """
     fn = "decision_regions"
     W, b = _linear_params(W, b, fn, 2)
-    extent = V.check_real_scalar(extent, fn, "extent", lo=0.0, lo_open=True)
+    # Bounded so that the grid's coordinates and scores stay finite and the grid
+    # fits in memory (a figure needs a few hundred points a side at most).
+    extent = V.check_real_scalar(extent, fn, "extent", lo=0.0, hi=1e150, lo_open=True)
     resolution = V.check_count(resolution, fn, "resolution", minimum=2,
-                               expected="an integer >= 2")
+                               expected="an integer in [2, 4096]")
+    if resolution > 4096:
+        raise V.argument_error(fn, "resolution", "an integer in [2, 4096]", str(resolution))
     g = np.linspace(-extent, extent, resolution)
     xx, yy = np.meshgrid(g, g)
     pts = np.stack([xx.ravel(), yy.ravel()], axis=1)

@@ -487,3 +487,14 @@ def test_ece_refuses_rows_that_are_clearly_not_probabilities_in_any_dtype(dtype,
     p = np.full((3, k), total / k).astype(dtype)
     with pytest.raises(ValueError, match="sums to"):
         expected_calibration_error(p, np.zeros(3, int))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(extent=1e308), r"argument 'extent' must be a finite number in \(0.0, 1e\+150\]"),
+    (dict(resolution=10**5), r"argument 'resolution' must be an integer in \[2, 4096\]; found 100000"),
+])
+def test_decision_regions_bounds_its_grid(kw, match):
+    from softmaxlab.interactive import decision_regions
+
+    with pytest.raises(ValueError, match=match):
+        decision_regions(np.ones((2, 2)), np.zeros(2), **kw)
