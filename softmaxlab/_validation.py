@@ -258,7 +258,7 @@ def outside_classes(labels, C: int, xp):
     the labels' dtype can hold (``labels >= 1000`` overflows for uint8 labels on
     array-API libraries, and no uint8 label can reach it)."""
     info = xp.iinfo(labels.dtype)
-    bad = labels < 0 if info.min < 0 else xp.zeros(labels.shape, dtype=xp.bool)
+    bad = labels < 0 if info.min < 0 else xp.zeros_like(labels, dtype=xp.bool)  # its device
     if C <= info.max:
         bad = bad | (labels >= C)
     return bad

@@ -69,20 +69,38 @@ class ReliabilityBins:
                 f"n={int(self.count.sum())}, ece={self.ece:.4f})")
 
 
+#: (machine epsilon, smallest subnormal) of the floating dtypes, by name.
+_FLOAT_SPACING = {"float16": (2.0**-10, 2.0**-24), "bfloat16": (2.0**-7, 2.0**-133),
+                  "float32": (2.0**-23, 2.0**-149), "float64": (2.0**-52, 2.0**-1074)}
+
+
+def _host_float64(a, xp) -> np.ndarray:
+    """`a` as a NumPy float64 array (torch's bfloat16 has no NumPy dtype: via float32)."""
+    if dtype_name(a.dtype) == "bfloat16":
+        a = xp.astype(a, xp.float32)
+    return np.asarray(to_numpy(a)).astype(np.float64)
+
+
+def _row_sum_tolerance(dtype, k: int) -> float:
+    """How far from 1 a row of `k` probabilities stored in `dtype` may sum.
+
+    Each stored probability is rounded to half an eps of itself (the sum moves by
+    eps / 2) and the tiny ones to half the smallest subnormal each; the softmax's
+    own normaliser, a sum of `k` terms, adds about sqrt(k) eps.
+    """
+    eps, sub = _FLOAT_SPACING.get(dtype_name(dtype), (0.0, 0.0))
+    return max(1e-6, 2 * eps + k * sub + math.sqrt(k) * eps)
+
+
 def _check_probs(probs: Any, labels: Any, fn: str):
     """`probs` (N, K) rows on the simplex and `labels` (N,) in range, as NumPy."""
     probs, labels = V.plain_array(probs, fn, "probs"), V.plain_array(labels, fn, "labels")
     xp, probs = V.namespace_and_array(probs, fn, "probs", labels)
     V.check_real_numeric(probs, xp, fn, "probs")
-    p = to_numpy(probs).astype(np.float64)
+    p = _host_float64(probs, xp)
     y = np.asarray(to_numpy(V.as_array(labels, xp, fn, "labels")))
     k = p.shape[-1] if p.ndim else 1
-    dt = np.dtype(dtype_name(probs.dtype))
-    # Stored probabilities are each rounded to half an eps of themselves (their sum,
-    # 1, moves by eps / 2), and the tiny ones to half the smallest subnormal each.
-    info = np.finfo(dt) if dt.kind == "f" else None
-    sum_tol = 1e-6 if info is None else max(1e-6, 2 * float(info.eps)
-                                            + k * float(info.smallest_subnormal))
+    sum_tol = _row_sum_tolerance(probs.dtype, k)
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
         raise V.argument_error(fn, "probs", "a 2-D array of shape (N, K) "
                                "with N >= 1 and K >= 2 (one row per example)",
@@ -101,7 +119,7 @@ def _check_probs(probs: Any, labels: Any, fn: str):
     if off.size:
         raise V.argument_error(fn, "probs", f"rows that sum to 1 (within {sum_tol:.2g} for "
                                f"{dtype_name(probs.dtype)}; pass softmax(scores), not the "
-                               "scores)", f"row {off[0]} sums to {sums[off[0]]:.6g}")
+                               "scores)", f"row {off[0]} sums to {float(sums[off[0]])!r}")
     out = np.flatnonzero((y < 0) | (y >= p.shape[1]))
     if out.size:
         raise V.argument_error(fn, "labels", f"in 0..{p.shape[1] - 1}",
@@ -138,9 +156,9 @@ def reliability_bins(probs: Any, labels: Any, *,
     ------
     ValueError
         If `probs` is not (N, K) with rows on the probability simplex (each
-        row summing to 1 within ``max(1e-6, 2 eps + K s)``, with ``eps`` and ``s``
-        the machine epsilon and the smallest subnormal of the dtype of
-        `probs`: float16 rows of
+        row summing to 1 within ``max(1e-6, 2 eps + K s + sqrt(K) eps)``, with
+        ``eps`` and ``s`` the machine epsilon and the smallest subnormal of the
+        dtype of `probs`: float16 rows of
         :func:`~softmaxlab.softmax` pass), if `labels` are out of range or of
         the wrong shape, or if `n_bins` is not in [1, :data:`MAX_BINS`].
     TypeError
@@ -258,11 +276,11 @@ def _check_bounds(bounds: Any, fn: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _refuse_probabilities(z: np.ndarray, fn: str) -> None:
+def _refuse_probabilities(z: np.ndarray, fn: str, tol: float) -> None:
     """Scores of 3 or more classes whose every row lies in [0, 1] and sums to 1 are
     probabilities, not logits (two scores in [0, 1] summing to 1 are plausible logits)."""
     if (z.shape[1] >= 3 and np.all((z >= 0) & (z <= 1))
-            and np.allclose(z.sum(axis=1), 1.0, rtol=0, atol=1e-6)):
+            and np.allclose(z.sum(axis=1), 1.0, rtol=0, atol=tol)):
         raise V.argument_error(
             fn, "logits", "scores (logits), not probabilities: pass the scores before the "
             "softmax, or np.log(probs) (log-probabilities are logits)",
@@ -314,8 +332,9 @@ def fit_temperature(logits: Any, labels: Any, *,
     ------
     ValueError
         If `logits` is not a finite (N, K) array with K >= 2, or holds
-        probabilities (K >= 3 and every row in [0, 1], summing to 1 within
-        1e-6: pass the scores, or their logarithm), if `labels` are out of range, if `bounds` is not a
+        probabilities (K >= 3 and every row in [0, 1], summing to 1 within the
+        tolerance of :func:`expected_calibration_error`: pass the scores, or
+        their logarithm), if `labels` are out of range, if `bounds` is not a
         pair ``0 < lo < hi < inf`` or `tol` is not a finite number > 0.
     TypeError
         If a bound or `tol` is not a real number (a bool, a string), or
@@ -356,7 +375,7 @@ def fit_temperature(logits: Any, labels: Any, *,
     logits, labels = V.plain_array(logits, fn, "logits"), V.plain_array(labels, fn, "labels")
     xp, logits = V.namespace_and_array(logits, fn, "logits", labels)
     V.check_real_numeric(logits, xp, fn, "logits")
-    z = to_numpy(logits).astype(np.float64)
+    z = _host_float64(logits, xp)
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
         raise V.argument_error(fn, "logits", "a 2-D array of shape (N, K) "
                                "with N >= 1 and K >= 2",
@@ -365,7 +384,7 @@ def fit_temperature(logits: Any, labels: Any, *,
         i, j = np.argwhere(~np.isfinite(z))[0]
         raise V.argument_error(fn, "logits", "finite", f"{float(z[i, j])!r} at "
                                f"position ({i}, {j})")
-    _refuse_probabilities(z, fn)
+    _refuse_probabilities(z, fn, _row_sum_tolerance(logits.dtype, z.shape[1]))
     uniform = np.full_like(z, 1.0 / z.shape[1])
     y_np = to_numpy(V.as_array(labels, xp, fn, "labels"))
     _, y = _check_probs(uniform, y_np, fn)       # checks the labels

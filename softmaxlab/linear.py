@@ -188,6 +188,8 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
     xp, N, Vn = A.xp, A.N, A.V
     y = V.as_array(target, xp, fn, "target")
     V.same_device(y, A.h, fn, "target", "hidden")
+    if V.dtype_kind(y.dtype, xp) == "integer" and y.dtype != xp.int64:
+        y = xp.astype(y, xp.int64)  # narrow or unsigned labels: see losses._prepare_labels
     if V.dtype_kind(y.dtype, xp) != "integer":
         raise V.argument_error(fn, "target", "integer class labels",
                                f"dtype {V.dtype_name(y.dtype)}", TypeError)
@@ -207,8 +209,6 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
             extra = "" if A.ignore_index is None else f" or ignore_index={A.ignore_index}"
             raise V.argument_error(fn, "target", f"class labels in [0, {Vn - 1}]{extra}",
                                    f"{int(to_numpy(y[pos]))} at position {pos}")
-    if y.dtype != xp.int64:  # a narrow label dtype cannot hold the class numbers it is
-        A.y = xp.astype(y, xp.int64)  # compared with (uint8 labels, 300 classes)
 
 
 #: A block of whole rows of scores needs at least this many rows: fewer make
@@ -509,7 +509,10 @@ def _check_rows(fn: str, A: _Args, rows) -> None:
     bad = xp.isnan(rows) | (rows == math.inf)
     if not V.any_true(bad, xp):
         return
-    if A.b is not None:  # +inf at a masked label: no need to look at the row's scores
+    if A.b is not None and A.eps and V.any_true(A.b == -math.inf, xp):
+        # Label smoothing spreads mass over the masked classes too: every loss is +inf.
+        bad = bad & ~(rows == math.inf)
+    elif A.b is not None:  # +inf at a masked label: no need to look at the row's scores
         by = xp.take(A.b, as_indices(xp.where(bad, A.y, xp.zeros_like(A.y)), xp))
         bad = bad & ~((rows == math.inf) & (by == -math.inf))
     for i in np.flatnonzero(to_numpy(bad)).tolist():

@@ -261,8 +261,9 @@ def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> Non
     P.labels = lab = xp.reshape(target, (P.M,))
     if lab.dtype != xp.int64:
         # Compared with class numbers (a one-hot of C columns) that a narrow dtype
-        # cannot hold: uint8 labels for 300 classes would wrap around.
-        P.labels = xp.astype(lab, xp.int64)
+        # cannot hold (uint8 labels for 300 classes would wrap around), and some
+        # libraries cannot compare unsigned ones (torch's uint16 to uint64).
+        P.labels = lab = xp.astype(lab, xp.int64)
     ignore = _check_ignore_index(fn, ignore_index)
     if ignore is not None:
         P.valid = V.not_equal_to(lab, ignore, xp)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ def _power(base: float, exponent: float) -> float:
     try:
         return base ** exponent
     except OverflowError:
+        if abs(base) == 1:
+            return 1.0
         return math.inf if (abs(base) > 1) == (exponent > 0) else 0.0
 
 
@@ -246,8 +249,8 @@ class SGD:
         factor = _POLICIES[self.lr_policy].factor
         try:
             rate = self.lr * factor(self, t)
-        except OverflowError:  # an iteration beyond any float: the policy's limit
-            rate = self.lr * factor(self, math.inf)
+        except OverflowError:  # an iteration beyond any float: the policy there
+            rate = self.lr * factor(self, sys.float_info.max)
         if not math.isfinite(rate):
             raise ValueError(
                 f"SGD.lr_at: the learning rate of lr_policy={self.lr_policy!r} with "

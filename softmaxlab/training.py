@@ -68,7 +68,8 @@ class TrainingHistory:
         ``val_data``).
     iterations : int
         Number of iterations run (``len(loss)``): the number of updates, plus
-        one when the run stopped on a NaN/inf loss.
+        one when the run stopped on a NaN/inf loss (skipped minibatches of only
+        ignored labels are not among them).
     epochs : float
         Passes over the training data (``updates * batch_size / n``, counted
         exactly with the last, smaller batch of each epoch).
@@ -180,6 +181,8 @@ def _check_labels(net: Any, y: Any, K: int, name: str) -> None:
     if not _has_int_labels(y) or y.shape[0] == 0:
         return
     xp = array_namespace(y, fn="train")
+    if y.dtype != xp.int64:  # narrow or unsigned labels compare safely as int64
+        y = xp.astype(y, xp.int64)
     bad = V.outside_classes(y, K, xp)
     ignore = getattr(getattr(net, "loss_layer", None), "ignore_index", None)
     kept = None if ignore is None else V.not_equal_to(y, ignore, xp)
@@ -436,8 +439,9 @@ def train(
     carries the diagnosis (``"diverging"``, or ``"bad_init"`` when the very
     first loss is not finite) instead of an exception from deep inside.  A
     minibatch whose labels are all the loss layer's ``ignore_index`` is skipped
-    (no loss recorded, no update): its loss is 0 by definition and would read as
-    a sudden fall.
+    (no loss recorded, no update: its loss is 0 by definition and would read as
+    a sudden fall); it still counts as one of the run's iterations, so that
+    ``epochs=E`` makes E passes over the data.
 
     Parameters
     ----------
@@ -537,11 +541,11 @@ def train(
                 for xb, yb in minibatches(plan.X, plan.y, plan.batch_size,
                                           shuffle=plan.shuffle, seed=plan.rng):
                     if _all_ignored(net, yb):  # its loss, 0 by definition, measures nothing
-                        seen += num_rows(xb, "train", "xb")
-                        continue
-                    loss = _step(net, solver, xb, yb, hist)
-                    if hist.stopped_early:
-                        break
+                        loss = hist.loss[-1] if hist.loss else math.nan  # for the progress bar
+                    else:
+                        loss = _step(net, solver, xb, yb, hist)
+                        if hist.stopped_early:
+                            break
                     updates += 1
                     seen += num_rows(xb, "train", "xb")
                     bar.step()

@@ -1005,3 +1005,20 @@ def test_unbatched_scores_take_the_default_class_axis_as_any_integer(axis):
     x = np.array([0.5, 1.0, -2.0, 0.0])
     assert float(sml.cross_entropy(x, np.array(1), axis=axis)) == pytest.approx(
         float(sml.cross_entropy(x[None], np.array([1]))), rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "uint16", "uint32", "uint64", "int32"])
+def test_labels_of_any_integer_dtype_on_torch_and_on_another_device(dtype):
+    import array_api_strict as xps
+
+    z = np.random.default_rng(0).normal(size=(3, 4))
+    want = sml.cross_entropy(z, np.array([0, 1, 3]))
+    d1 = xps.Device("device1")
+    if dtype in ("uint8", "int8", "int16", "int32", "uint16", "uint32", "uint64"):
+        got = sml.cross_entropy(xps.asarray(z, device=d1),
+                                xps.asarray(np.array([0, 1, 3], dtype=dtype), device=d1))
+        assert float(got) == pytest.approx(float(want), rel=1e-15)
+    torch = pytest.importorskip("torch")
+    tdt = getattr(torch, dtype)
+    got = sml.cross_entropy(torch.from_numpy(z), torch.tensor([0, 1, 3]).to(tdt))
+    assert float(got) == pytest.approx(float(want), rel=1e-15)

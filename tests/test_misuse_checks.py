@@ -498,3 +498,15 @@ def test_decision_regions_bounds_its_grid(kw, match):
 
     with pytest.raises(ValueError, match=match):
         decision_regions(np.ones((2, 2)), np.zeros(2), **kw)
+
+
+def test_fit_temperature_refuses_float16_probabilities_and_ece_takes_large_k_softmax():
+    z = np.random.default_rng(0).standard_normal((200, 10)) * 3
+    y = np.random.default_rng(0).integers(0, 10, 200)
+    with pytest.raises(ValueError, match="not probabilities"):
+        fit_temperature(sml.softmax(z.astype(np.float16), axis=1), y)
+    torch = pytest.importorskip("torch")
+    p = torch.softmax(torch.randn(4, 100_000, generator=torch.Generator().manual_seed(0)) * 3, 1)
+    assert 0 <= expected_calibration_error(p, torch.tensor([0, 1, 2, 3])) <= 1
+    pb = torch.softmax(torch.randn(50, 10, generator=torch.Generator().manual_seed(1)), 1).bfloat16()
+    assert 0 <= expected_calibration_error(pb, torch.zeros(50, dtype=torch.int64)) <= 1

@@ -275,6 +275,8 @@ def test_step_refuses_gradients_that_would_write_nan_or_inf_or_lose_information(
     ("inv", dict(gamma=0.1, power=0.75), 0.0), ("poly", dict(power=1.0, max_iter=10), 0.0),
     ("sigmoid", dict(gamma=-0.1, stepsize=10), 0.0), ("sigmoid", dict(gamma=0.1, stepsize=10), 0.1),
     ("exp", dict(gamma=0.9), 0.0), ("step", dict(gamma=0.5, stepsize=3), 0.0),
+    ("exp", dict(gamma=1.0), 0.1), ("step", dict(gamma=1.0, stepsize=1), 0.1),
+    ("sigmoid", dict(gamma=0.0, stepsize=5), 0.05),
 ])
 @pytest.mark.parametrize("it", [10**20, 10**400])
 def test_lr_at_an_iteration_beyond_any_float_is_the_policys_limit(policy, kw, limit, it):
