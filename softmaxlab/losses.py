@@ -739,6 +739,12 @@ def _check_rows(P: _Problem, rows, fn: str) -> None:
         what = f"NaN at class {int(np.flatnonzero(np.isnan(row))[0])}"
     elif np.isposinf(row).any():
         what = f"+inf at class {int(np.flatnonzero(np.isposinf(row))[0])}"
+    elif np.isfinite(row).any():  # weights of both signs on -inf logits: inf - inf
+        raise ValueError(
+            f"{fn}: argument 'weight' must not give -inf logits of position "
+            f"{V.fmt_index(_unflat(pos, P.batch_shape))} weights of both signs (with label "
+            "smoothing their terms are +inf and -inf, and the loss inf - inf is NaN); found "
+            "such logits at classes " + ", ".join(map(str, np.flatnonzero(np.isneginf(row))[:5])))
     else:
         what = "only -inf (every class masked)"
     raise ValueError(

@@ -1022,3 +1022,12 @@ def test_labels_of_any_integer_dtype_on_torch_and_on_another_device(dtype):
     tdt = getattr(torch, dtype)
     got = sml.cross_entropy(torch.from_numpy(z), torch.tensor([0, 1, 3]).to(tdt))
     assert float(got) == pytest.approx(float(want), rel=1e-15)
+
+
+def test_weights_of_both_signs_on_minus_inf_logits_with_smoothing_name_the_weights():
+    z = np.array([[-1.76, -np.inf, -0.24, -np.inf, 0.93]])
+    w = np.array([0.0, -0.063, 0.49, 0.04, 0.176])
+    with pytest.raises(ValueError, match=r"cross_entropy: argument 'weight' must not give -inf logits of "
+                                         r"position \(0,\) weights of both signs .*classes 1, 3"):
+        sml.cross_entropy(z, np.array([2]), weight=w, label_smoothing=0.25)
+    assert np.isfinite(sml.cross_entropy(z, np.array([2]), weight=np.abs(w), label_smoothing=0.25))
