@@ -120,7 +120,8 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
         * A **layer**: the scalar is :math:`L = \sum y \odot r` with a fixed
           random projection :math:`r` (seeded by `seed`), the analytic gradients
           come from ``layer.backward(r)``: the input gradient and every
-          ``Param.grad``.
+          ``Param.grad`` (each ``Param.grad`` is put back as it was afterwards,
+          so a check between training steps loses no accumulated gradient).
         * A **loss layer** or a :class:`~softmaxlab.net.Net`: the scalar is the
           loss ``f.forward(x, labels)``; gradients from ``f.backward()``.
     inputs : array or sequence of arrays
@@ -194,10 +195,15 @@ def gradcheck(f: Any, inputs: Any, *, labels: Any = None, eps: float = 1e-6,
         max_entries = V.check_int(max_entries, fn, "max_entries", lo=1)
     opts.update(max_entries=max_entries,
                 rng=np.random.default_rng(V.check_int(seed, fn, "seed", lo=0)))
-    if isinstance(f, (LossLayer, Net)):
-        return _check_loss(f, inputs, labels, check_params, opts)
-    if isinstance(f, Layer):
-        return _check_layer(f, inputs, check_params, opts)
+    if isinstance(f, (LossLayer, Net, Layer)):
+        saved = [(p, p.grad) for p in f.params]
+        try:
+            if isinstance(f, Layer):
+                return _check_layer(f, inputs, check_params, opts)
+            return _check_loss(f, inputs, labels, check_params, opts)
+        finally:  # the check's own gradients are not the caller's
+            for p, g in saved:
+                p.grad = g
     if not callable(f):
         raise V.argument_error(fn, "f", "a function, a Layer or a Net", type(f).__name__,
                                TypeError)

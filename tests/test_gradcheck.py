@@ -176,3 +176,22 @@ def test_float32_parameters_are_refused_even_when_not_checked(check_params):
     net = Net([InnerProduct(2, 2, dtype="float32")], loss=SoftmaxWithLoss())
     with pytest.raises(TypeError, match=r"gradcheck: argument 'innerproduct0.weight' must be float64"):
         gradcheck(net, np.ones((2, 2)), labels=np.array([0, 1]), check_params=check_params)
+
+
+@pytest.mark.parametrize("kind", ["net", "layer", "loss"])
+def test_gradcheck_puts_every_param_grad_back(kind):
+    """A check between training steps must not replace accumulated gradients."""
+    from softmaxlab.layers import InnerProduct, SoftmaxWithLoss
+    from softmaxlab.net import Net
+
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    y = np.array([0, 1, 0, 1])
+    ip = InnerProduct(3, 2, seed=0)
+    f = {"net": Net([ip], loss=SoftmaxWithLoss()), "layer": ip, "loss": SoftmaxWithLoss()}[kind]
+    before = {id(p): np.full(p.shape, 7.0) for p in f.params}
+    for p in f.params:
+        p.grad = before[id(p)].copy()
+    inp = x if kind != "loss" else x[:, :2]
+    assert gradcheck(f, inp, labels=None if kind == "layer" else y).ok
+    for p in f.params:
+        np.testing.assert_array_equal(p.grad, before[id(p)])
