@@ -243,25 +243,12 @@ def check_entries(bad, a, xp, fn: str, name: str, expected: str, *, offset: int 
     raise argument_error(fn, name, expected, f"{value!r}{where}")
 
 
-def not_equal_to(labels, value: int, xp):
-    """``labels != value`` for integer labels, also where `value` lies outside the
-    labels' dtype (-100 against uint8 labels: no label equals it, and comparing
-    would overflow on array-API libraries); None when no label can equal it."""
-    info = xp.iinfo(labels.dtype)
-    if not info.min <= value <= info.max:
-        return None
-    return labels != value
-
-
-def outside_classes(labels, C: int, xp):
-    """``(labels < 0) | (labels >= C)`` for integer labels, comparing only with bounds
-    the labels' dtype can hold (``labels >= 1000`` overflows for uint8 labels on
-    array-API libraries, and no uint8 label can reach it)."""
-    info = xp.iinfo(labels.dtype)
-    bad = labels < 0 if info.min < 0 else xp.zeros_like(labels, dtype=xp.bool)  # its device
-    if C <= info.max:
-        bad = bad | (labels >= C)
-    return bad
+def int64_labels(labels, xp):
+    """Integer labels as int64, the one dtype they are compared in: a narrow dtype
+    cannot hold the class numbers and ignore_index they meet (uint8 labels for 300
+    classes wrap around, -100 overflows them on array-API libraries), and some
+    libraries cannot compare unsigned ones (torch's uint16 to uint64)."""
+    return labels if labels.dtype == xp.int64 else xp.astype(labels, xp.int64)
 
 
 def fmt_index(idx: tuple) -> str:

@@ -188,8 +188,8 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
     xp, N, Vn = A.xp, A.N, A.V
     y = V.as_array(target, xp, fn, "target")
     V.same_device(y, A.h, fn, "target", "hidden")
-    if V.dtype_kind(y.dtype, xp) == "integer" and y.dtype != xp.int64:
-        y = xp.astype(y, xp.int64)  # narrow or unsigned labels: see losses._prepare_labels
+    if V.dtype_kind(y.dtype, xp) == "integer":
+        y = V.int64_labels(y, xp)
     if V.dtype_kind(y.dtype, xp) != "integer":
         raise V.argument_error(fn, "target", "integer class labels",
                                f"dtype {V.dtype_name(y.dtype)}", TypeError)
@@ -197,11 +197,11 @@ def _check_target(fn: str, A: _Args, target, validate: bool) -> None:
         raise V.argument_error(fn, "target", f"of shape ({N},), one label per row of hidden",
                                f"shape {tuple(y.shape)}")
     A.y = y
-    A.valid = None if A.ignore_index is None else V.not_equal_to(y, A.ignore_index, xp)
+    A.valid = None if A.ignore_index is None else y != A.ignore_index
     if A.valid is not None and not V.any_true(~A.valid, xp):
         A.valid = None  # nothing ignored: no mask to apply block by block
     if validate and N:
-        bad = V.outside_classes(y, Vn, xp)
+        bad = (y < 0) | (y >= Vn)
         if A.valid is not None:
             bad = bad & A.valid
         if V.any_true(bad, xp):

@@ -258,17 +258,12 @@ def _prepare_labels(P: _Problem, fn: str, target, ignore_index, validate) -> Non
         if tshape == P.shape:
             msg += "; one-hot rows are probabilities: pass them as floats"
         raise ValueError(msg)
-    P.labels = lab = xp.reshape(target, (P.M,))
-    if lab.dtype != xp.int64:
-        # Compared with class numbers (a one-hot of C columns) that a narrow dtype
-        # cannot hold (uint8 labels for 300 classes would wrap around), and some
-        # libraries cannot compare unsigned ones (torch's uint16 to uint64).
-        P.labels = lab = xp.astype(lab, xp.int64)
+    P.labels = lab = V.int64_labels(xp.reshape(target, (P.M,)), xp)
     ignore = _check_ignore_index(fn, ignore_index)
     if ignore is not None:
-        P.valid = V.not_equal_to(lab, ignore, xp)
+        P.valid = lab != ignore
     if validate and P.M:
-        bad = V.outside_classes(lab, C, xp)
+        bad = (lab < 0) | (lab >= C)
         if P.valid is not None:
             bad = bad & P.valid
         if V.any_true(bad, xp):

@@ -181,11 +181,10 @@ def _check_labels(net: Any, y: Any, K: int, name: str) -> None:
     if not _has_int_labels(y) or y.shape[0] == 0:
         return
     xp = array_namespace(y, fn="train")
-    if y.dtype != xp.int64:  # narrow or unsigned labels compare safely as int64
-        y = xp.astype(y, xp.int64)
-    bad = V.outside_classes(y, K, xp)
+    y = V.int64_labels(y, xp)
+    bad = (y < 0) | (y >= K)
     ignore = getattr(getattr(net, "loss_layer", None), "ignore_index", None)
-    kept = None if ignore is None else V.not_equal_to(y, ignore, xp)
+    kept = None if ignore is None else y != ignore
     if kept is not None:
         bad = bad & kept
     if V.any_true(bad, xp):
@@ -288,7 +287,7 @@ def _accuracy(net: Any, X: Any, y: Any) -> float:
     pred = xp.argmax(scores, axis=axis)
     ignore = getattr(net.loss_layer, "ignore_index", None)
     hit = xp.astype(pred == y, xp.float64)
-    kept = None if ignore is None else V.not_equal_to(y, ignore, xp)
+    kept = None if ignore is None else V.int64_labels(y, xp) != ignore
     if kept is None:
         return float(xp.mean(hit))
     keep = xp.astype(kept, xp.float64)
@@ -330,8 +329,8 @@ def _all_ignored(net: Any, yb: Any) -> bool:
     ignore = getattr(net.loss_layer, "ignore_index", None)
     if ignore is None or not _has_int_labels(yb):
         return False
-    kept = V.not_equal_to(yb, ignore, array_namespace(yb, fn="train"))
-    return kept is not None and not V.any_true(kept, array_namespace(yb, fn="train"))
+    xp = array_namespace(yb, fn="train")
+    return not V.any_true(V.int64_labels(yb, xp) != ignore, xp)
 
 
 def _step(net: Any, solver: Any, xb: Any, yb: Any, hist: TrainingHistory) -> float:
